@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Client } from '@temporalio/client';
+import type { AppConfig } from '../config';
+import type { Db } from '../infra/db';
+import type { Logger } from '../infra/logger';
+import { errorHandler, notFoundHandler } from './errors';
+import { createMetrics, timeRequests } from './metrics';
+import { buildOpenApi } from './openapi';
+import { mountRoutes, type RouteSpec } from './route';
+import { docsRoutes, mountDocsAssets } from './routes/docs';
+import { memberRoutes } from './routes/members';
+import { systemRoutes } from './routes/system';
+
+export interface AppDeps {
+  config: AppConfig;
+  db: Db;
+  temporal: Client;
+  logger: Logger;
+}
+
+export interface App {
+  app: Express;
+  routes: RouteSpec[];
+  openApi: Record<string, unknown>;
+}
+
+const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** The HTTP app, built from its dependencies (tests listen on port 0). */
+export function createApp(deps: AppDeps): App {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  const metrics = createMetrics();
+  app.use(timeRequests(metrics));
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+    }),
+  );
+  mountDocsAssets(app);
+
+  const routes: RouteSpec[] = [
+    ...systemRoutes({ ...deps, metrics, openApi: () => openApi }),
+    ...docsRoutes(),
+    ...memberRoutes(deps),
+  ];
+  const openApi = buildOpenApi(routes, { version: process.env.npm_package_version ?? '0.1.0' });
+  mountRoutes(app, routes, deps);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return { app, routes, openApi };
+}

@@ -1,0 +1,145 @@
+/** Member enrolment and lookup: the row in Postgres and the `member:<id>` lifecycle workflow. */
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import type { AppConfig } from '../config';
+import type { Db } from '../infra/db';
+import { workflowUrl } from '../infra/temporal';
+import { entryTier, type MemberStatus } from '../domain/member';
+import type { memberWorkflow } from '../workflows/member';
+import { searchAttributes, workflowIds } from '../workflows/shared';
+import { notFound, Problem } from './problem';
+
+export interface MemberRow {
+  id: string;
+  external_id: string;
+  email: string | null;
+  name: string | null;
+  status: MemberStatus;
+  tier: string;
+  enrolled_at: Date;
+  updated_at: Date;
+}
+
+export interface MemberDeps {
+  db: Db;
+  temporal: Client;
+  config: AppConfig;
+}
+
+export interface EnrolInput {
+  externalId: string;
+  email?: string | undefined;
+  name?: string | undefined;
+}
+
+export function memberView(row: MemberRow) {
+  return {
+    id: row.id,
+    externalId: row.external_id,
+    email: row.email,
+    name: row.name,
+    status: row.status,
+    tier: row.tier,
+    enrolledAt: row.enrolled_at.toISOString(),
+  };
+}
+
+/**
+ * Enrols a member once per external id. The row is written first (a unique external id makes
+ * concurrent or repeated requests land on one row), then the lifecycle workflow is started with
+ * `USE_EXISTING`, so a repeat, or a retry after Temporal was down, starts it at most once.
+ */
+export async function enrolMember(
+  deps: MemberDeps,
+  input: EnrolInput,
+): Promise<{ created: boolean; member: MemberRow }> {
+  const inserted = await deps
+    .db<MemberRow>('members')
+    .insert({
+      id: randomUUID(),
+      external_id: input.externalId,
+      email: input.email ?? null,
+      name: input.name ?? null,
+      status: 'active',
+      tier: entryTier,
+    })
+    .onConflict('external_id')
+    .ignore()
+    .returning('*');
+  const member =
+    inserted[0] ??
+    (await deps.db<MemberRow>('members').where({ external_id: input.externalId }).first());
+  if (!member) throw new Error(`member ${input.externalId} neither inserted nor found`);
+  const created = inserted.length > 0;
+  if (!created) assertSameDetails(member, input);
+  await startLifecycle(deps, member);
+  return { created, member };
+}
+
+function assertSameDetails(member: MemberRow, input: EnrolInput): void {
+  const errors = (['email', 'name'] as const)
+    .filter((field) => input[field] !== undefined && input[field] !== member[field])
+    .map((field) => ({ field, message: `differs from the enrolled member's ${field}` }));
+  if (errors.length) {
+    throw new Problem(
+      'conflict',
+      `A member with externalId '${input.externalId}' is already enrolled with other details.`,
+      { errors, memberId: member.id },
+    );
+  }
+}
+
+async function startLifecycle(deps: MemberDeps, member: MemberRow): Promise<void> {
+  try {
+    await deps.temporal.workflow.start<typeof memberWorkflow>('memberWorkflow', {
+      workflowId: workflowIds.member(member.id),
+      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+      // A running lifecycle is reused; a finished one (a closed member) is never started again.
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      args: [
+        {
+          memberId: member.id,
+          externalId: member.external_id,
+          tier: member.tier,
+          status: member.status,
+        },
+      ],
+      typedSearchAttributes: [
+        { key: searchAttributes.MemberId, value: member.id },
+        { key: searchAttributes.Tier, value: member.tier },
+        { key: searchAttributes.MemberStatus, value: member.status },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    throw new Problem(
+      'unavailable',
+      `Member ${member.id} is saved but its workflow could not be started (Temporal: ${(err as Error).message}). Retry the same request.`,
+      { memberId: member.id },
+    );
+  }
+}
+
+export async function findMember(deps: MemberDeps, id: string) {
+  const member = await deps.db<MemberRow>('members').where({ id }).first();
+  if (!member) throw notFound('member', 'id', id);
+  const workflowId = workflowIds.member(id);
+  const workflow = { id: workflowId, url: workflowUrl(deps.config, workflowId) };
+  try {
+    const description = await deps.temporal.workflow.getHandle(workflowId).describe();
+    return {
+      ...memberView(member),
+      workflow: { ...workflow, runId: description.runId, status: description.status.name },
+    };
+  } catch (err) {
+    const status = err instanceof WorkflowNotFoundError ? 'NOT_FOUND' : 'UNKNOWN';
+    return { ...memberView(member), workflow: { ...workflow, runId: null, status } };
+  }
+}

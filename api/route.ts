@@ -1,0 +1,119 @@
+/**
+ * Routes are declared once, as data: method, path, the role they need, the zod schemas of their
+ * input and output, and the handler. The same declaration mounts the route (auth, then JSON
+ * parsing, then validation) and describes it in the OpenAPI document, so the two cannot disagree.
+ */
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Role } from '../domain/roles';
+import { authenticate, type AuthDeps } from './auth';
+import { Problem, type FieldError } from './problem';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type AnyObject = z.ZodObject;
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Defaults to application/json when a schema is given. */
+  contentType?: string;
+}
+
+export interface Input<P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
+  params: z.infer<P>;
+  query: z.infer<Q>;
+  body: z.infer<B>;
+}
+
+export interface RouteSpec<
+  P extends AnyObject = AnyObject,
+  Q extends AnyObject = AnyObject,
+  B extends z.ZodType = z.ZodType,
+> {
+  method: Method;
+  /** Express-style path, e.g. `/members/:id`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  /** The role a key needs, or `public` for routes that need no key. */
+  auth: Role | 'public';
+  params?: P;
+  query?: Q;
+  body?: B;
+  responses: Record<number, ResponseSpec>;
+  handler: (input: Input<P, Q, B>, req: Request, res: Response) => Promise<void> | void;
+}
+
+export function defineRoute<
+  P extends AnyObject = AnyObject,
+  Q extends AnyObject = AnyObject,
+  B extends z.ZodType = z.ZodType,
+>(spec: RouteSpec<P, Q, B>): RouteSpec {
+  return spec;
+}
+
+export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
+  return error.issues.map((issue) => {
+    let field = issue.path
+      .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i ? '.' : ''}${String(part)}`))
+      .join('');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      field = [field, ...issue.keys].filter(Boolean).join('.');
+      message = 'is not a known field';
+    } else if (issue.code === 'invalid_type' && message.endsWith('received undefined')) {
+      message = 'is required';
+    }
+    return { field: prefix ? `${prefix}${field ? `.${field}` : ''}` : field || '(body)', message };
+  });
+}
+
+function validate(spec: RouteSpec) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const params = (spec.params ?? z.object({})).safeParse(req.params);
+    if (!params.success) {
+      const field = String(params.error.issues[0]?.path[0] ?? 'id');
+      throw new Problem('not-found', `No resource at ${req.path}.`, {
+        errors: [{ field, message: `unknown ${field}` }],
+      });
+    }
+    const query = (spec.query ?? z.object({})).safeParse(req.query);
+    if (!query.success) {
+      throw new Problem('validation', 'The query string is not valid.', {
+        errors: fieldErrors(query.error, 'query'),
+      });
+    }
+    let body: unknown;
+    if (spec.body) {
+      if (!req.is('application/json')) {
+        throw new Problem('unsupported-media-type', 'Send the body as application/json.');
+      }
+      const parsed = spec.body.safeParse(req.body);
+      if (!parsed.success) {
+        throw new Problem('validation', 'The request body is not valid.', {
+          errors: fieldErrors(parsed.error),
+        });
+      }
+      body = parsed.data;
+    }
+    res.locals.input = { params: params.data, query: query.data, body };
+    next();
+  };
+}
+
+const jsonBody = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
+
+export function mountRoutes(app: Express, routes: RouteSpec[], deps: AuthDeps): void {
+  for (const spec of routes) {
+    const chain = [
+      ...(spec.auth === 'public' ? [] : [authenticate(deps, spec.auth)]),
+      ...(spec.body ? [jsonBody] : []),
+      validate(spec),
+      async (req: Request, res: Response) => {
+        await spec.handler(res.locals.input as Input<AnyObject, AnyObject, z.ZodType>, req, res);
+      },
+    ];
+    app[spec.method](spec.path, ...chain);
+  }
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { memberStatuses } from '../../domain/member';
+import { enrolMember, findMember, memberView, type MemberDeps } from '../members';
+import { defineRoute, type RouteSpec } from '../route';
+
+const externalId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'letters, digits and . _ : @ - only');
+
+export const enrolBody = z.strictObject({
+  externalId: externalId.describe("The member's id in the client's own systems (unique)."),
+  email: z.email().max(320).optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+});
+
+const member = z.object({
+  id: z.uuid(),
+  externalId: z.string(),
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+  status: z.enum(memberStatuses),
+  tier: z.string(),
+  enrolledAt: z.iso.datetime(),
+});
+
+const memberWithWorkflow = member.extend({
+  workflow: z.object({
+    id: z.string().describe('`member:<id>`'),
+    runId: z.string().nullable(),
+    status: z
+      .string()
+      .describe('Temporal execution status (RUNNING, COMPLETED, ...), NOT_FOUND or UNKNOWN.'),
+    url: z.url().describe('The workflow in Temporal UI.'),
+  }),
+});
+
+export function memberRoutes(deps: MemberDeps): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/members',
+      operationId: 'enrolMember',
+      summary: 'Enrol a member (idempotent by externalId)',
+      tag: 'Members',
+      auth: 'ops',
+      body: enrolBody,
+      responses: {
+        201: { description: 'Enrolled; the lifecycle workflow is running.', schema: member },
+        200: {
+          description: 'Already enrolled with these details: the same member.',
+          schema: member,
+        },
+        409: { description: 'Already enrolled with other details.' },
+        503: { description: 'Saved, but Temporal is unavailable: retry the same request.' },
+      },
+      handler: async ({ body }, _req, res) => {
+        const result = await enrolMember(deps, body);
+        res
+          .status(result.created ? 201 : 200)
+          .location(`/members/${result.member.id}`)
+          .json(memberView(result.member));
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/members/:id',
+      operationId: 'getMember',
+      summary: 'A member and the status of its lifecycle workflow',
+      tag: 'Members',
+      auth: 'readonly',
+      params: z.object({ id: z.uuid() }),
+      responses: { 200: { description: 'The member.', schema: memberWithWorkflow } },
+      handler: async ({ params }, _req, res) => {
+        res.json(await findMember(deps, params.id));
+      },
+    }),
+  ];
+}

@@ -1,0 +1,117 @@
+/**
+ * The one configuration module. Every setting is an environment variable, declared here once with
+ * its default and what it means; `loadConfig` validates them all at start and throws a
+ * `ConfigError` naming each bad variable. The README's configuration table is checked against
+ * `configKeys` by a test, so the two cannot drift apart.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const url = z.string().refine((value) => URL.canParse(value), 'expected a URL');
+const postgresUrl = url.refine(
+  (value) => /^postgres(ql)?:$/.test(new URL(value).protocol),
+  'expected a postgres:// URL',
+);
+
+/** Settings of the running services: the API, the workers and the operator commands. */
+export const appSchema = z.object({
+  PORT: port.default(3000).describe('Port the HTTP API listens on.'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('Interface the HTTP API binds to.'),
+  DATABASE_URL: postgresUrl
+    .default('postgres://postgres:loyalty@127.0.0.1:54329/loyalty')
+    .describe(
+      'Postgres holding the ledger. Unset under `npm start`/`npm test`: they run an embedded Postgres.',
+    ),
+  DATABASE_POOL_MAX: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(10)
+    .describe('Connections per process.'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^:\s]+:\d+$/, 'expected host:port')
+    .default('127.0.0.1:7233')
+    .describe('Temporal frontend (gRPC).'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace.'),
+  TEMPORAL_TASK_QUEUE: z
+    .string()
+    .min(1)
+    .default('loyalty-ops')
+    .describe('Task queue the workers poll and the API starts workflows on.'),
+  TEMPORAL_UI_URL: url
+    .default('http://127.0.0.1:8233')
+    .describe('Temporal Web UI base URL, used for links to workflows.'),
+  LOG_LEVEL: logLevel.default('info').describe('pino log level.'),
+});
+
+/** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */
+export const stackSchema = z.object({
+  LOYALTY_DATA_DIR: z
+    .string()
+    .min(1)
+    .default('.data')
+    .describe('Folder for the local Temporal SQLite file, embedded Postgres and the admin key.'),
+  TEMPORAL_PORT: port.default(7233).describe('Port of the local Temporal dev server (gRPC).'),
+  TEMPORAL_UI_PORT: port.default(8233).describe('Port of the local Temporal Web UI.'),
+  EMBEDDED_POSTGRES_PORT: port
+    .default(54329)
+    .describe('Port of the embedded Postgres, when DATABASE_URL is unset.'),
+  TEMPORAL_CLI_PATH: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Temporal CLI to use instead of `temporal` on PATH or the cached build.'),
+});
+
+export type AppConfig = z.infer<typeof appSchema>;
+export type StackConfig = z.infer<typeof stackSchema>;
+
+export const configKeys = [...Object.keys(appSchema.shape), ...Object.keys(stackSchema.shape)];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { key: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.key}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function parse<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
+  // An empty variable means "not set", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(
+    Object.keys(schema.shape)
+      .filter((key) => env[key] !== undefined && env[key] !== '')
+      .map((key) => [key, env[key]]),
+  );
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      return { key, message: `${issue.message}; got ${JSON.stringify(env[key])}` };
+    }),
+  );
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  return parse(appSchema, env);
+}
+
+export function loadStackConfig(env: Env = process.env): StackConfig {
+  return parse(stackSchema, env);
+}
+
+/** Entry points call this: a bad value stops the process with a message naming the variable. */
+export function loadConfigOrExit(env: Env = process.env): AppConfig {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+}

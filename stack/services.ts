@@ -1,0 +1,111 @@
+/** Starts the two services the app needs, under the supervisor: Temporal and Postgres. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { searchAttributes } from '../workflows/shared';
+import { isPortFree, waitFor } from './ports';
+import type { Supervisor } from './supervisor';
+
+export interface TemporalOptions {
+  cli: string;
+  port: number;
+  /** Omit for a headless server (tests). */
+  uiPort?: number;
+  /** Omit for an in-memory server. */
+  dbFile?: string;
+  namespace: string;
+  output: 'show' | 'on-failure';
+}
+
+export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
+  for (const [key, port] of Object.entries(ports)) {
+    if (!(await isPortFree(port))) {
+      throw new Error(
+        `port ${port} is already in use (${key}). Stop what uses it, or set ${key} to another port.`,
+      );
+    }
+  }
+}
+
+export async function startTemporal(
+  supervisor: Supervisor,
+  options: TemporalOptions,
+): Promise<string> {
+  const address = `127.0.0.1:${options.port}`;
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port)];
+  args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']));
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.namespace !== 'default') args.push('--namespace', options.namespace);
+  for (const key of Object.values(searchAttributes)) {
+    args.push('--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`);
+  }
+  args.push('--log-level', 'error');
+  await supervisor.start({
+    name: 'temporal',
+    command: options.cli,
+    args,
+    output: options.output,
+    stopSignal: 'SIGINT',
+  });
+  await waitFor('the Temporal server', async () => {
+    const connection = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await connection.workflowService.describeNamespace({ namespace: options.namespace });
+      return true;
+    } finally {
+      await connection.close();
+    }
+  });
+  if (options.uiPort) {
+    const ui = `http://127.0.0.1:${options.uiPort}/`;
+    await waitFor('the Temporal UI', async () => (await fetch(ui)).ok);
+  }
+  return address;
+}
+
+function searchAttributeTypeName(type: string): string {
+  // `KEYWORD` -> `Keyword`, `KEYWORD_LIST` -> `KeywordList`, as the CLI spells them.
+  return type
+    .toLowerCase()
+    .split('_')
+    .map((word) => word[0]?.toUpperCase() + word.slice(1))
+    .join('');
+}
+
+export interface PostgresOptions {
+  root: string;
+  port: number;
+  password: string;
+  database: string;
+  /** Durability off for throwaway test clusters. */
+  fast?: boolean;
+  output: 'show' | 'on-failure';
+}
+
+/** Runs embedded Postgres in its own process (stack/postgres-server.mjs); returns its URL. */
+export async function startEmbeddedPostgres(
+  supervisor: Supervisor,
+  options: PostgresOptions,
+): Promise<string> {
+  fs.mkdirSync(options.root, { recursive: true });
+  const flags = options.fast
+    ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+    : [];
+  await supervisor.start({
+    name: 'postgres',
+    command: process.execPath,
+    args: [path.join(__dirname, 'postgres-server.mjs')],
+    env: {
+      ...process.env,
+      PG_ROOT: options.root,
+      PG_PORT: String(options.port),
+      PG_PASSWORD: options.password,
+      PG_DATABASE: options.database,
+      PG_FLAGS: JSON.stringify(flags),
+    },
+    output: options.output,
+    readyLine: /^ready: postgres/,
+    stopTimeoutMs: 30_000,
+  });
+  return `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${options.database}`;
+}

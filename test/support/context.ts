@@ -1,0 +1,136 @@
+/**
+ * A test's view of the stack `npm test` started: its own task queue and in-process worker, the
+ * API app on a free port, and API keys of every role. Nothing here is a stand-in: the database,
+ * the Temporal server and the HTTP server are the real ones.
+ */
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, type Worker } from '@temporalio/worker';
+import { createApp, type App } from '../../api/app';
+import { createApiKey } from '../../api/keys';
+import { loadConfig, type AppConfig } from '../../config';
+import { roles, type Role } from '../../domain/roles';
+import { createDb, type Db } from '../../infra/db';
+import { createLogger } from '../../infra/logger';
+import { temporalLogger } from '../../workers/logging';
+import { createWorker } from '../../workers/worker';
+
+// The SDK's own logs go through our logger, at LOG_LEVEL (warn under `npm test`).
+Runtime.install({
+  logger: temporalLogger(createLogger({ level: loadConfig().LOG_LEVEL, name: 'temporal' })),
+});
+
+export interface TestContext {
+  config: AppConfig;
+  db: Db;
+  env: TestWorkflowEnvironment;
+  app: App;
+  baseUrl: string;
+  keys: Record<Role, string>;
+  api: (method: string, path: string, options?: RequestOptions) => Promise<ApiResponse>;
+  stop: () => Promise<void>;
+}
+
+export interface RequestOptions {
+  key?: string | null;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON under test
+}
+
+export async function startTestContext(
+  name: string,
+  overrides: Partial<AppConfig> = {},
+): Promise<TestContext> {
+  const config: AppConfig = {
+    ...loadConfig(),
+    TEMPORAL_TASK_QUEUE: `test-${name}-${randomUUID().slice(0, 8)}`,
+    DATABASE_POOL_MAX: 5,
+    ...overrides,
+  };
+  const env = await TestWorkflowEnvironment.createFromExistingServer({
+    address: loadConfig().TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+  });
+  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
+  const worker: Worker = await createWorker({
+    config,
+    connection: env.nativeConnection,
+    db,
+    workflowBundlePath: process.env.LOYALTY_TEST_WORKFLOW_BUNDLE,
+  });
+  const running = worker.run();
+  const app = createApp({
+    config,
+    db,
+    temporal: env.client,
+    logger: createLogger({ level: config.LOG_LEVEL, name: `test-${name}` }),
+  });
+  const server: Server = app.app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const keys = {} as Record<Role, string>;
+  for (const role of roles)
+    keys[role] = (await createApiKey(db, { role, name: `${name}-${role}` })).key;
+
+  const api = async (method: string, path: string, options: RequestOptions = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    const key = options.key === undefined ? keys.admin : options.key;
+    if (key) headers.authorization = `Bearer ${key}`;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      body,
+      redirect: 'manual',
+    });
+    const text = await response.text();
+    const type = response.headers.get('content-type') ?? '';
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: /json/.test(type) && text ? JSON.parse(text) : text,
+    };
+  };
+
+  const stop = async (): Promise<void> => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    worker.shutdown();
+    await running;
+    await env.teardown();
+    await db.destroy();
+  };
+  return { config, db, env, app, baseUrl, keys, api, stop };
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 12)}`;

@@ -1,0 +1,30 @@
+/** `npm run worker`: polls the loyalty task queue until SIGINT/SIGTERM, then drains and exits. */
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfigOrExit } from '../config';
+import { createDb } from '../infra/db';
+import { createLogger } from '../infra/logger';
+import { temporalLogger } from './logging';
+import { createWorker } from './worker';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
+  // The SDK shuts the worker down on SIGINT/SIGTERM by default; `run()` then resolves.
+  Runtime.install({ logger: temporalLogger(logger) });
+  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  try {
+    const worker = await createWorker({ config, connection, db });
+    logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker polling');
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+    await db.destroy();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker failed: ${String((err as Error).stack ?? err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+import { type NativeConnection, Worker } from '@temporalio/worker';
+import type { AppConfig } from '../config';
+import type { Db } from '../infra/db';
+import { createActivities } from '../activities';
+
+export interface WorkerDeps {
+  config: AppConfig;
+  connection: NativeConnection;
+  db: Db;
+  /** A prebuilt workflow bundle (tests build one for the whole run); else bundled at start. */
+  workflowBundlePath?: string | undefined;
+}
+
+/** The loyalty worker: every workflow and activity, on the configured task queue. */
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.TEMPORAL_NAMESPACE,
+    taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+    ...(deps.workflowBundlePath
+      ? { workflowBundle: { codePath: deps.workflowBundlePath } }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({ db: deps.db }),
+  });
+}

@@ -1,0 +1,1 @@
+export { memberWorkflow } from './member';
