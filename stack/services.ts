@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { AppConfig } from '../config';
 import { searchAttributes } from '../workflows/shared';
 import { isPortFree, waitFor } from './ports';
 import type { Supervisor } from './supervisor';
@@ -108,4 +110,28 @@ export async function startEmbeddedPostgres(
     stopTimeoutMs: 30_000,
   });
   return `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${options.database}`;
+}
+
+/** Ready means polling: the worker bundles its workflows first, which takes a few seconds. */
+export async function waitForPoller(
+  config: Pick<AppConfig, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE'>,
+): Promise<void> {
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const since = Date.now() - 1000; // pollers of an earlier run stay listed for a while
+  try {
+    await waitFor(
+      'the worker to poll its task queue',
+      async () => {
+        const { pollers } = await connection.workflowService.describeTaskQueue({
+          namespace: config.TEMPORAL_NAMESPACE,
+          taskQueue: { name: config.TEMPORAL_TASK_QUEUE },
+          taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        });
+        return pollers.some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= since);
+      },
+      120_000,
+    );
+  } finally {
+    await connection.close();
+  }
 }

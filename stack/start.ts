@@ -7,7 +7,8 @@ import path from 'node:path';
 import { loadConfig, loadStackConfig } from '../config';
 import { createApiKey, findActiveKey } from '../api/keys';
 import { createDb, migrateLatest, redactUrl } from '../infra/db';
-import { assertPortsFree, startEmbeddedPostgres, startTemporal } from './services';
+import type { AppConfig } from '../config';
+import { assertPortsFree, startEmbeddedPostgres, startTemporal, waitForPoller } from './services';
 import { Supervisor } from './supervisor';
 import { findTemporalCli } from './temporal-cli';
 import { waitFor } from './ports';
@@ -96,6 +97,7 @@ export async function runStart(): Promise<number> {
       env,
       cwd: root,
     });
+    await waitForPoller(config);
     await supervisor.start({
       name: 'api',
       command: process.execPath,

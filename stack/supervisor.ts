@@ -77,7 +77,9 @@ export class Supervisor {
       readline.createInterface({ input: stream }).on('line', (line) => {
         recent.push(line);
         if (recent.length > 40) recent.shift();
-        if ((spec.output ?? 'show') === 'show') process.stdout.write(`[${spec.name}] ${line}\n`);
+        if ((spec.output ?? 'show') === 'show') {
+          process.stdout.write(`[${spec.name}] ${readableLogLine(line)}\n`);
+        }
         if (spec.readyLine?.test(line)) markReady();
       });
     }
@@ -135,5 +137,30 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     process.kill(-child.pid, signal);
   } catch {
     /* the group is gone */
+  }
+}
+
+const pinoLevels: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+
+/** pino's JSON lines, shortened for a terminal: `INFO message key=value ...`. */
+export function readableLogLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    const { level, msg, time: _t, service: _s, name: _n, pid: _p, hostname: _h, ...rest } = entry;
+    if (typeof level !== 'number' || typeof msg !== 'string') return line;
+    const fields = Object.entries(rest)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .join(' ');
+    return `${pinoLevels[level] ?? level} ${msg.split('\n')[0]}${fields ? ` ${fields}` : ''}`;
+  } catch {
+    return line;
   }
 }
