@@ -21,7 +21,7 @@ export const appSchema = z.object({
   DATABASE_URL: postgresUrl
     .default('postgres://postgres:loyalty@127.0.0.1:54329/loyalty')
     .describe(
-      'Postgres holding the ledger. Unset under `npm start`/`npm test`: they run an embedded Postgres.',
+      'The app database. When unset, `npm start` runs an embedded Postgres (this default points at it) and `npm test` a throwaway one; when set, `npm test` uses a throwaway database on that server.',
     ),
   DATABASE_POOL_MAX: z.coerce
     .number()

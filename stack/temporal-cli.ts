@@ -58,7 +58,7 @@ async function build(target: string, log: (message: string) => void): Promise<vo
         'The Temporal CLI was not found and Go is not installed to build it. Either:',
         '  - install the Temporal CLI (https://docs.temporal.io/cli) and put `temporal` on PATH,',
         '    or point TEMPORAL_CLI_PATH at it;',
-        `  - install Go 1.22+ and run again: it will build ${modulePath}@${temporalCliVersion};`,
+        `  - install Go 1.25+ and run again: it will build ${modulePath}@${temporalCliVersion};`,
         '  - or run everything with Docker Compose: `docker compose up` (see README).',
       ].join('\n'),
     );
