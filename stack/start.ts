@@ -7,7 +7,6 @@ import path from 'node:path';
 import { loadConfig, loadStackConfig } from '../config';
 import { createApiKey, findActiveKey } from '../api/keys';
 import { createDb, migrateLatest, redactUrl } from '../infra/db';
-import type { AppConfig } from '../config';
 import { assertPortsFree, startEmbeddedPostgres, startTemporal, waitForPoller } from './services';
 import { Supervisor } from './supervisor';
 import { findTemporalCli } from './temporal-cli';
