@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import { version } from '../package.json';
 import { errorHandler, notFoundHandler } from './errors';
 import { createMetrics, timeRequests } from './metrics';
 import { buildOpenApi } from './openapi';
@@ -55,7 +56,7 @@ export function createApp(deps: AppDeps): App {
     ...docsRoutes(),
     ...memberRoutes(deps),
   ];
-  const openApi = buildOpenApi(routes, { version: process.env.npm_package_version ?? '0.1.0' });
+  const openApi = buildOpenApi(routes, { version });
   mountRoutes(app, routes, deps);
 
   app.use(notFoundHandler);

@@ -76,6 +76,7 @@ function operation(spec: RouteSpec): JsonSchema {
   for (const status of errors) {
     responses[String(status)] ??= { $ref: `#/components/responses/Problem${status}` };
   }
+  const params = parameters(spec);
   return {
     operationId: spec.operationId,
     summary: spec.summary,
@@ -83,7 +84,7 @@ function operation(spec: RouteSpec): JsonSchema {
     ...(spec.auth === 'public'
       ? { security: [] }
       : { security: [{ apiKey: [] }], 'x-required-role': spec.auth }),
-    ...(parameters(spec).length ? { parameters: parameters(spec) } : {}),
+    ...(params.length ? { parameters: params } : {}),
     ...(spec.body
       ? {
           requestBody: {

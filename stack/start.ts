@@ -56,8 +56,9 @@ export async function runStart(): Promise<number> {
   try {
     const env = { ...process.env };
     const usingEmbedded = !env.DATABASE_URL;
+    const given = loadConfig(env);
     await assertPortsFree({
-      PORT: loadConfig({ ...env }).PORT,
+      PORT: given.PORT,
       TEMPORAL_PORT: stack.TEMPORAL_PORT,
       TEMPORAL_UI_PORT: stack.TEMPORAL_UI_PORT,
       ...(usingEmbedded ? { EMBEDDED_POSTGRES_PORT: stack.EMBEDDED_POSTGRES_PORT } : {}),
@@ -70,7 +71,7 @@ export async function runStart(): Promise<number> {
       port: stack.TEMPORAL_PORT,
       uiPort: stack.TEMPORAL_UI_PORT,
       dbFile: path.join(dataDir, 'temporal.sqlite'),
-      namespace: loadConfig(env).TEMPORAL_NAMESPACE,
+      namespace: given.TEMPORAL_NAMESPACE,
       output: 'on-failure',
     });
     env.TEMPORAL_UI_URL = `http://127.0.0.1:${stack.TEMPORAL_UI_PORT}`;
