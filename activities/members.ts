@@ -1,12 +1,17 @@
 import type { Db } from '../infra/db';
+import { reviewMember, type Review } from '../ledger/lifecycle';
 
 export interface ProgramEventRow {
-  id: string;
+  id: number;
   type: string;
   member_id: string | null;
   dedupe_key: string;
   payload: Record<string, unknown>;
   occurred_at: Date;
+}
+
+export interface ReviewResult extends Omit<Review, 'wakeAt'> {
+  wakeAt: number | null;
 }
 
 /** Member side effects in Postgres. Each is idempotent: a retried activity changes nothing twice. */
@@ -23,6 +28,15 @@ export function createMemberActivities({ db }: { db: Db }) {
         })
         .onConflict('dedupe_key')
         .ignore();
+    },
+
+    /**
+     * Runs every lifecycle step due at `asOf` (the workflow's clock): activation, reminders,
+     * expiry, dormancy, tier renewal or downgrade. Returns when the next one is due.
+     */
+    async reviewMember(input: { memberId: string; asOf: number }): Promise<ReviewResult> {
+      const review = await reviewMember(db, input.memberId, new Date(input.asOf));
+      return { ...review, wakeAt: Number.isFinite(review.wakeAt) ? review.wakeAt : null };
     },
   };
 }

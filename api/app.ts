@@ -11,7 +11,10 @@ import { createMetrics, timeRequests } from './metrics';
 import { buildOpenApi } from './openapi';
 import { mountRoutes, type RouteSpec } from './route';
 import { docsRoutes, mountDocsAssets } from './routes/docs';
+import { eventRoutes } from './routes/events';
+import { ledgerRoutes } from './routes/ledger';
 import { memberRoutes } from './routes/members';
+import { ruleSetRoutes } from './routes/rule-sets';
 import { systemRoutes } from './routes/system';
 
 export interface AppDeps {
@@ -55,6 +58,9 @@ export function createApp(deps: AppDeps): App {
     ...systemRoutes({ ...deps, metrics, openApi: () => openApi }),
     ...docsRoutes(),
     ...memberRoutes(deps),
+    ...ledgerRoutes(deps),
+    ...eventRoutes(deps),
+    ...ruleSetRoutes(deps),
   ];
   const openApi = buildOpenApi(routes, { version });
   mountRoutes(app, routes, deps);

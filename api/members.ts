@@ -13,6 +13,8 @@ import { workflowUrl } from '../infra/temporal';
 import { entryTier, type MemberStatus } from '../domain/member';
 import type { memberWorkflow } from '../workflows/member';
 import { searchAttributes, workflowIds } from '../workflows/shared';
+import { memberSummary } from '../ledger/queries';
+import type { LedgerMemberRow } from '../ledger/store';
 import { notFound, Problem } from './problem';
 
 export interface MemberRow {
@@ -128,18 +130,20 @@ async function startLifecycle(deps: MemberDeps, member: MemberRow): Promise<void
 }
 
 export async function findMember(deps: MemberDeps, id: string) {
-  const member = await deps.db<MemberRow>('members').where({ id }).first();
+  const member = await deps.db<MemberRow & LedgerMemberRow>('members').where({ id }).first();
   if (!member) throw notFound('member', 'id', id);
+  const summary = await memberSummary(deps.db, member);
   const workflowId = workflowIds.member(id);
   const workflow = { id: workflowId, url: workflowUrl(deps.config, workflowId) };
   try {
     const description = await deps.temporal.workflow.getHandle(workflowId).describe();
     return {
       ...memberView(member),
+      ...summary,
       workflow: { ...workflow, runId: description.runId, status: description.status.name },
     };
   } catch (err) {
     const status = err instanceof WorkflowNotFoundError ? 'NOT_FOUND' : 'UNKNOWN';
-    return { ...memberView(member), workflow: { ...workflow, runId: null, status } };
+    return { ...memberView(member), ...summary, workflow: { ...workflow, runId: null, status } };
   }
 }

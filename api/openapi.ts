@@ -54,6 +54,16 @@ function parameters(spec: RouteSpec): JsonSchema[] {
       });
     }
   }
+  if (spec.idempotent) {
+    list.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description:
+        'Makes a retry safe: the same key and request return the stored answer; the same key with another request is a 422; a repeat while the first is in flight is a 409.',
+      schema: { type: 'string', minLength: 1, maxLength: 255 },
+    });
+  }
   return list;
 }
 
@@ -73,6 +83,7 @@ function operation(spec: RouteSpec): JsonSchema {
   if (spec.body || spec.query) errors.push(422);
   if (spec.body) errors.push(400, 415);
   if (spec.params) errors.push(404);
+  if (spec.idempotent) errors.push(409);
   for (const status of errors) {
     responses[String(status)] ??= { $ref: `#/components/responses/Problem${status}` };
   }

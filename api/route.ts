@@ -7,6 +7,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { z } from 'zod';
 import type { Role } from '../domain/roles';
 import { authenticate, type AuthDeps } from './auth';
+import { idempotent } from './idempotency';
 import { Problem, type FieldError } from './problem';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -42,6 +43,8 @@ export interface RouteSpec<
   query?: Q;
   body?: B;
   responses: Record<number, ResponseSpec>;
+  /** Honours the `Idempotency-Key` header (see `idempotency.ts`). */
+  idempotent?: boolean;
   handler: (input: Input<P, Q, B>, req: Request, res: Response) => Promise<void> | void;
 }
 
@@ -110,6 +113,7 @@ export function mountRoutes(app: Express, routes: RouteSpec[], deps: AuthDeps): 
       ...(spec.auth === 'public' ? [] : [authenticate(deps, spec.auth)]),
       ...(spec.body ? [jsonBody] : []),
       validate(spec),
+      ...(spec.idempotent ? [idempotent(deps.db)] : []),
       async (req: Request, res: Response) => {
         await spec.handler(res.locals.input as Input<AnyObject, AnyObject, z.ZodType>, req, res);
       },

@@ -1,7 +1,14 @@
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
+import pg from 'pg';
 
 export type Db = Knex;
+export type Trx = Knex.Transaction;
+
+// Points and ids are bigint columns whose values stay far below 2^53, and money is numeric(14,2):
+// read both as numbers rather than strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, Number);
 
 export function createDb(options: { url: string; poolMax: number }): Db {
   return knex({

@@ -10,13 +10,14 @@ import {
 import type { MemberActivities } from '../activities/members';
 import { nonRetryableFailureTypes } from '../domain/failures';
 import {
+  lifecycleChangedSignal,
   memberStateQuery,
   searchAttributes,
   type MemberState,
   type MemberWorkflowInput,
 } from './shared';
 
-/** Short Postgres writes: retried with backoff, business failures not retried. */
+/** Short Postgres transactions: retried with backoff, business failures not retried. */
 const ledger = proxyActivities<MemberActivities>({
   startToCloseTimeout: '30 seconds',
   retry: {
@@ -27,22 +28,37 @@ const ledger = proxyActivities<MemberActivities>({
 });
 
 /**
- * The member lifecycle: one long-lived workflow per member (`member:<memberId>`), handing over to
- * a fresh run with continue-as-new when its history grows.
+ * The member lifecycle: one long-lived workflow per member (`member:<memberId>`). It sleeps on a
+ * durable timer until the next lifecycle step is due (points to activate, a reminder, an expiry,
+ * dormancy, the end of a tier period or grace), runs the due steps in one activity, and keeps the
+ * `Tier` and `MemberStatus` search attributes current. The API signals it when a change outside
+ * (an upgrade, a reactivation, new points, closing) needs it sooner. A closed member's workflow
+ * completes; a long history hands over to a fresh run with continue-as-new.
  */
 export async function memberWorkflow(
   input: MemberWorkflowInput,
   carried?: MemberState,
 ): Promise<void> {
-  const state: MemberState = carried ?? { ...input, enrolmentRecorded: false };
+  const state: MemberState = carried ?? {
+    ...input,
+    enrolmentRecorded: false,
+    wakeAt: null,
+    lastReview: null,
+  };
+  let changed = true;
 
   setHandler(memberStateQuery, () => state);
+  setHandler(lifecycleChangedSignal, () => {
+    changed = true;
+  });
 
-  upsertSearchAttributes([
-    { key: searchAttributes.MemberId, value: state.memberId },
-    { key: searchAttributes.Tier, value: state.tier },
-    { key: searchAttributes.MemberStatus, value: state.status },
-  ]);
+  const publish = (): void =>
+    upsertSearchAttributes([
+      { key: searchAttributes.MemberId, value: state.memberId },
+      { key: searchAttributes.Tier, value: state.tier },
+      { key: searchAttributes.MemberStatus, value: state.status },
+    ]);
+  publish();
 
   if (!state.enrolmentRecorded) {
     await ledger.recordMemberEnrolled({
@@ -53,7 +69,22 @@ export async function memberWorkflow(
     state.enrolmentRecorded = true;
   }
 
-  await condition(() => workflowInfo().continueAsNewSuggested);
-  await condition(allHandlersFinished);
-  await continueAsNew<typeof memberWorkflow>(input, state);
+  for (;;) {
+    const due = state.wakeAt !== null && Date.now() >= state.wakeAt;
+    if (changed || due) {
+      changed = false;
+      const review = await ledger.reviewMember({ memberId: state.memberId, asOf: Date.now() });
+      const moved = review.tier !== state.tier || review.status !== state.status;
+      Object.assign(state, { tier: review.tier, status: review.status, wakeAt: review.wakeAt });
+      state.lastReview = { at: Date.now(), happened: review.happened };
+      if (moved) publish();
+      if (review.status === 'closed') return;
+    }
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof memberWorkflow>(input, state);
+    }
+    const sleep = state.wakeAt === null ? undefined : Math.max(1, state.wakeAt - Date.now());
+    await condition(() => changed || workflowInfo().continueAsNewSuggested, sleep);
+  }
 }

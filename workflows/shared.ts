@@ -2,9 +2,9 @@
  * Definitions both sides of the wire share: workflow IDs, message definitions and search
  * attributes. No I/O here: the API, the workers and the workflow sandbox all import it.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { MemberStatus } from '../domain/member';
+import type { LifecycleChange, MemberStatus } from '../domain/member';
 
 /** Workflow IDs are business keys, readable in Temporal UI. */
 export const workflowIds = {
@@ -30,6 +30,15 @@ export interface MemberWorkflowInput {
 
 export interface MemberState extends MemberWorkflowInput {
   enrolmentRecorded: boolean;
+  /** Epoch ms of the next due lifecycle step (the timer the workflow sleeps on), if any. */
+  wakeAt: number | null;
+  lastReview: { at: number; happened: string[] } | null;
 }
 
 export const memberStateQuery = defineQuery<MemberState>('memberState');
+
+/**
+ * Sent by the API after a change the workflow must act on: a tier or status change (search
+ * attributes to update), a member closed, or points whose timers come before its next wake-up.
+ */
+export const lifecycleChangedSignal = defineSignal<[LifecycleChange[]]>('lifecycleChanged');

@@ -3,7 +3,7 @@ import { memberStatuses } from '../../domain/member';
 import { enrolMember, findMember, memberView, type MemberDeps } from '../members';
 import { defineRoute, type RouteSpec } from '../route';
 
-const externalId = z
+export const externalId = z
   .string()
   .min(1)
   .max(128)
@@ -25,7 +25,35 @@ const member = z.object({
   enrolledAt: z.iso.datetime(),
 });
 
+const balance = z.object({
+  available: z.number().int().describe('Spendable now.'),
+  pending: z.number().int().describe('Earned, activating after the return window.'),
+  held: z.number().int().describe('Set aside for redemptions in progress.'),
+  debt: z
+    .number()
+    .int()
+    .describe('Reversed points that were already spent; later credits repay it.'),
+});
+
 const memberWithWorkflow = member.extend({
+  balance,
+  tier: z.object({
+    name: z.string(),
+    benefits: z.record(z.string(), z.unknown()),
+    qualifyingPoints: z.number().int().describe('In the rolling qualification window.'),
+    qualifiesFor: z.string(),
+    periodEndsAt: z.iso.datetime().nullable(),
+    graceEndsAt: z.iso.datetime().nullable(),
+    next: z
+      .object({
+        name: z.string(),
+        qualifyingPoints: z.number().int(),
+        pointsToGo: z.number().int(),
+      })
+      .nullable(),
+  }),
+  nextExpiry: z.object({ at: z.iso.datetime(), points: z.number().int() }).nullable(),
+  lastActivityAt: z.iso.datetime().nullable(),
   workflow: z.object({
     id: z.string().describe('`member:<id>`'),
     runId: z.string().nullable(),
@@ -67,7 +95,7 @@ export function memberRoutes(deps: MemberDeps): RouteSpec[] {
       method: 'get',
       path: '/members/:id',
       operationId: 'getMember',
-      summary: 'A member and the status of its lifecycle workflow',
+      summary: 'A member: balances, tier and progress to the next, next expiry, and its workflow',
       tag: 'Members',
       auth: 'readonly',
       params: z.object({ id: z.uuid() }),

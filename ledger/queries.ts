@@ -1,0 +1,168 @@
+/** Read side: balances with tier progress and next expiry, the ledger page, and the audit. */
+import type { Db } from '../infra/db';
+import { ms, tierFor, tierIndex } from '../domain/program';
+import { effectiveExpiry } from './lifecycle';
+import { loadRuleSet } from './programs';
+import type { LedgerMemberRow, LotRow } from './store';
+
+export interface EntryRow {
+  id: number;
+  member_id: string;
+  kind: string;
+  amount: number;
+  available_delta: number;
+  pending_delta: number;
+  held_delta: number;
+  debt_delta: number;
+  qualifying: number;
+  reason: string;
+  actor: string;
+  source_event_id: string | null;
+  hold_id: string | null;
+  rule_version: number | null;
+  created_at: Date;
+}
+
+export async function memberSummary(db: Db, member: LedgerMemberRow, now: Date = new Date()) {
+  const { program } = await loadRuleSet(db);
+  const since = new Date(now.getTime() - ms(program.tierPolicy.qualificationWindow));
+  const [{ rows: q }, { rows: lots }] = await Promise.all([
+    db.raw<{ rows: { points: number | null }[] }>(
+      `SELECT sum(qualifying)::bigint AS points FROM ledger_entries
+       WHERE member_id = ? AND created_at > ? AND qualifying <> 0`,
+      [member.id, since],
+    ),
+    db.raw<{ rows: LotRow[] }>(
+      'SELECT * FROM lots WHERE member_id = ? AND remaining > 0 ORDER BY expires_at, id',
+      [member.id],
+    ),
+  ]);
+  const qualifying = Math.max(0, q[0]?.points ?? 0);
+  const current = program.tiers[tierIndex(program, member.tier)]!;
+  const next = program.tiers[tierIndex(program, member.tier) + 1];
+  const expiries = lots.map((lot) => ({
+    at: effectiveExpiry(program, member, lot),
+    points: lot.remaining,
+  }));
+  const first = Math.min(...expiries.map((e) => e.at));
+  return {
+    balance: {
+      available: member.available,
+      pending: member.pending,
+      held: member.held,
+      debt: member.debt,
+    },
+    tier: {
+      name: member.tier,
+      benefits: current.benefits,
+      qualifyingPoints: qualifying,
+      qualifiesFor: tierFor(program, qualifying).name,
+      periodEndsAt: member.tier_period_ends_at?.toISOString() ?? null,
+      graceEndsAt: member.tier_grace_ends_at?.toISOString() ?? null,
+      next: next
+        ? {
+            name: next.name,
+            qualifyingPoints: next.qualifyingPoints,
+            pointsToGo: Math.max(0, next.qualifyingPoints - qualifying),
+          }
+        : null,
+    },
+    nextExpiry: Number.isFinite(first)
+      ? {
+          at: new Date(first).toISOString(),
+          points: expiries.filter((e) => e.at === first).reduce((sum, e) => sum + e.points, 0),
+        }
+      : null,
+    lastActivityAt: member.last_activity_at?.toISOString() ?? null,
+  };
+}
+
+export async function ledgerPage(
+  db: Db,
+  memberId: string,
+  page: { after?: number | undefined; limit: number },
+) {
+  const { rows } = await db.raw<{ rows: EntryRow[] }>(
+    'SELECT * FROM ledger_entries WHERE member_id = ? AND id > ? ORDER BY id LIMIT ?',
+    [memberId, page.after ?? 0, page.limit + 1],
+  );
+  const more = rows.length > page.limit;
+  const entries = rows.slice(0, page.limit).map(entryView);
+  return { entries, nextAfter: more ? entries[entries.length - 1]!.id : null };
+}
+
+export const entryView = (row: EntryRow) => ({
+  id: row.id,
+  kind: row.kind,
+  amount: row.amount,
+  deltas: {
+    available: row.available_delta,
+    pending: row.pending_delta,
+    held: row.held_delta,
+    debt: row.debt_delta,
+  },
+  qualifying: row.qualifying,
+  reason: row.reason,
+  actor: row.actor,
+  sourceEventId: row.source_event_id,
+  holdId: row.hold_id,
+  ruleVersion: row.rule_version,
+  at: row.created_at.toISOString(),
+});
+
+/**
+ * Recomputes a member's balances from the ledger and checks every projection against it: the
+ * stored balances, the lots (each lot equals its movements; open lots add up to available and
+ * pending), and the open holds (add up to held).
+ */
+export async function auditMember(db: Db, memberId: string) {
+  const { rows } = await db.raw<{ rows: Record<string, number>[] }>(
+    `SELECT
+       (SELECT available FROM members WHERE id = :m) AS stored_available,
+       (SELECT pending FROM members WHERE id = :m) AS stored_pending,
+       (SELECT held FROM members WHERE id = :m) AS stored_held,
+       (SELECT debt FROM members WHERE id = :m) AS stored_debt,
+       coalesce(sum(available_delta), 0)::bigint AS available,
+       coalesce(sum(pending_delta), 0)::bigint AS pending,
+       coalesce(sum(held_delta), 0)::bigint AS held,
+       coalesce(sum(debt_delta), 0)::bigint AS debt,
+       coalesce(sum(amount), 0)::bigint AS total,
+       (SELECT coalesce(sum(remaining), 0)::bigint FROM lots WHERE member_id = :m AND status = 'active') AS lots_active,
+       (SELECT coalesce(sum(remaining), 0)::bigint FROM lots WHERE member_id = :m AND status = 'pending') AS lots_pending,
+       (SELECT coalesce(sum(a.amount), 0)::bigint FROM hold_allocations a JOIN holds h ON h.id = a.hold_id
+          WHERE h.member_id = :m AND h.status = 'held') AS allocated_held,
+       (SELECT count(*)::bigint FROM lots l WHERE l.member_id = :m AND l.remaining <>
+          (SELECT coalesce(sum(delta), 0) FROM lot_movements WHERE lot_id = l.id)) AS lots_off
+     FROM ledger_entries WHERE member_id = :m`,
+    { m: memberId },
+  );
+  const r = rows[0]!;
+  const problems: string[] = [];
+  for (const bucket of ['available', 'pending', 'held', 'debt'])
+    if (r[`stored_${bucket}`] !== r[bucket])
+      problems.push(`${bucket}: stored ${r[`stored_${bucket}`]}, ledger ${r[bucket]}`);
+  if (r.lots_active !== r.available)
+    problems.push(`active lots hold ${r.lots_active}, available is ${r.available}`);
+  if (r.lots_pending !== r.pending)
+    problems.push(`pending lots hold ${r.lots_pending}, pending is ${r.pending}`);
+  if (r.allocated_held !== r.held)
+    problems.push(`open holds allocate ${r.allocated_held}, held is ${r.held}`);
+  if (r.lots_off) problems.push(`${r.lots_off} lots differ from the sum of their movements`);
+  return {
+    consistent: problems.length === 0,
+    fromLedger: {
+      available: r.available!,
+      pending: r.pending!,
+      held: r.held!,
+      debt: r.debt!,
+      total: r.total!,
+    },
+    stored: {
+      available: r.stored_available!,
+      pending: r.stored_pending!,
+      held: r.stored_held!,
+      debt: r.stored_debt!,
+    },
+    problems,
+  };
+}

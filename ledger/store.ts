@@ -1,0 +1,267 @@
+/**
+ * The ledger's building blocks, used inside one transaction per member change: the member row is
+ * locked first (`FOR UPDATE`), so changes to one member are serial; entries are appended, lots
+ * and balances moved with them. Constraints in the schema back every rule up.
+ */
+import { Problem } from '../api/problem';
+import type { Db, Trx } from '../infra/db';
+import type { MemberStatus } from '../domain/member';
+import { takeFifo, type OpenLot, type Take } from '../domain/lots';
+
+export type EntryKind =
+  | 'accrual'
+  | 'activation'
+  | 'hold'
+  | 'redemption'
+  | 'release'
+  | 'reversal'
+  | 'expiry'
+  | 'adjustment';
+
+export interface LedgerMemberRow {
+  id: string;
+  external_id: string;
+  status: MemberStatus;
+  tier: string;
+  available: number;
+  pending: number;
+  held: number;
+  debt: number;
+  enrolled_at: Date;
+  last_activity_at: Date | null;
+  tier_period_ends_at: Date | null;
+  tier_grace_ends_at: Date | null;
+  lifecycle_wake_at: Date | null;
+  closed_at: Date | null;
+}
+
+export interface Deltas {
+  available?: number;
+  pending?: number;
+  held?: number;
+  debt?: number;
+}
+
+export interface EntryInput extends Deltas {
+  kind: EntryKind;
+  reason: string;
+  actor: string;
+  dedupeKey: string;
+  qualifying?: number;
+  sourceEventId?: string | null;
+  holdId?: string | null;
+  ruleVersion?: number | null;
+}
+
+export interface LotRow {
+  id: number;
+  status: 'pending' | 'active';
+  original: number;
+  remaining: number;
+  activates_at: Date | null;
+  expires_at: Date;
+  entry_id: number;
+  created_at: Date;
+}
+
+export type MemberKey = { id: string } | { externalId: string };
+
+/** Runs `work` in a transaction holding the member's row lock. */
+export async function withMember<T>(
+  db: Db,
+  key: MemberKey,
+  work: (ledger: MemberLedger) => Promise<T>,
+  now: Date = new Date(),
+): Promise<T> {
+  return db.transaction(async (trx) => {
+    const member = await lockMember(trx, key);
+    return work(new MemberLedger(trx, member, now));
+  });
+}
+
+export async function lockMember(trx: Trx, key: MemberKey): Promise<LedgerMemberRow> {
+  const [column, value] = 'id' in key ? ['id', key.id] : ['external_id', key.externalId];
+  const { rows } = await trx.raw<{ rows: LedgerMemberRow[] }>(
+    `SELECT * FROM members WHERE ${column} = ? FOR UPDATE`,
+    [value],
+  );
+  const member = rows[0];
+  if (!member) {
+    throw new Problem(
+      'not-found',
+      `No member with ${'id' in key ? 'id' : 'externalId'} '${value}'.`,
+      {
+        errors: [{ field: 'id' in key ? 'memberId' : 'externalId', message: 'no such member' }],
+      },
+    );
+  }
+  return member;
+}
+
+export class MemberLedger {
+  private readonly pendingDeltas = { available: 0, pending: 0, held: 0, debt: 0 };
+
+  constructor(
+    readonly trx: Trx,
+    public member: LedgerMemberRow,
+    readonly now: Date,
+  ) {}
+
+  /** Balances as they will be once this transaction's entries are saved. */
+  get balances() {
+    const d = this.pendingDeltas;
+    return {
+      available: this.member.available + d.available,
+      pending: this.member.pending + d.pending,
+      held: this.member.held + d.held,
+      debt: this.member.debt + d.debt,
+    };
+  }
+
+  assertOpen(): void {
+    if (this.member.status === 'closed') {
+      throw new Problem('conflict', `Member ${this.member.id} is closed.`, {
+        errors: [{ field: 'memberId', message: 'the member is closed' }],
+      });
+    }
+  }
+
+  /** Appends an entry; returns its id, or null when its dedupe key was already used. */
+  async append(entry: EntryInput): Promise<number | null> {
+    const available = entry.available ?? 0;
+    const pending = entry.pending ?? 0;
+    const held = entry.held ?? 0;
+    const debt = entry.debt ?? 0;
+    const { rows } = await this.trx.raw<{ rows: { id: number }[] }>(
+      `INSERT INTO ledger_entries (member_id, kind, amount, available_delta, pending_delta,
+         held_delta, debt_delta, qualifying, reason, actor, source_event_id, hold_id, dedupe_key,
+         rule_version, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+      [
+        this.member.id,
+        entry.kind,
+        available + pending + held - debt,
+        available,
+        pending,
+        held,
+        debt,
+        entry.qualifying ?? 0,
+        entry.reason,
+        entry.actor,
+        entry.sourceEventId ?? null,
+        entry.holdId ?? null,
+        entry.dedupeKey,
+        entry.ruleVersion ?? null,
+        this.now,
+      ],
+    );
+    const id = rows[0]?.id ?? null;
+    if (id !== null) {
+      this.pendingDeltas.available += available;
+      this.pendingDeltas.pending += pending;
+      this.pendingDeltas.held += held;
+      this.pendingDeltas.debt += debt;
+    }
+    return id;
+  }
+
+  /** A new lot of `amount` points created by entry `entryId`. */
+  async createLot(
+    entryId: number,
+    lot: {
+      amount: number;
+      status: 'pending' | 'active';
+      activatesAt: Date | null;
+      expiresAt: Date;
+    },
+  ): Promise<number> {
+    const { rows } = await this.trx.raw<{ rows: { lot_id: number }[] }>(
+      `WITH lot AS (
+         INSERT INTO lots (member_id, entry_id, status, original, remaining, activates_at,
+           expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)
+       INSERT INTO lot_movements (entry_id, lot_id, delta) SELECT ?, id, ? FROM lot
+       RETURNING lot_id`,
+      [
+        this.member.id,
+        entryId,
+        lot.status,
+        lot.amount,
+        lot.amount,
+        lot.activatesAt,
+        lot.expiresAt,
+        this.now,
+        entryId,
+        lot.amount,
+      ],
+    );
+    return rows[0]!.lot_id;
+  }
+
+  /** Open lots (something left), soonest-expiring first. */
+  async openLots(status: 'pending' | 'active'): Promise<LotRow[]> {
+    const { rows } = await this.trx.raw<{ rows: LotRow[] }>(
+      `SELECT * FROM lots WHERE member_id = ? AND remaining > 0 AND status = ?
+       ORDER BY expires_at, id`,
+      [this.member.id, status],
+    );
+    return rows;
+  }
+
+  /** Plans a FIFO debit over the active lots (nothing written yet). */
+  async planFifo(amount: number, except?: number): Promise<{ takes: Take[]; shortfall: number }> {
+    const lots = (await this.openLots('active')).filter((lot) => lot.id !== except);
+    return takeFifo(
+      lots.map((lot): OpenLot => ({
+        id: lot.id,
+        remaining: lot.remaining,
+        expiresAt: lot.expires_at,
+      })),
+      amount,
+    );
+  }
+
+  /** Moves lots by `takes` (negative `sign` debits them) and records each movement. */
+  async moveLots(entryId: number, takes: Take[], sign: 1 | -1): Promise<void> {
+    if (takes.length === 0) return;
+    const ids = takes.map((t) => t.lotId);
+    const deltas = takes.map((t) => sign * t.amount);
+    await this.trx.raw(
+      `WITH moves AS (SELECT * FROM unnest(?::bigint[], ?::bigint[]) AS m(lot_id, delta)),
+       updated AS (
+         UPDATE lots SET remaining = lots.remaining + moves.delta FROM moves
+         WHERE lots.id = moves.lot_id AND lots.member_id = ? RETURNING lots.id)
+       INSERT INTO lot_movements (entry_id, lot_id, delta)
+       SELECT ?, lot_id, delta FROM moves`,
+      [ids, deltas, this.member.id, entryId],
+    );
+  }
+
+  /** Writes the balance changes of this transaction's entries, plus other member columns. */
+  async save(columns: Partial<Omit<LedgerMemberRow, 'id'>> = {}): Promise<LedgerMemberRow> {
+    const d = this.pendingDeltas;
+    const sets = Object.keys(columns).map((column) => `${column} = ?`);
+    const { rows } = await this.trx.raw<{ rows: LedgerMemberRow[] }>(
+      `UPDATE members SET available = available + ?, pending = pending + ?, held = held + ?,
+         debt = debt + ?, updated_at = ?${sets.map((s) => `, ${s}`).join('')}
+       WHERE id = ? RETURNING *`,
+      [d.available, d.pending, d.held, d.debt, this.now, ...Object.values(columns), this.member.id],
+    );
+    this.member = rows[0]!;
+    this.pendingDeltas.available = 0;
+    this.pendingDeltas.pending = 0;
+    this.pendingDeltas.held = 0;
+    this.pendingDeltas.debt = 0;
+    return this.member;
+  }
+
+  /** Records a program event once (`dedupeKey`), in this transaction: the webhook outbox. */
+  async programEvent(type: string, dedupeKey: string, payload: Record<string, unknown>) {
+    await this.trx.raw(
+      `INSERT INTO program_events (type, member_id, dedupe_key, payload, occurred_at)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+      [type, this.member.id, dedupeKey, JSON.stringify(payload), this.now],
+    );
+  }
+}

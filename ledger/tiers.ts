@@ -1,0 +1,61 @@
+/**
+ * Tiers from qualifying points in a rolling window. Upgrades happen at once, inside the
+ * transaction that crossed the threshold; downgrades only at the end of a tier period, after a
+ * grace period, one tier at a time (see `lifecycle.ts`).
+ */
+import { ms, tierFor, tierIndex, type Program } from '../domain/program';
+import type { MemberLedger } from './store';
+
+export type { LifecycleChange } from '../domain/member';
+
+export async function qualifyingPoints(ledger: MemberLedger, program: Program): Promise<number> {
+  const since = new Date(ledger.now.getTime() - ms(program.tierPolicy.qualificationWindow));
+  const { rows } = await ledger.trx.raw<{ rows: { points: number | null }[] }>(
+    `SELECT sum(qualifying)::bigint AS points FROM ledger_entries
+     WHERE member_id = ? AND created_at > ? AND qualifying <> 0`,
+    [ledger.member.id, since],
+  );
+  return Math.max(0, rows[0]?.points ?? 0);
+}
+
+/** Upgrades the member if qualifying points reach a higher tier; returns whether it did. */
+export async function checkUpgrade(
+  ledger: MemberLedger,
+  program: Program,
+  why: string,
+): Promise<boolean> {
+  const current = tierIndex(program, ledger.member.tier);
+  if (current === program.tiers.length - 1) return false;
+  const qualifying = await qualifyingPoints(ledger, program);
+  const target = tierFor(program, qualifying);
+  if (tierIndex(program, target.name) <= current) return false;
+  await changeTier(
+    ledger,
+    program,
+    target.name,
+    'up',
+    `${qualifying} qualifying points after ${why}`,
+  );
+  return true;
+}
+
+export async function changeTier(
+  ledger: MemberLedger,
+  program: Program,
+  to: string,
+  direction: 'up' | 'down',
+  reason: string,
+): Promise<void> {
+  const from = ledger.member.tier;
+  const periodEnds = new Date(ledger.now.getTime() + ms(program.tierPolicy.tierPeriod));
+  await ledger.save({
+    tier: to,
+    tier_period_ends_at: tierIndex(program, to) === 0 ? null : periodEnds,
+    tier_grace_ends_at: null,
+  });
+  await ledger.programEvent(
+    'member.tier_changed',
+    `member.tier_changed:${ledger.member.id}:${ledger.now.toISOString()}`,
+    { from, to, direction, reason, benefits: program.tiers[tierIndex(program, to)]!.benefits },
+  );
+}
