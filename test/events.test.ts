@@ -132,12 +132,11 @@ describe('POST /events: accrual exactly once', () => {
     assert.equal((await balanceOf(t, id)).available, 550);
 
     // A request still in flight (its key stored, no answer yet) makes a repeat a 409.
-    const { id: keyId } = (await t
-      .db('api_keys')
+    const partnerKey = await t
+      .db<{ id: string; name: string }>('api_keys')
       .where({ name: 'events-partner' })
-      .first('id')) as {
-      id: string;
-    };
+      .first();
+    const keyId = partnerKey!.id;
     await t.db('idempotency_keys').insert({
       owner: keyId,
       key: `busy-${id}`,
@@ -173,7 +172,7 @@ describe('POST /events: accrual exactly once', () => {
       },
     });
     const id = await enrol(t);
-    const reviews = [];
+    const reviews: { earned: number; capped: number }[] = [];
     for (let i = 0; i < 3; i++)
       reviews.push(
         (await post(t, { type: 'review', eventId: `rv-${i}-${id}`, memberId: id })).body.points,
