@@ -11,7 +11,13 @@ import type { Db } from '../infra/db';
 import { loadRuleSet } from './programs';
 import { credit } from './points';
 import { recordReturn, type ReturnLine } from './returns';
-import { withMember, type LedgerMemberRow, type MemberKey, type MemberLedger } from './store';
+import {
+  lockMemberFor,
+  MemberLedger,
+  type LedgerMemberRow,
+  type MemberKey,
+  type StoredEvent,
+} from './store';
 import { checkUpgrade, type LifecycleChange } from './tiers';
 
 export interface ActivityEvent {
@@ -43,11 +49,6 @@ export interface EventResult {
 
 export type EventAnswer = Record<string, unknown> & { memberId: string };
 
-interface StoredEvent {
-  request_hash: string;
-  response: EventAnswer;
-}
-
 export const ruleTypeOf = (event: ActivityEvent): string =>
   event.type === 'custom' ? (event.name ?? 'custom') : event.type;
 
@@ -66,50 +67,46 @@ export async function recordEvent(
     : { externalId: event.externalId! };
   const hash = hashRequest(event);
   try {
-    return await withMember(
-      db,
-      key,
-      async (ledger) => {
-        const stored = await findEvent(ledger, event.eventId);
-        if (stored) return replay(stored, hash, event.eventId);
-        ledger.assertOpen();
-        const ruleSet = await loadRuleSet(ledger.trx);
-        const changes: LifecycleChange[] = [];
-        const points =
-          event.type === 'return'
-            ? await recordReturn(ledger, event, actor, ruleSet.version)
-            : await earn(ledger, event, actor, ruleSet.version, ruleSet.program, changes);
-        const member = ledger.member;
-        const body: EventAnswer = {
-          eventId: event.eventId,
-          memberId: member.id,
-          type: ruleTypeOf(event),
-          ruleVersion: ruleSet.version,
-          points,
-          balance: ledger.balances,
-          tier: member.tier,
-          status: member.status,
-        };
-        await ledger.trx.raw(
-          `INSERT INTO ledger_events (id, member_id, type, order_id, request_hash, payload, response,
-             rule_version, occurred_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            event.eventId,
-            member.id,
-            event.type,
-            event.orderId ?? null,
-            hash,
-            JSON.stringify(event),
-            JSON.stringify(body),
-            ruleSet.version,
-            event.occurredAt ?? now,
-            now,
-          ],
-        );
-        return { status: 201, body, replayed: false, changes, member };
-      },
-      now,
-    );
+    return await db.transaction(async (trx) => {
+      const locked = await lockMemberFor(trx, key, event.eventId);
+      if (locked.stored) return replay(locked.stored, hash, event.eventId);
+      const ledger = new MemberLedger(trx, locked.member, now);
+      ledger.assertOpen();
+      const ruleSet = await loadRuleSet(trx, locked.ruleVersion);
+      const changes: LifecycleChange[] = [];
+      const points =
+        event.type === 'return'
+          ? await recordReturn(ledger, event, actor, ruleSet.version)
+          : await earn(ledger, event, actor, ruleSet.version, ruleSet.program, changes);
+      const body: EventAnswer = {
+        eventId: event.eventId,
+        memberId: ledger.member.id,
+        type: ruleTypeOf(event),
+        ruleVersion: ruleSet.version,
+        points,
+        balance: ledger.balances,
+        tier: ledger.member.tier,
+        status: ledger.member.status,
+      };
+      ledger.defer(
+        `INSERT INTO ledger_events (id, member_id, type, order_id, request_hash, payload, response,
+           rule_version, occurred_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          event.eventId,
+          ledger.member.id,
+          event.type,
+          event.orderId ?? null,
+          hash,
+          JSON.stringify(event),
+          JSON.stringify(body),
+          ruleSet.version,
+          event.occurredAt ?? now,
+          now,
+        ],
+      );
+      const member = await ledger.save();
+      return { status: 201, body, replayed: false, changes, member };
+    });
   } catch (err) {
     // The same event id raced in for another member (or the same order twice): answer as a repeat.
     if (isUniqueViolation(err, 'ledger_events_pkey')) {
@@ -129,14 +126,6 @@ export async function recordEvent(
     }
     throw err;
   }
-}
-
-async function findEvent(ledger: MemberLedger, eventId: string): Promise<StoredEvent | undefined> {
-  const { rows } = await ledger.trx.raw<{ rows: StoredEvent[] }>(
-    'SELECT request_hash, response FROM ledger_events WHERE id = ?',
-    [eventId],
-  );
-  return rows[0];
 }
 
 function replay(stored: StoredEvent, hash: string, eventId: string): EventResult {
@@ -187,7 +176,7 @@ async function earn(
   const member = ledger.member;
   const tier = program.tiers[tierIndex(program, member.tier)]!;
   const periods = capPeriods(now);
-  const usage = await capUsage(ledger, type, periods);
+  const { usage, qualifying } = await capUsage(ledger, program, type, periods);
   const lines = (event.lines ?? []) as PurchaseLine[];
   const earning = computeEarning(program, tier, { ...event, type, lines }, usage);
 
@@ -217,26 +206,28 @@ async function earn(
       : null;
 
   if (event.type === 'purchase')
-    await savePurchaseLines(ledger, event.eventId, lines, earning.linePoints);
-  if (earning.earned > 0) await countUsage(ledger, type, periods, earning.earned);
+    savePurchaseLines(ledger, event.eventId, lines, earning.linePoints);
+  if (earning.earned > 0) countUsage(ledger, type, periods, earning.earned);
 
   const wasDormant = member.status === 'dormant';
-  await ledger.save({ last_activity_at: now, ...(wasDormant ? { status: 'active' } : {}) });
+  ledger.set({ last_activity_at: now, ...(wasDormant ? { status: 'active' } : {}) });
   if (wasDormant) {
-    await ledger.programEvent('member.reactivated', `member.reactivated:${event.eventId}`, {
+    ledger.programEvent('member.reactivated', `member.reactivated:${event.eventId}`, {
       reason: `${type} event ${event.eventId}`,
     });
     changes.push('status');
   }
   if (earning.earned > 0) {
-    await ledger.programEvent('points.accrued', `points.accrued:${event.eventId}`, {
+    ledger.programEvent('points.accrued', `points.accrued:${event.eventId}`, {
       eventId: event.eventId,
       points: earning.earned,
       status: activatesAt ? 'pending' : 'available',
       ruleVersion: version,
     });
   }
-  if (await checkUpgrade(ledger, program, `${type} event ${event.eventId}`)) changes.push('tier');
+  const why = `${type} event ${event.eventId}`;
+  if (qualifying !== null && checkUpgrade(ledger, program, why, qualifying + earning.earned))
+    changes.push('tier');
   const wake = member.lifecycle_wake_at?.getTime() ?? Infinity;
   const reminderAt = expiresAt.getTime() - ms(program.expiry.reminderBefore);
   if (credited?.lotId && Math.min(activatesAt?.getTime() ?? Infinity, reminderAt) < wake)
@@ -255,35 +246,48 @@ async function earn(
   };
 }
 
+/**
+ * What the member already earned in this UTC day and month (for the caps) and, unless they are in
+ * the top tier, their qualifying points in the window before this event: one round trip.
+ */
 async function capUsage(
   ledger: MemberLedger,
+  program: Program,
   type: string,
   periods: { day: string; month: string },
-): Promise<CapUsage> {
+): Promise<{ usage: CapUsage; qualifying: number | null }> {
+  const topTier = tierIndex(program, ledger.member.tier) === program.tiers.length - 1;
+  const since = new Date(ledger.now.getTime() - ms(program.tierPolicy.qualificationWindow));
   const { rows } = await ledger.trx.raw<{
     rows: { period: string; event_type: string; points: number }[];
   }>(
     `SELECT period, event_type, points FROM earning_counters
-     WHERE member_id = ? AND period IN (?, ?) AND event_type IN ('*', ?)`,
-    [ledger.member.id, periods.day, periods.month, type],
+     WHERE member_id = :member AND period IN (:day, :month) AND event_type IN ('*', :type)
+     UNION ALL
+     SELECT 'qualifying', '', coalesce(sum(qualifying), 0)::bigint FROM ledger_entries
+     WHERE :wanted AND member_id = :member AND created_at > :since AND qualifying <> 0`,
+    { member: ledger.member.id, ...periods, type, wanted: !topTier, since },
   );
   const get = (period: string, t: string) =>
     rows.find((r) => r.period === period && r.event_type === t)?.points ?? 0;
   return {
-    dayAll: get(periods.day, '*'),
-    monthAll: get(periods.month, '*'),
-    dayType: get(periods.day, type),
-    monthType: get(periods.month, type),
+    usage: {
+      dayAll: get(periods.day, '*'),
+      monthAll: get(periods.month, '*'),
+      dayType: get(periods.day, type),
+      monthType: get(periods.month, type),
+    },
+    qualifying: topTier ? null : Math.max(0, get('qualifying', '')),
   };
 }
 
-async function countUsage(
+function countUsage(
   ledger: MemberLedger,
   type: string,
   periods: { day: string; month: string },
   points: number,
-): Promise<void> {
-  await ledger.trx.raw(
+): void {
+  ledger.defer(
     `INSERT INTO earning_counters (member_id, period, event_type, points)
      SELECT ?, p, t, ? FROM unnest(?::text[]) AS p, unnest(?::text[]) AS t
      ON CONFLICT (member_id, period, event_type)
@@ -292,13 +296,13 @@ async function countUsage(
   );
 }
 
-async function savePurchaseLines(
+function savePurchaseLines(
   ledger: MemberLedger,
   eventId: string,
   lines: PurchaseLine[],
   points: number[],
-): Promise<void> {
-  await ledger.trx.raw(
+): void {
+  ledger.defer(
     `INSERT INTO purchase_lines (event_id, sku, category, quantity, amount, points)
      SELECT ?, * FROM unnest(?::text[], ?::text[], ?::int[], ?::numeric[], ?::bigint[])`,
     [

@@ -44,7 +44,7 @@ export async function adjustPoints(db: Db, input: AdjustmentInput, now: Date = n
         entryId = debited.entryId;
       }
       if (entryId !== null) {
-        await ledger.programEvent('points.adjusted', `points.adjusted:${entryId}`, {
+        ledger.programEvent('points.adjusted', `points.adjusted:${entryId}`, {
           points: input.points,
           reason: entry.reason,
           actor: input.actor,
@@ -114,7 +114,7 @@ export async function closeMember(
         );
       }
       await ledger.save({ status: 'closed', closed_at: now });
-      await ledger.programEvent('member.closed', `member.closed:${input.memberId}`, {
+      ledger.programEvent('member.closed', `member.closed:${input.memberId}`, {
         reason: input.reason,
         actor: input.actor,
         forfeited: { available, pending },

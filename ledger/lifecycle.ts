@@ -106,7 +106,7 @@ async function expireDue(
     total += lot.remaining;
   }
   if (total > 0) {
-    await ledger.programEvent(
+    ledger.programEvent(
       'points.expired',
       `points.expired:${ledger.member.id}:${ledger.now.toISOString()}`,
       {
@@ -137,7 +137,7 @@ async function remindDue(ledger: MemberLedger, program: Program, happened: strin
      WHERE lots.id = r.id`,
     [due.map((d) => d.lot.id), due.map((d) => new Date(d.at))],
   );
-  await ledger.programEvent(
+  ledger.programEvent(
     'points.expiring',
     `points.expiring:${ledger.member.id}:${new Date(first).toISOString()}:${due.map((d) => d.lot.id).join(',')}`,
     {
@@ -158,7 +158,7 @@ async function markDormant(ledger: MemberLedger, program: Program, happened: str
   if (member.status !== 'active') return;
   if (lastActive(member) + ms(program.dormancy.after) > ledger.now.getTime()) return;
   await ledger.save({ status: 'dormant' });
-  await ledger.programEvent('member.dormant', `member.dormant:${member.id}:${lastActive(member)}`, {
+  ledger.programEvent('member.dormant', `member.dormant:${member.id}:${lastActive(member)}`, {
     lastActivityAt: new Date(lastActive(member)).toISOString(),
     reason: `no qualifying activity for ${program.dormancy.after}`,
   });
@@ -175,15 +175,11 @@ async function reviewTier(ledger: MemberLedger, program: Program, happened: stri
   if (tierIndex(program, tierFor(program, qualifying).name) >= current) {
     const renewed = new Date(now + ms(program.tierPolicy.tierPeriod));
     await ledger.save({ tier_period_ends_at: renewed, tier_grace_ends_at: null });
-    await ledger.programEvent(
-      'member.tier_renewed',
-      `member.tier_renewed:${member.id}:${periodEnd}`,
-      {
-        tier: member.tier,
-        qualifyingPoints: qualifying,
-        until: renewed.toISOString(),
-      },
-    );
+    ledger.programEvent('member.tier_renewed', `member.tier_renewed:${member.id}:${periodEnd}`, {
+      tier: member.tier,
+      qualifyingPoints: qualifying,
+      until: renewed.toISOString(),
+    });
     happened.push('member.tier_renewed');
     return;
   }
@@ -191,7 +187,7 @@ async function reviewTier(ledger: MemberLedger, program: Program, happened: stri
   if (graceEnd === undefined) {
     const ends = new Date(periodEnd + ms(program.tierPolicy.gracePeriod));
     await ledger.save({ tier_grace_ends_at: ends });
-    await ledger.programEvent('member.tier_grace', `member.tier_grace:${member.id}:${periodEnd}`, {
+    ledger.programEvent('member.tier_grace', `member.tier_grace:${member.id}:${periodEnd}`, {
       tier: member.tier,
       qualifyingPoints: qualifying,
       needed: program.tiers[current]!.qualifyingPoints,
@@ -202,7 +198,7 @@ async function reviewTier(ledger: MemberLedger, program: Program, happened: stri
   }
   if (graceEnd > now) return;
   const to = program.tiers[current - 1]!.name;
-  await changeTier(
+  changeTier(
     ledger,
     program,
     to,

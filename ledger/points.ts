@@ -24,13 +24,10 @@ export async function credit(
 ): Promise<Credited> {
   const repaid = Math.min(amount, ledger.balances.debt);
   const rest = amount - repaid;
-  const entryId = await ledger.append({
-    ...entry,
-    [lot.status === 'pending' ? 'pending' : 'available']: rest,
-    debt: -repaid,
-  });
-  if (entryId === null || rest === 0) return { entryId, lotId: null, repaid };
-  const lotId = await ledger.createLot(entryId, { amount: rest, ...lot });
+  const { entryId, lotId } = await ledger.appendWithLot(
+    { ...entry, [lot.status === 'pending' ? 'pending' : 'available']: rest, debt: -repaid },
+    rest > 0 ? { amount: rest, ...lot } : null,
+  );
   return { entryId, lotId, repaid };
 }
 

@@ -111,14 +111,13 @@ export async function recordReturn(
       total,
       lots[0]?.id ?? null,
     );
-    await ledger.programEvent('points.reversed', `points.reversed:${event.eventId}`, {
+    ledger.programEvent('points.reversed', `points.reversed:${event.eventId}`, {
       eventId: event.eventId,
       orderId: event.orderId,
       points: total,
       debt: outcome.debt,
     });
   }
-  await ledger.save();
   return {
     reversed: total,
     lines: reversals,

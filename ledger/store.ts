@@ -64,9 +64,19 @@ export interface LotRow {
   created_at: Date;
 }
 
+export interface NewLot {
+  amount: number;
+  status: 'pending' | 'active';
+  activatesAt: Date | null;
+  expiresAt: Date;
+}
+
 export type MemberKey = { id: string } | { externalId: string };
 
-/** Runs `work` in a transaction holding the member's row lock. */
+/**
+ * Runs `work` in a transaction holding the member's row lock; writes it deferred (program events,
+ * counters) go out with the final balance update.
+ */
 export async function withMember<T>(
   db: Db,
   key: MemberKey,
@@ -75,18 +85,47 @@ export async function withMember<T>(
 ): Promise<T> {
   return db.transaction(async (trx) => {
     const member = await lockMember(trx, key);
-    return work(new MemberLedger(trx, member, now));
+    const ledger = new MemberLedger(trx, member, now);
+    const result = await work(ledger);
+    await ledger.flush();
+    return result;
   });
 }
 
 export async function lockMember(trx: Trx, key: MemberKey): Promise<LedgerMemberRow> {
+  return (await lockMemberFor(trx, key, null)).member;
+}
+
+export interface StoredEvent {
+  request_hash: string;
+  response: Record<string, unknown> & { memberId: string };
+}
+
+/**
+ * Locks the member and, in the same round trip, reads the active rule-set version and the event
+ * `eventId` if it was already recorded.
+ */
+export async function lockMemberFor(
+  trx: Trx,
+  key: MemberKey,
+  eventId: string | null,
+): Promise<{ member: LedgerMemberRow; ruleVersion: number; stored: StoredEvent | null }> {
   const [column, value] = 'id' in key ? ['id', key.id] : ['external_id', key.externalId];
-  const { rows } = await trx.raw<{ rows: LedgerMemberRow[] }>(
-    `SELECT * FROM members WHERE ${column} = ? FOR UPDATE`,
-    [value],
+  const { rows } = await trx.raw<{
+    rows: (LedgerMemberRow & {
+      _rule_version: number;
+      _hash: string | null;
+      _response: StoredEvent['response'] | null;
+    })[];
+  }>(
+    `SELECT m.*, (SELECT max(version) FROM rule_sets) AS _rule_version,
+       e.request_hash AS _hash, e.response AS _response
+     FROM members m LEFT JOIN ledger_events e ON e.id = ?
+     WHERE m.${column} = ? FOR UPDATE OF m`,
+    [eventId ?? '', value],
   );
-  const member = rows[0];
-  if (!member) {
+  const row = rows[0];
+  if (!row) {
     throw new Problem(
       'not-found',
       `No member with ${'id' in key ? 'id' : 'externalId'} '${value}'.`,
@@ -95,11 +134,21 @@ export async function lockMember(trx: Trx, key: MemberKey): Promise<LedgerMember
       },
     );
   }
-  return member;
+  const { _rule_version, _hash, _response, ...member } = row;
+  return {
+    member,
+    ruleVersion: _rule_version,
+    stored:
+      _hash !== null && _response !== null ? { request_hash: _hash, response: _response } : null,
+  };
 }
 
 export class MemberLedger {
   private readonly pendingDeltas = { available: 0, pending: 0, held: 0, debt: 0 };
+  /** Inserts that need no answer, sent as CTEs of the next `save` (one round trip for all). */
+  private deferred: { sql: string; bindings: unknown[] }[] = [];
+  /** Member columns changed by `set`, written by the next `save`. */
+  private staged: Partial<Omit<LedgerMemberRow, 'id'>> = {};
 
   constructor(
     readonly trx: Trx,
@@ -128,34 +177,66 @@ export class MemberLedger {
 
   /** Appends an entry; returns its id, or null when its dedupe key was already used. */
   async append(entry: EntryInput): Promise<number | null> {
+    return (await this.appendWithLot(entry, null)).entryId;
+  }
+
+  /**
+   * Appends an entry and, when `lot` is given, the lot it creates with the lot's first movement:
+   * one statement. Both ids are null when the entry's dedupe key was already used.
+   */
+  async appendWithLot(
+    entry: EntryInput,
+    lot: NewLot | null,
+  ): Promise<{ entryId: number | null; lotId: number | null }> {
     const available = entry.available ?? 0;
     const pending = entry.pending ?? 0;
     const held = entry.held ?? 0;
     const debt = entry.debt ?? 0;
-    const { rows } = await this.trx.raw<{ rows: { id: number }[] }>(
-      `INSERT INTO ledger_entries (member_id, kind, amount, available_delta, pending_delta,
-         held_delta, debt_delta, qualifying, reason, actor, source_event_id, hold_id, dedupe_key,
-         rule_version, created_at)
+    const insertEntry = `INSERT INTO ledger_entries (member_id, kind, amount, available_delta,
+         pending_delta, held_delta, debt_delta, qualifying, reason, actor, source_event_id, hold_id,
+         dedupe_key, rule_version, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-      [
-        this.member.id,
-        entry.kind,
-        available + pending + held - debt,
-        available,
-        pending,
-        held,
-        debt,
-        entry.qualifying ?? 0,
-        entry.reason,
-        entry.actor,
-        entry.sourceEventId ?? null,
-        entry.holdId ?? null,
-        entry.dedupeKey,
-        entry.ruleVersion ?? null,
-        this.now,
-      ],
-    );
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`;
+    const entryBindings = [
+      this.member.id,
+      entry.kind,
+      available + pending + held - debt,
+      available,
+      pending,
+      held,
+      debt,
+      entry.qualifying ?? 0,
+      entry.reason,
+      entry.actor,
+      entry.sourceEventId ?? null,
+      entry.holdId ?? null,
+      entry.dedupeKey,
+      entry.ruleVersion ?? null,
+      this.now,
+    ];
+    const { rows } = lot
+      ? await this.trx.raw<{ rows: { id: number; lot_id: number | null }[] }>(
+          `WITH entry AS (${insertEntry}),
+           lot AS (
+             INSERT INTO lots (member_id, entry_id, status, original, remaining, activates_at,
+               expires_at, created_at)
+             SELECT ?, entry.id, ?, ?, ?, ?, ?, ? FROM entry RETURNING id, entry_id),
+           movement AS (
+             INSERT INTO lot_movements (entry_id, lot_id, delta) SELECT entry_id, id, ? FROM lot)
+           SELECT entry.id, lot.id AS lot_id FROM entry LEFT JOIN lot ON true`,
+          [
+            ...entryBindings,
+            this.member.id,
+            lot.status,
+            lot.amount,
+            lot.amount,
+            lot.activatesAt,
+            lot.expiresAt,
+            this.now,
+            lot.amount,
+          ],
+        )
+      : await this.trx.raw<{ rows: { id: number; lot_id?: null }[] }>(insertEntry, entryBindings);
     const id = rows[0]?.id ?? null;
     if (id !== null) {
       this.pendingDeltas.available += available;
@@ -163,40 +244,7 @@ export class MemberLedger {
       this.pendingDeltas.held += held;
       this.pendingDeltas.debt += debt;
     }
-    return id;
-  }
-
-  /** A new lot of `amount` points created by entry `entryId`. */
-  async createLot(
-    entryId: number,
-    lot: {
-      amount: number;
-      status: 'pending' | 'active';
-      activatesAt: Date | null;
-      expiresAt: Date;
-    },
-  ): Promise<number> {
-    const { rows } = await this.trx.raw<{ rows: { lot_id: number }[] }>(
-      `WITH lot AS (
-         INSERT INTO lots (member_id, entry_id, status, original, remaining, activates_at,
-           expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)
-       INSERT INTO lot_movements (entry_id, lot_id, delta) SELECT ?, id, ? FROM lot
-       RETURNING lot_id`,
-      [
-        this.member.id,
-        entryId,
-        lot.status,
-        lot.amount,
-        lot.amount,
-        lot.activatesAt,
-        lot.expiresAt,
-        this.now,
-        entryId,
-        lot.amount,
-      ],
-    );
-    return rows[0]!.lot_id;
+    return { entryId: id, lotId: rows[0]?.lot_id ?? null };
   }
 
   /** Open lots (something left), soonest-expiring first. */
@@ -238,16 +286,43 @@ export class MemberLedger {
     );
   }
 
-  /** Writes the balance changes of this transaction's entries, plus other member columns. */
-  async save(columns: Partial<Omit<LedgerMemberRow, 'id'>> = {}): Promise<LedgerMemberRow> {
+  /** Changes member columns: visible on `member` at once, written by the next `save`. */
+  set(columns: Partial<Omit<LedgerMemberRow, 'id'>>): void {
+    Object.assign(this.staged, columns);
+    this.member = { ...this.member, ...columns };
+  }
+
+  /** Queues an INSERT (no RETURNING) to run with the next `save`. */
+  defer(sql: string, bindings: unknown[]): void {
+    this.deferred.push({ sql, bindings });
+  }
+
+  /**
+   * Writes the balance changes of this transaction's entries, other member columns, and every
+   * deferred insert, in one statement.
+   */
+  async save(changes: Partial<Omit<LedgerMemberRow, 'id'>> = {}): Promise<LedgerMemberRow> {
     const d = this.pendingDeltas;
-    const sets = Object.keys(columns).map((column) => `${column} = ?`);
+    const columns = { ...this.staged, ...changes };
+    const sets = Object.keys(columns).map((column) => `, ${column} = ?`);
+    const ctes = this.deferred.map((w, i) => `w${i} AS (${w.sql})`);
     const { rows } = await this.trx.raw<{ rows: LedgerMemberRow[] }>(
-      `UPDATE members SET available = available + ?, pending = pending + ?, held = held + ?,
-         debt = debt + ?, updated_at = ?${sets.map((s) => `, ${s}`).join('')}
+      `${ctes.length ? `WITH ${ctes.join(',\n')}\n` : ''}UPDATE members SET available = available + ?,
+         pending = pending + ?, held = held + ?, debt = debt + ?, updated_at = ?${sets.join('')}
        WHERE id = ? RETURNING *`,
-      [d.available, d.pending, d.held, d.debt, this.now, ...Object.values(columns), this.member.id],
+      [
+        ...this.deferred.flatMap((w) => w.bindings),
+        d.available,
+        d.pending,
+        d.held,
+        d.debt,
+        this.now,
+        ...Object.values(columns),
+        this.member.id,
+      ] as never[],
     );
+    this.deferred = [];
+    this.staged = {};
     this.member = rows[0]!;
     this.pendingDeltas.available = 0;
     this.pendingDeltas.pending = 0;
@@ -256,9 +331,19 @@ export class MemberLedger {
     return this.member;
   }
 
-  /** Records a program event once (`dedupeKey`), in this transaction: the webhook outbox. */
-  async programEvent(type: string, dedupeKey: string, payload: Record<string, unknown>) {
-    await this.trx.raw(
+  /** Saves whatever is still unsaved (the end of every member transaction). */
+  async flush(): Promise<void> {
+    const d = this.pendingDeltas;
+    const dirty = this.deferred.length || Object.keys(this.staged).length;
+    if (dirty || d.available || d.pending || d.held || d.debt) await this.save();
+  }
+
+  /**
+   * Records a program event once (`dedupeKey`), in this transaction (the webhook outbox); it is
+   * written with the next `save`.
+   */
+  programEvent(type: string, dedupeKey: string, payload: Record<string, unknown>): void {
+    this.defer(
       `INSERT INTO program_events (type, member_id, dedupe_key, payload, occurred_at)
        VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
       [type, this.member.id, dedupeKey, JSON.stringify(payload), this.now],

@@ -18,42 +18,36 @@ export async function qualifyingPoints(ledger: MemberLedger, program: Program): 
   return Math.max(0, rows[0]?.points ?? 0);
 }
 
-/** Upgrades the member if qualifying points reach a higher tier; returns whether it did. */
-export async function checkUpgrade(
+/** Upgrades the member if `qualifying` points reach a higher tier; returns whether it did. */
+export function checkUpgrade(
   ledger: MemberLedger,
   program: Program,
   why: string,
-): Promise<boolean> {
+  qualifying: number,
+): boolean {
   const current = tierIndex(program, ledger.member.tier);
-  if (current === program.tiers.length - 1) return false;
-  const qualifying = await qualifyingPoints(ledger, program);
   const target = tierFor(program, qualifying);
   if (tierIndex(program, target.name) <= current) return false;
-  await changeTier(
-    ledger,
-    program,
-    target.name,
-    'up',
-    `${qualifying} qualifying points after ${why}`,
-  );
+  changeTier(ledger, program, target.name, 'up', `${qualifying} qualifying points after ${why}`);
   return true;
 }
 
-export async function changeTier(
+/** Moves the member to tier `to`, starting a new tier period (saved with the transaction). */
+export function changeTier(
   ledger: MemberLedger,
   program: Program,
   to: string,
   direction: 'up' | 'down',
   reason: string,
-): Promise<void> {
+): void {
   const from = ledger.member.tier;
   const periodEnds = new Date(ledger.now.getTime() + ms(program.tierPolicy.tierPeriod));
-  await ledger.save({
+  ledger.set({
     tier: to,
     tier_period_ends_at: tierIndex(program, to) === 0 ? null : periodEnds,
     tier_grace_ends_at: null,
   });
-  await ledger.programEvent(
+  ledger.programEvent(
     'member.tier_changed',
     `member.tier_changed:${ledger.member.id}:${ledger.now.toISOString()}`,
     { from, to, direction, reason, benefits: program.tiers[tierIndex(program, to)]!.benefits },
