@@ -97,7 +97,11 @@ function assertSameDetails(member: MemberRow, input: EnrolInput): void {
   }
 }
 
-async function startLifecycle(deps: MemberDeps, member: MemberRow): Promise<void> {
+/** Starts `member:<id>` once (also used by the bulk import, `cli/import/members.ts`). */
+export async function startLifecycle(
+  deps: Pick<MemberDeps, 'temporal' | 'config'>,
+  member: Pick<MemberRow, 'id' | 'external_id' | 'tier' | 'status'>,
+): Promise<void> {
   try {
     await deps.temporal.workflow.start<typeof memberWorkflow>('memberWorkflow', {
       workflowId: workflowIds.member(member.id),
