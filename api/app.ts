@@ -7,6 +7,7 @@ import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { version } from '../package.json';
 import { errorHandler, notFoundHandler } from './errors';
+import { cachedKeyLookup } from './keys';
 import { createMetrics, timeRequests } from './metrics';
 import { buildOpenApi } from './openapi';
 import { mountRoutes, type RouteSpec } from './route';
@@ -63,7 +64,8 @@ export function createApp(deps: AppDeps): App {
     ...ruleSetRoutes(deps),
   ];
   const openApi = buildOpenApi(routes, { version });
-  mountRoutes(app, routes, deps);
+  const findKey = cachedKeyLookup(deps.db, deps.config.API_KEY_CACHE_SECONDS * 1000);
+  mountRoutes(app, routes, { db: deps.db, findKey });
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -1,11 +1,12 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Db } from '../infra/db';
 import { roleAllows, type Role } from '../domain/roles';
-import { findActiveKey } from './keys';
+import type { KeyLookup } from './keys';
 import { Problem } from './problem';
 
 export interface AuthDeps {
   db: Db;
+  findKey: KeyLookup;
 }
 
 export interface Caller {
@@ -23,7 +24,7 @@ export function authenticate(deps: AuthDeps, required: Role) {
       res.set('WWW-Authenticate', 'Bearer');
       throw new Problem('unauthorized', 'Send an API key as `Authorization: Bearer <key>`.');
     }
-    const key = await findActiveKey(deps.db, match[1]);
+    const key = await deps.findKey(match[1]);
     if (!key) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw new Problem('unauthorized', 'The API key is unknown or revoked.');

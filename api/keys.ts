@@ -42,3 +42,27 @@ export async function findActiveKey(db: Db, key: string): Promise<ApiKeyRow | un
     .whereNull('revoked_at')
     .first();
 }
+
+export type KeyLookup = (key: string) => Promise<ApiKeyRow | undefined>;
+
+/**
+ * `findActiveKey` with the valid keys remembered for `ttlMs`, by hash: saves a round trip on
+ * nearly every request. Unknown and revoked keys are never remembered, so a new key works at once
+ * and guessing cannot fill the cache; a revocation takes effect within `ttlMs`.
+ */
+export function cachedKeyLookup(db: Db, ttlMs: number, now = Date.now): KeyLookup {
+  if (ttlMs <= 0) return (key) => findActiveKey(db, key);
+  const valid = new Map<string, { row: ApiKeyRow; until: number }>();
+  return async (key) => {
+    const hash = hashKey(key);
+    const hit = valid.get(hash);
+    if (hit && hit.until > now()) return hit.row;
+    valid.delete(hash);
+    const row = await db<ApiKeyRow>('api_keys')
+      .where({ key_hash: hash })
+      .whereNull('revoked_at')
+      .first();
+    if (row) valid.set(hash, { row, until: now() + ttlMs });
+    return row;
+  };
+}

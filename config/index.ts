@@ -45,6 +45,15 @@ export const appSchema = z.object({
     .default('http://127.0.0.1:8233')
     .describe('Temporal Web UI base URL, used for links to workflows.'),
   LOG_LEVEL: logLevel.default('info').describe('pino log level.'),
+  API_KEY_CACHE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(300)
+    .default(10)
+    .describe(
+      'How long the API remembers a valid API key (0: look it up on every request); a revoked key keeps working for at most this long.',
+    ),
 });
 
 /** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */

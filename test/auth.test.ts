@@ -3,7 +3,10 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { createApiKey, hashKey, type ApiKeyRow } from '../api/keys';
+import { Writable } from 'node:stream';
+import { createApp } from '../api/app';
+import { cachedKeyLookup, createApiKey, hashKey, type ApiKeyRow } from '../api/keys';
+import { createLogger } from '../infra/logger';
 import type { RouteSpec } from '../api/route';
 import { roleAllows, roles } from '../domain/roles';
 import { openApiPath } from '../api/openapi';
@@ -131,6 +134,76 @@ describe('access: API keys and roles', () => {
       assert.equal(failed.code, 64);
       assert.match(failed.stderr, message);
     }
+  });
+});
+
+describe('API keys: remembered briefly, never logged', () => {
+  let t: TestContext;
+  before(async () => {
+    t = await startTestContext('auth-cache');
+  });
+  after(async () => {
+    await t.stop();
+  });
+
+  it('remembers a valid key for the TTL, so a revocation takes effect within it', async () => {
+    let clock = 1_000_000;
+    const find = cachedKeyLookup(t.db, 10_000, () => clock);
+    const { id, key } = await createApiKey(t.db, { role: 'ops', name: uniqueId('cached') });
+    assert.equal((await find(key))?.id, id);
+    await t.db('api_keys').where({ id }).update({ revoked_at: t.db.fn.now() });
+    clock += 9_999;
+    assert.equal((await find(key))?.id, id, 'still remembered within the TTL');
+    clock += 2;
+    assert.equal(await find(key), undefined, 'revoked once the TTL has passed');
+    assert.equal(await find(key), undefined);
+  });
+
+  it('never remembers an unknown key, so a key created later works at once', async () => {
+    const find = cachedKeyLookup(t.db, 60_000);
+    assert.equal(await find('lok_unknown'), undefined);
+    const { id, key } = await createApiKey(t.db, { role: 'ops', name: uniqueId('new') });
+    assert.equal((await find(key))?.id, id);
+  });
+
+  it('with a TTL of 0 looks the key up every time', async () => {
+    const find = cachedKeyLookup(t.db, 0);
+    const { id, key } = await createApiKey(t.db, { role: 'ops', name: uniqueId('uncached') });
+    assert.equal((await find(key))?.id, id);
+    await t.db('api_keys').where({ id }).update({ revoked_at: t.db.fn.now() });
+    assert.equal(await find(key), undefined);
+  });
+
+  it('writes request logs without the Authorization header', async () => {
+    let written = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        written += chunk.toString();
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', name: 'redaction' }, sink);
+    const { app } = createApp({ config: t.config, db: t.db, temporal: t.env.client, logger });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${port}/rule-sets/active`, {
+        headers: { authorization: `Bearer ${t.keys.admin}`, cookie: 'session=secret-cookie' },
+      });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const line = written.split('\n').find((l) => l.includes('/rule-sets/active'));
+    assert.ok(line, `a request log line was written: ${written}`);
+    const logged = JSON.parse(line) as { req: { headers: Record<string, string> } };
+    assert.equal(logged.req.headers.authorization, '[redacted]');
+    assert.equal(logged.req.headers.cookie, '[redacted]');
+    assert.ok(!written.includes(t.keys.admin), 'the key appears nowhere in the log');
+    assert.ok(!written.includes('secret-cookie'));
   });
 });
 
