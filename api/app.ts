@@ -13,8 +13,10 @@ import { buildOpenApi } from './openapi';
 import { mountRoutes, type RouteSpec } from './route';
 import { docsRoutes, mountDocsAssets } from './routes/docs';
 import { eventRoutes } from './routes/events';
+import { inventoryRoutes } from './routes/inventory';
 import { ledgerRoutes } from './routes/ledger';
 import { memberRoutes } from './routes/members';
+import { rewardRoutes } from './routes/rewards';
 import { ruleSetRoutes } from './routes/rule-sets';
 import { systemRoutes } from './routes/system';
 
@@ -62,6 +64,8 @@ export function createApp(deps: AppDeps): App {
     ...ledgerRoutes(deps),
     ...eventRoutes(deps),
     ...ruleSetRoutes(deps),
+    ...rewardRoutes(deps),
+    ...inventoryRoutes(deps),
   ];
   const openApi = buildOpenApi(routes, { version });
   const findKey = cachedKeyLookup(deps.db, deps.config.API_KEY_CACHE_SECONDS * 1000);
