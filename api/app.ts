@@ -12,11 +12,14 @@ import { createMetrics, timeRequests } from './metrics';
 import { buildOpenApi } from './openapi';
 import { mountRoutes, type RouteSpec } from './route';
 import { docsRoutes, mountDocsAssets } from './routes/docs';
+import { callbackRoutes } from './routes/callbacks';
 import { eventRoutes } from './routes/events';
 import { inventoryRoutes } from './routes/inventory';
 import { ledgerRoutes } from './routes/ledger';
 import { memberRoutes } from './routes/members';
 import { rewardRoutes } from './routes/rewards';
+import { redemptionRoutes } from './routes/redemptions';
+import { substitutionRoutes } from './routes/substitutions';
 import { ruleSetRoutes } from './routes/rule-sets';
 import { systemRoutes } from './routes/system';
 
@@ -41,7 +44,7 @@ export function createApp(deps: AppDeps): App {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
-  const metrics = createMetrics();
+  const metrics = createMetrics({ db: deps.db });
   app.use(timeRequests(metrics));
   app.use(
     pinoHttp({
@@ -66,6 +69,9 @@ export function createApp(deps: AppDeps): App {
     ...ruleSetRoutes(deps),
     ...rewardRoutes(deps),
     ...inventoryRoutes(deps),
+    ...redemptionRoutes(deps),
+    ...substitutionRoutes(deps),
+    ...callbackRoutes(deps),
   ];
   const openApi = buildOpenApi(routes, { version });
   const findKey = cachedKeyLookup(deps.db, deps.config.API_KEY_CACHE_SECONDS * 1000);

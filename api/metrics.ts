@@ -1,5 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from '../infra/db';
+import { listFloats } from '../redemptions/giftcards';
 
 export interface Metrics {
   registry: Registry;
@@ -7,7 +9,7 @@ export interface Metrics {
 }
 
 /** A registry per app instance (tests build several apps in one process). */
-export function createMetrics(): Metrics {
+export function createMetrics(deps: { db?: Db } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const httpDuration = new Histogram({
@@ -17,6 +19,28 @@ export function createMetrics(): Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const { db } = deps;
+  if (db) {
+    // Read at scrape time from what the providers last reported (`giftcard_floats`).
+    new Gauge({
+      name: 'loyalty_giftcard_float',
+      help: "Each gift-card provider's float, as its last answer reported it.",
+      labelNames: ['provider', 'currency', 'low'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const rows = await listFloats(db).catch(() => []); // the database down: no figures, not a 500
+        for (const row of rows) {
+          const labels = {
+            provider: row.provider,
+            currency: row.currency ?? '',
+            low: String(row.low_since !== null),
+          };
+          this.set(labels, Number(row.balance));
+        }
+      },
+    });
+  }
   return { registry, httpDuration };
 }
 

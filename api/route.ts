@@ -45,6 +45,11 @@ export interface RouteSpec<
   responses: Record<number, ResponseSpec>;
   /** Honours the `Idempotency-Key` header (see `idempotency.ts`). */
   idempotent?: boolean;
+  /**
+   * Checks the request before validation, e.g. a partner's signature over the raw body
+   * (`rawBodyOf`); throws a `Problem` to refuse it. For `public` routes that carry their own proof.
+   */
+  verify?: (req: Request) => void;
   handler: (input: Input<P, Q, B>, req: Request, res: Response) => Promise<void> | void;
 }
 
@@ -105,13 +110,25 @@ function validate(spec: RouteSpec) {
   };
 }
 
-const jsonBody = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
+const rawBodies = new WeakMap<Request, Buffer>();
+
+const jsonBody = express.json({
+  limit: '1mb',
+  type: ['application/json', 'application/*+json'],
+  verify: (req, _res, buffer) => rawBodies.set(req as Request, buffer),
+});
+
+/** The body exactly as received (for signatures), on routes with a JSON body. */
+export const rawBodyOf = (req: Request): string => rawBodies.get(req)?.toString('utf8') ?? '';
 
 export function mountRoutes(app: Express, routes: RouteSpec[], deps: AuthDeps): void {
   for (const spec of routes) {
     const chain = [
       ...(spec.auth === 'public' ? [] : [authenticate(deps, spec.auth)]),
       ...(spec.body ? [jsonBody] : []),
+      ...(spec.verify
+        ? [(req: Request, _res: Response, next: NextFunction) => (spec.verify!(req), next())]
+        : []),
       validate(spec),
       ...(spec.idempotent ? [idempotent(deps.db)] : []),
       async (req: Request, res: Response) => {

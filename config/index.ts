@@ -45,6 +45,29 @@ export const appSchema = z.object({
     .default('http://127.0.0.1:8233')
     .describe('Temporal Web UI base URL, used for links to workflows.'),
   LOG_LEVEL: logLevel.default('info').describe('pino log level.'),
+  WAREHOUSE_URL: url
+    .default('http://127.0.0.1:4101')
+    .describe('Base URL of the warehouse partner (shipments); `npm start` runs a local one.'),
+  GIFTCARD_URL: url
+    .default('http://127.0.0.1:4102')
+    .describe('Base URL of the gift-card provider; `npm start` runs a local one.'),
+  CALLBACK_BASE_URL: url
+    .default('http://127.0.0.1:3000')
+    .describe('This API as partners reach it: where the warehouse sends delivery callbacks.'),
+  WAREHOUSE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'expected whsec_<base64>')
+    .optional()
+    .describe(
+      "The warehouse's callback signing secret. Unset, warehouse callbacks are refused (503). `npm start` makes one and gives it to both sides.",
+    ),
+  GIFTCARD_FLOAT_LOW: z.coerce
+    .number()
+    .min(0)
+    .default(1000)
+    .describe(
+      "Below this balance (in the provider's currency) a gift-card provider's float is low: one `giftcard.float_low` event per episode.",
+    ),
   API_KEY_CACHE_SECONDS: z.coerce
     .number()
     .int()
@@ -62,12 +85,20 @@ export const stackSchema = z.object({
     .string()
     .min(1)
     .default('.data')
-    .describe('Folder for the local Temporal SQLite file, embedded Postgres and the admin key.'),
+    .describe(
+      'Folder for the local Temporal SQLite file, embedded Postgres, the admin key and the warehouse webhook secret.',
+    ),
   TEMPORAL_PORT: port.default(7233).describe('Port of the local Temporal dev server (gRPC).'),
   TEMPORAL_UI_PORT: port.default(8233).describe('Port of the local Temporal Web UI.'),
   EMBEDDED_POSTGRES_PORT: port
     .default(54329)
     .describe('Port of the embedded Postgres, when DATABASE_URL is unset.'),
+  WAREHOUSE_PORT: port
+    .default(4101)
+    .describe('Port of the local warehouse simulator, unless WAREHOUSE_URL names another.'),
+  GIFTCARD_PORT: port
+    .default(4102)
+    .describe('Port of the local gift-card simulator, unless GIFTCARD_URL names another.'),
   TEMPORAL_CLI_PATH: z
     .string()
     .min(1)

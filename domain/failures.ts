@@ -5,6 +5,16 @@
 export const FailureType = {
   MemberNotFound: 'MemberNotFound',
   MemberClosed: 'MemberClosed',
+  /** The member may not have this reward (status, tier, caps, an anomaly hold). */
+  NotEligible: 'NotEligible',
+  InsufficientPoints: 'InsufficientPoints',
+  OutOfStock: 'OutOfStock',
+  /** The gift-card provider refused to issue the card. */
+  GiftCardDeclined: 'GiftCardDeclined',
+  /** The gift-card provider's float cannot cover the card. */
+  InsufficientFloat: 'InsufficientFloat',
+  /** A partner answered a request as malformed (4xx): retrying cannot help. */
+  PartnerRejected: 'PartnerRejected',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

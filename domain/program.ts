@@ -40,6 +40,9 @@ export const tierBenefitsSchema = z.strictObject({
   fulfilmentPriority: z.number().int().min(0).max(100).default(0),
   fasterReturns: z.boolean().default(false),
   freeShipping: z.boolean().default(false),
+  serviceRecoveryCredit: points
+    .default(0)
+    .describe('Points credited once when a redemption misses its delivery SLA (0: none).'),
 });
 
 const tier = z.strictObject({
@@ -50,6 +53,7 @@ const tier = z.strictObject({
     fulfilmentPriority: 0,
     fasterReturns: false,
     freeShipping: false,
+    serviceRecoveryCredit: 0,
   }),
 });
 
@@ -111,6 +115,54 @@ export const programSchema = z
         maxSleep: duration.describe('The member workflow re-checks at least this often.'),
       })
       .default({ maxSleep: '1 day' }),
+    redemption: z
+      .strictObject({
+        deliverySla: duration.describe('A shipment not delivered this long breaches the SLA.'),
+        perDay: points
+          .optional()
+          .describe('Most redemptions a member may start per UTC day (unset: no cap).'),
+        perMonth: points
+          .optional()
+          .describe('Most redemptions a member may start per UTC month (unset: no cap).'),
+        reviewAbovePoints: points
+          .optional()
+          .describe('Anomaly hold: redemptions costing more points than this are refused.'),
+        partnerAttempts: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(20)
+          .describe('Tries of a partner call (5xx, timeouts) before the redemption fails.'),
+        partnerMaxInterval: duration
+          .default('1 minute')
+          .describe('Longest wait between two tries of a partner call.'),
+        backorderCheckEvery: duration
+          .default('1 hour')
+          .describe('A backordered redemption checks for stock this often.'),
+        backorderFor: duration
+          .default('30 days')
+          .describe('A backorder not filled in this long is refunded.'),
+        returnWindow: duration
+          .default('30 days')
+          .describe('A delivered reward may be returned this long after it was asked for.'),
+        returnRefundAfter: duration
+          .default('14 days')
+          .describe('A returned reward is refunded this long after it was received.'),
+        fastReturnRefundAfter: duration
+          .default('1 day')
+          .describe('The same, for tiers with the fasterReturns benefit.'),
+      })
+      .default({
+        deliverySla: '7 days',
+        partnerAttempts: 20,
+        partnerMaxInterval: '1 minute',
+        backorderCheckEvery: '1 hour',
+        backorderFor: '30 days',
+        returnWindow: '30 days',
+        returnRefundAfter: '14 days',
+        fastReturnRefundAfter: '1 day',
+      }),
   })
   .describe('A loyalty program policy version.');
 
@@ -143,7 +195,12 @@ export const defaultProgram: ProgramInput = {
     {
       name: 'Gold',
       qualifyingPoints: 5_000,
-      benefits: { earningMultiplier: 1.5, fulfilmentPriority: 2, fasterReturns: true },
+      benefits: {
+        earningMultiplier: 1.5,
+        fulfilmentPriority: 2,
+        fasterReturns: true,
+        serviceRecoveryCredit: 200,
+      },
     },
     {
       name: 'Platinum',
@@ -153,6 +210,7 @@ export const defaultProgram: ProgramInput = {
         fulfilmentPriority: 3,
         fasterReturns: true,
         freeShipping: true,
+        serviceRecoveryCredit: 500,
       },
     },
   ],
@@ -160,6 +218,16 @@ export const defaultProgram: ProgramInput = {
   dormancy: { after: '180 days' },
   expiry: { policy: 'fixed', lotLifetime: '730 days', reminderBefore: '30 days' },
   lifecycle: { maxSleep: '1 day' },
+  redemption: {
+    deliverySla: '7 days',
+    partnerAttempts: 20,
+    partnerMaxInterval: '1 minute',
+    backorderCheckEvery: '1 hour',
+    backorderFor: '30 days',
+    returnWindow: '30 days',
+    returnRefundAfter: '14 days',
+    fastReturnRefundAfter: '1 day',
+  },
 };
 
 export function tierIndex(program: Program, tierName: string): number {

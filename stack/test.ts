@@ -95,7 +95,17 @@ export async function runTests(args: string[]): Promise<number> {
     return await new Promise<number>((resolve) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=300000', ...files],
+        [
+          '--import',
+          'tsx',
+          '--test',
+          // One file at a time: the files share one database, where the newest program version
+          // (a rule set) is in force for all; a file that publishes one must not change another's.
+          '--test-concurrency=1',
+          '--test-reporter=spec',
+          '--test-timeout=300000',
+          ...files,
+        ],
         { cwd: root, env, stdio: 'inherit' },
       );
       child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));

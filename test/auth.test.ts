@@ -86,9 +86,22 @@ describe('access: API keys and roles', () => {
   });
 
   it('public routes need no key', async () => {
-    for (const route of t.app.routes.filter((r) => r.auth === 'public')) {
+    for (const route of t.app.routes.filter((r) => r.auth === 'public' && r.method === 'get')) {
       const res = await t.api('GET', route.path, { key: null });
       assert.ok(res.status < 400 || res.status === 503, `${route.path}: ${res.status}`);
+    }
+  });
+
+  it('public routes that change something carry their own proof: unsigned is refused', async () => {
+    const changing = t.app.routes.filter((r) => r.auth === 'public' && r.method !== 'get');
+    assert.ok(changing.length >= 1);
+    for (const route of changing) {
+      assert.ok(route.verify, `${route.method} ${route.path} verifies its caller`);
+      const res = await t.api(route.method.toUpperCase(), route.path, {
+        key: t.keys.admin,
+        body: { type: 'shipment.delivered', shipmentId: 'x' },
+      });
+      assert.ok([401, 503].includes(res.status), `${route.path}: ${res.status}`);
     }
   });
 

@@ -20,6 +20,6 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundlePath
       ? { workflowBundle: { codePath: deps.workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ db: deps.db }),
+    activities: createActivities({ db: deps.db, config: deps.config }),
   });
 }

@@ -1,1 +1,4 @@
 export { memberWorkflow } from './member';
+export { redemptionWorkflow } from './redemption';
+export { returnWorkflow } from './return';
+export { substitutionWorkflow } from './substitution';

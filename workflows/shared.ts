@@ -2,14 +2,24 @@
  * Definitions both sides of the wire share: workflow IDs, message definitions and search
  * attributes. No I/O here: the API, the workers and the workflow sandbox all import it.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { LifecycleChange, MemberStatus } from '../domain/member';
+import type {
+  RedemptionPlan,
+  RedemptionRequest,
+  RedemptionStatus,
+  SubstitutionOutcome,
+  TimelineStep,
+} from '../domain/redemption';
+import type { Candidate } from '../redemptions/substitutions';
 
 /** Workflow IDs are business keys, readable in Temporal UI. */
 export const workflowIds = {
   member: (memberId: string): string => `member:${memberId}`,
   redemption: (redemptionId: string): string => `redemption:${redemptionId}`,
+  substitution: (redemptionId: string): string => `substitution:${redemptionId}`,
+  return: (redemptionId: string): string => `return:${redemptionId}`,
 };
 
 /** Every custom search attribute the workflows set; `npm start` registers them on the server. */
@@ -42,3 +52,58 @@ export const memberStateQuery = defineQuery<MemberState>('memberState');
  * attributes to update), a member closed, or points whose timers come before its next wake-up.
  */
 export const lifecycleChangedSignal = defineSignal<[LifecycleChange[]]>('lifecycleChanged');
+
+export type RedemptionWorkflowInput = RedemptionRequest;
+
+/** What the `redemptionState` query answers: the live status and everything decided so far. */
+export interface RedemptionState {
+  redemptionId: string;
+  status: RedemptionStatus;
+  plan: RedemptionPlan | null;
+  timeline: TimelineStep[];
+  /** Why it failed or was cancelled. */
+  reason: string | null;
+  failureType: string | null;
+  shipment: { trackingNumber: string } | null;
+  giftCard: { cardId: string; code: string } | null;
+  coupon: { code: string } | null;
+  slaBreached: boolean;
+}
+
+export const redemptionStateQuery = defineQuery<RedemptionState>('redemptionState');
+
+/** Cancels before shipment; refused (the validator throws) once the shipment is requested. */
+export const cancelRedemptionUpdate = defineUpdate<
+  RedemptionState,
+  [{ actor: string; reason: string }]
+>('cancelRedemption');
+
+/** A partner's word on the shipment (from its verified callback): shipped, then delivered. */
+export interface ShipmentEvent {
+  type: 'shipment.shipped' | 'shipment.delivered';
+  trackingNumber?: string | undefined;
+  at: string;
+}
+
+export const shipmentEventSignal = defineSignal<[ShipmentEvent]>('shipmentEvent');
+
+/** What the `substitutionState` query answers. */
+export interface SubstitutionState {
+  redemptionId: string;
+  status: 'finding' | 'pending' | 'decided';
+  candidates: Candidate[];
+  deadlineAt: number | null;
+  reminded: boolean;
+  outcome: SubstitutionOutcome | null;
+}
+
+export const substitutionStateQuery = defineQuery<SubstitutionState>('substitutionState');
+
+/** Ops decide a pending substitution: approve one of the candidates, or reject. */
+export type SubstitutionDecision =
+  | { approve: true; sku: string; actor: string; reason: string }
+  | { approve: false; actor: string; reason: string };
+
+export const decideSubstitutionUpdate = defineUpdate<SubstitutionState, [SubstitutionDecision]>(
+  'decideSubstitution',
+);

@@ -17,6 +17,7 @@ import { createDb, type Db } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
 import { temporalLogger } from '../../workers/logging';
 import { createWorker } from '../../workers/worker';
+import { startPartners, type PartnerOptions, type Partners } from './partners';
 
 // The SDK's own logs go through our logger, at LOG_LEVEL (warn under `npm test`).
 Runtime.install({
@@ -30,6 +31,8 @@ export interface TestContext {
   app: App;
   baseUrl: string;
   keys: Record<Role, string>;
+  /** The warehouse and gift-card provider, when asked for (`{ partners: ... }`). */
+  partners: Partners | null;
   api: (method: string, path: string, options?: RequestOptions) => Promise<ApiResponse>;
   stop: () => Promise<void>;
 }
@@ -50,11 +53,14 @@ export interface ApiResponse {
 export async function startTestContext(
   name: string,
   overrides: Partial<AppConfig> = {},
+  options: { partners?: PartnerOptions; worker?: boolean } = {},
 ): Promise<TestContext> {
+  const partners = options.partners ? await startPartners(options.partners) : null;
   const config: AppConfig = {
     ...loadConfig(),
     TEMPORAL_TASK_QUEUE: `test-${name}-${randomUUID().slice(0, 8)}`,
     DATABASE_POOL_MAX: 5,
+    ...partners?.config,
     ...overrides,
   };
   const env = await TestWorkflowEnvironment.createFromExistingServer({
@@ -62,13 +68,6 @@ export async function startTestContext(
     namespace: config.TEMPORAL_NAMESPACE,
   });
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
-  const worker: Worker = await createWorker({
-    config,
-    connection: env.nativeConnection,
-    db,
-    workflowBundlePath: process.env.LOYALTY_TEST_WORKFLOW_BUNDLE,
-  });
-  const running = worker.run();
   const app = createApp({
     config,
     db,
@@ -78,6 +77,18 @@ export async function startTestContext(
   const server: Server = app.app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  config.CALLBACK_BASE_URL = overrides.CALLBACK_BASE_URL ?? baseUrl;
+  // Without one (`worker: false`), the test runs its own, e.g. as a process it can kill.
+  const worker: Worker | null =
+    options.worker === false
+      ? null
+      : await createWorker({
+          config,
+          connection: env.nativeConnection,
+          db,
+          workflowBundlePath: process.env.LOYALTY_TEST_WORKFLOW_BUNDLE,
+        });
+  const running = worker?.run();
 
   const keys = {} as Record<Role, string>;
   for (const role of roles)
@@ -110,12 +121,13 @@ export async function startTestContext(
   const stop = async (): Promise<void> => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    worker.shutdown();
+    worker?.shutdown();
     await running;
     await env.teardown();
+    await partners?.stop();
     await db.destroy();
   };
-  return { config, db, env, app, baseUrl, keys, api, stop };
+  return { config, db, env, app, baseUrl, keys, partners, api, stop };
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */

@@ -1,0 +1,74 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { AppConfig } from '../config';
+import { FailureType } from '../domain/failures';
+import type { Db } from '../infra/db';
+import { recordFloat, saveGiftCard } from '../redemptions/giftcards';
+import { callPartner, expectSuccess, type PartnerAnswer } from './partner-http';
+
+export interface IssuedCard {
+  cardId: string;
+  code: string;
+  floatBalance: number | null;
+}
+
+/**
+ * The gift-card provider at `GIFTCARD_URL`, called with the redemption id as `Idempotency-Key`,
+ * so a retry (even after a lost answer) issues one card. The float each answer reports is kept;
+ * a decline or an insufficient float is a business failure, not retried.
+ */
+export function createGiftCardActivities({
+  db,
+  config,
+}: {
+  db: Db;
+  config: Pick<AppConfig, 'GIFTCARD_URL' | 'GIFTCARD_FLOAT_LOW'>;
+}) {
+  const trackFloat = async (provider: string, answer: PartnerAnswer, currency: string) => {
+    const balance = Number(answer.body.floatBalance);
+    if (answer.body.floatBalance === undefined || !Number.isFinite(balance)) return;
+    await recordFloat(db, { provider, balance, currency, threshold: config.GIFTCARD_FLOAT_LOW });
+  };
+
+  return {
+    async issueGiftCard(input: {
+      redemptionId: string;
+      provider: string;
+      denomination: number;
+      currency: string;
+    }): Promise<IssuedCard> {
+      const answer = await callPartner(new URL('/cards', config.GIFTCARD_URL).href, {
+        method: 'POST',
+        headers: { 'idempotency-key': `redemption:${input.redemptionId}` },
+        body: {
+          denomination: input.denomination,
+          currency: input.currency,
+          reference: input.redemptionId,
+        },
+      });
+      await trackFloat(input.provider, answer, input.currency);
+      if (answer.status === 402) {
+        throw ApplicationFailure.nonRetryable(
+          `${input.provider}'s float cannot cover a ${input.denomination} ${input.currency} card.`,
+          FailureType.InsufficientFloat,
+        );
+      }
+      if (answer.status === 422 && String(answer.body.type).endsWith('/declined')) {
+        throw ApplicationFailure.nonRetryable(
+          `${input.provider} declined the card: ${typeof answer.body.detail === 'string' ? answer.body.detail : 'no reason given'}`,
+          FailureType.GiftCardDeclined,
+        );
+      }
+      expectSuccess(input.provider, answer);
+      const card = {
+        cardId: String(answer.body.cardId),
+        code: String(answer.body.code),
+        floatBalance:
+          answer.body.floatBalance === undefined ? null : Number(answer.body.floatBalance),
+      };
+      await saveGiftCard(db, { ...input, ...card });
+      return card;
+    },
+  };
+}
+
+export type GiftCardActivities = ReturnType<typeof createGiftCardActivities>;

@@ -1,0 +1,142 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { Problem } from '../api/problem';
+import { FailureType } from '../domain/failures';
+import { loadRuleSet } from '../ledger/programs';
+import { adjustPoints } from '../ledger/adjustments';
+import { placeHold, redeemHold, releaseHold } from '../ledger/holds';
+import type { RedemptionPlan, RedemptionRequest, ReturnPlan } from '../domain/redemption';
+import { ms } from '../domain/program';
+import type { Db } from '../infra/db';
+import { planRedemption } from '../redemptions/plan';
+import { recordStep, type StepInput } from '../redemptions/records';
+import { tierIndex } from '../domain/program';
+
+const actor = 'system:redemption';
+
+/** A ledger refusal (a `Problem`) as the business failure it is: not retried. */
+function asFailure(err: unknown, type: FailureType): never {
+  if (err instanceof Problem && err.status < 500)
+    throw ApplicationFailure.nonRetryable(err.detail, type);
+  throw err;
+}
+
+/**
+ * The redemption's ledger side in Postgres: eligibility, the points hold and what becomes of it,
+ * the service-recovery credit and the timeline. Each is idempotent by the redemption id, so a
+ * retried activity changes nothing twice.
+ */
+export function createRedemptionActivities({ db }: { db: Db }) {
+  return {
+    async planRedemption(request: RedemptionRequest): Promise<RedemptionPlan> {
+      const result = await planRedemption(db, request);
+      if ('refused' in result) {
+        const { type, field, message } = result.refused;
+        throw ApplicationFailure.nonRetryable(`${field}: ${message}`, type);
+      }
+      return result.plan;
+    },
+
+    async holdPoints(input: {
+      redemptionId: string;
+      memberId: string;
+      points: number;
+      actor: string;
+    }) {
+      try {
+        await placeHold(db, {
+          holdId: input.redemptionId,
+          memberId: input.memberId,
+          amount: input.points,
+          reason: `redemption ${input.redemptionId}`,
+          actor: input.actor,
+        });
+      } catch (err) {
+        asFailure(err, FailureType.InsufficientPoints);
+      }
+    },
+
+    async releasePoints(input: { redemptionId: string; memberId: string }): Promise<void> {
+      await releaseHold(db, {
+        holdId: input.redemptionId,
+        memberId: input.memberId,
+        reason: `redemption ${input.redemptionId} did not go ahead: points given back`,
+        actor,
+      });
+    },
+
+    async redeemPoints(input: { redemptionId: string; memberId: string }): Promise<void> {
+      await redeemHold(db, {
+        holdId: input.redemptionId,
+        memberId: input.memberId,
+        reason: `redemption ${input.redemptionId} fulfilled`,
+        actor,
+      });
+    },
+
+    /** The tier's service-recovery credit for a missed delivery SLA, once per redemption. */
+    async creditServiceRecovery(input: {
+      redemptionId: string;
+      memberId: string;
+      tier: string;
+    }): Promise<{ points: number }> {
+      const { program } = await loadRuleSet(db);
+      const points = program.tiers[tierIndex(program, input.tier)]!.benefits.serviceRecoveryCredit;
+      if (points <= 0) return { points: 0 };
+      try {
+        await adjustPoints(db, {
+          memberId: input.memberId,
+          points,
+          reason: `service recovery: redemption ${input.redemptionId} missed its delivery SLA`,
+          actor,
+          dedupeKey: `sla:${input.redemptionId}`,
+        });
+      } catch (err) {
+        if (err instanceof Problem && err.type === 'conflict') return { points: 0 }; // closed
+        throw err;
+      }
+      return { points };
+    },
+
+    /** The points a return gives back and when: the member's tier decides how soon. */
+    async planReturn(input: { redemptionId: string; memberId: string }): Promise<ReturnPlan> {
+      const { program } = await loadRuleSet(db);
+      const { rows } = await db.raw<{ rows: { points: number | null; tier: string }[] }>(
+        `SELECT r.points, m.tier FROM redemptions r JOIN members m ON m.id = r.member_id
+         WHERE r.id = ?`,
+        [input.redemptionId],
+      );
+      const row = rows[0];
+      if (!row?.points) {
+        throw ApplicationFailure.nonRetryable(
+          `no points to refund for ${input.redemptionId}`,
+          FailureType.NotEligible,
+        );
+      }
+      const fast = program.tiers[tierIndex(program, row.tier)]!.benefits.fasterReturns;
+      const policy = program.redemption;
+      const refundAfterMs = ms(fast ? policy.fastReturnRefundAfter : policy.returnRefundAfter);
+      return { points: row.points, tier: row.tier, refundAfterMs, fast };
+    },
+
+    /** Gives a returned reward's points back, once, in a lot expiring by program policy. */
+    async refundPoints(input: { redemptionId: string; memberId: string; points: number }) {
+      try {
+        await adjustPoints(db, {
+          memberId: input.memberId,
+          points: input.points,
+          reason: `refund: redemption ${input.redemptionId} returned`,
+          actor,
+          dedupeKey: `refund:${input.redemptionId}`,
+        });
+      } catch (err) {
+        asFailure(err, FailureType.MemberClosed);
+      }
+    },
+
+    async recordRedemption(input: StepInput): Promise<void> {
+      await recordStep(db, input);
+    },
+  };
+}
+
+export type RedemptionActivities = ReturnType<typeof createRedemptionActivities>;

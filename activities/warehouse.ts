@@ -1,0 +1,50 @@
+import type { AppConfig } from '../config';
+import { callPartner, expectSuccess } from './partner-http';
+
+/**
+ * The warehouse partner at `WAREHOUSE_URL`. The shipment id is the redemption id, so a retried
+ * activity (even one whose first answer was lost) creates one shipment; the warehouse calls
+ * `CALLBACK_BASE_URL/callbacks/warehouse` when it ships and when it delivers.
+ */
+export function createWarehouseActivities({
+  config,
+}: {
+  config: Pick<AppConfig, 'WAREHOUSE_URL' | 'CALLBACK_BASE_URL'>;
+}) {
+  return {
+    async createShipment(input: {
+      redemptionId: string;
+      sku: string;
+      quantity: number;
+      priority: number;
+    }): Promise<{ trackingNumber: string }> {
+      const answer = await callPartner(new URL('/shipments', config.WAREHOUSE_URL).href, {
+        method: 'POST',
+        body: {
+          shipmentId: input.redemptionId,
+          sku: input.sku,
+          quantity: input.quantity,
+          priority: input.priority,
+          callbackUrl: new URL('/callbacks/warehouse', config.CALLBACK_BASE_URL).href,
+        },
+      });
+      expectSuccess('the warehouse', answer);
+      return { trackingNumber: String(answer.body.trackingNumber) };
+    },
+
+    /** Asks the warehouse to drop a shipment not yet shipped; `cancelled: false` if it left. */
+    async cancelShipment(input: { redemptionId: string }): Promise<{ cancelled: boolean }> {
+      const path = `/shipments/${encodeURIComponent(input.redemptionId)}/cancel`;
+      const answer = await callPartner(new URL(path, config.WAREHOUSE_URL).href, {
+        method: 'POST',
+        body: {},
+      });
+      if (answer.status === 404) return { cancelled: true }; // it never took the shipment
+      if (answer.status === 409) return { cancelled: false };
+      expectSuccess('the warehouse', answer);
+      return { cancelled: true };
+    },
+  };
+}
+
+export type WarehouseActivities = ReturnType<typeof createWarehouseActivities>;

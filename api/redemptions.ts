@@ -1,0 +1,270 @@
+/**
+ * Redemptions through the API: the request checked (so a refusal is an immediate 4xx naming the
+ * field), the row written once per redemption id, and `redemption:<id>` started at most once; the
+ * live status from the workflow's query, the list and the timeline from Postgres.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import type { AppConfig } from '../config';
+import { FailureType } from '../domain/failures';
+import type { Db } from '../infra/db';
+import { workflowUrl } from '../infra/temporal';
+import { planRedemption, type Refusal } from '../redemptions/plan';
+import { createRedemption, getRedemption, type RedemptionRow } from '../redemptions/records';
+import { ms } from '../domain/program';
+import { loadRuleSet } from '../ledger/programs';
+import type { redemptionWorkflow } from '../workflows/redemption';
+import type { returnWorkflow } from '../workflows/return';
+import {
+  cancelRedemptionUpdate,
+  redemptionStateQuery,
+  searchAttributes,
+  workflowIds,
+  type RedemptionState,
+} from '../workflows/shared';
+import { notFound, Problem } from './problem';
+
+export interface RedemptionDeps {
+  db: Db;
+  temporal: Client;
+  config: AppConfig;
+}
+
+export interface RedeemInput {
+  redemptionId?: string | undefined;
+  memberId: string;
+  rewardId: string;
+  quantity: number;
+  backorder: boolean;
+}
+
+/** The redemption id: the client's, else one derived from its Idempotency-Key, else a new one. */
+export function redemptionIdFor(
+  input: RedeemInput,
+  idempotency: { owner: string; key: string } | undefined,
+): string {
+  if (input.redemptionId) return input.redemptionId;
+  if (!idempotency) return randomUUID();
+  const hex = createHash('sha256').update(`${idempotency.owner}\n${idempotency.key}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function refusalProblem(refusal: Refusal): Problem {
+  const type =
+    refusal.type === FailureType.MemberNotFound
+      ? 'not-found'
+      : refusal.type === FailureType.MemberClosed
+        ? 'conflict'
+        : 'validation';
+  const detail =
+    refusal.message === 'no such reward'
+      ? 'No such reward.'
+      : `Not eligible: ${refusal.field} ${refusal.message}.`;
+  return new Problem(refusal.message === 'no such reward' ? 'not-found' : type, detail, {
+    errors: [{ field: refusal.field, message: refusal.message }],
+    reason: refusal.type,
+  });
+}
+
+export async function startRedemption(
+  deps: RedemptionDeps,
+  input: RedeemInput & { redemptionId: string },
+  actor: string,
+): Promise<{ created: boolean; row: RedemptionRow }> {
+  const request = {
+    redemptionId: input.redemptionId,
+    memberId: input.memberId,
+    rewardId: input.rewardId,
+    quantity: input.quantity,
+    backorder: input.backorder,
+  };
+  const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+  const existing = await getRedemption(deps.db, input.redemptionId);
+  if (!existing) {
+    const result = await planRedemption(deps.db, request);
+    if ('refused' in result) throw refusalProblem(result.refused);
+  }
+  const { created, row } = await createRedemption(deps.db, {
+    id: input.redemptionId,
+    memberId: input.memberId,
+    rewardId: input.rewardId,
+    quantity: input.quantity,
+    backorder: input.backorder,
+    requestHash,
+    actor,
+  });
+  if (row.request_hash !== requestHash) {
+    throw new Problem(
+      'conflict',
+      `Redemption '${input.redemptionId}' was already asked for with other details.`,
+      { errors: [{ field: 'redemptionId', message: 'already used for another redemption' }] },
+    );
+  }
+  await startWorkflow(deps, { ...request, actor: row.actor });
+  return { created, row };
+}
+
+async function startWorkflow(
+  deps: RedemptionDeps,
+  request: Parameters<typeof redemptionWorkflow>[0],
+): Promise<void> {
+  try {
+    await deps.temporal.workflow.start<typeof redemptionWorkflow>('redemptionWorkflow', {
+      workflowId: workflowIds.redemption(request.redemptionId),
+      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      args: [request],
+      typedSearchAttributes: [
+        { key: searchAttributes.RedemptionStatus, value: 'requested' },
+        { key: searchAttributes.MemberId, value: request.memberId },
+        { key: searchAttributes.RewardSku, value: request.rewardId },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    throw new Problem(
+      'unavailable',
+      `Redemption ${request.redemptionId} is saved but its workflow could not be started (Temporal: ${(err as Error).message}). Retry the same request.`,
+      { redemptionId: request.redemptionId },
+    );
+  }
+}
+
+export function redemptionView(config: AppConfig, row: RedemptionRow) {
+  const workflowId = workflowIds.redemption(row.id);
+  return {
+    redemptionId: row.id,
+    memberId: row.member_id,
+    rewardId: row.reward_id,
+    quantity: row.quantity,
+    backorder: row.backorder,
+    status: row.status,
+    tier: row.tier,
+    points: row.points,
+    priority: row.priority,
+    reason: row.reason,
+    requestedBy: row.actor,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    workflow: { id: workflowId, url: workflowUrl(config, workflowId) },
+  };
+}
+
+/** The row and timeline from Postgres, and the live state from the workflow when it answers. */
+export async function showRedemption(deps: RedemptionDeps, id: string) {
+  const found = await getRedemption(deps.db, id);
+  if (!found) throw notFound('redemption', 'id', id);
+  let live: RedemptionState | null = null;
+  try {
+    live = await deps.temporal.workflow
+      .getHandle(workflowIds.redemption(id))
+      .query(redemptionStateQuery);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) live = null;
+  }
+  return {
+    ...redemptionView(deps.config, found.row),
+    // The redemption workflow's word is the freshest, until a return (its own workflow) follows.
+    ...(live && !['returned', 'refunded'].includes(found.row.status)
+      ? { status: live.status, reason: live.reason }
+      : {}),
+    live: live && {
+      status: live.status,
+      failureType: live.failureType,
+      shipment: live.shipment,
+      giftCard: live.giftCard,
+      coupon: live.coupon,
+      slaBreached: live.slaBreached,
+    },
+    timeline: found.steps.map((s) => ({
+      step: s.step,
+      at: s.at.toISOString(),
+      detail: s.detail,
+    })),
+  };
+}
+
+export async function cancelRedemption(
+  deps: RedemptionDeps,
+  id: string,
+  request: { actor: string; reason: string },
+) {
+  const found = await getRedemption(deps.db, id);
+  if (!found) throw notFound('redemption', 'id', id);
+  try {
+    return await deps.temporal.workflow
+      .getHandle(workflowIds.redemption(id))
+      .executeUpdate(cancelRedemptionUpdate, { args: [request] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const message = err.cause?.message ?? err.message;
+      throw new Problem('conflict', message, {
+        errors: [{ field: 'id', message: 'no longer cancellable' }],
+      });
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      throw new Problem(
+        'conflict',
+        `Redemption ${id} is ${found.row.status}: too late to cancel.`,
+        {
+          errors: [{ field: 'id', message: 'no longer cancellable' }],
+        },
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * The warehouse has the reward back: starts `return:<id>` once (a repeat is the same return).
+ * Only a delivered physical reward, within the program's return window.
+ */
+export async function returnRedemption(
+  deps: RedemptionDeps,
+  id: string,
+  request: { actor: string; reason: string },
+): Promise<void> {
+  const found = await getRedemption(deps.db, id);
+  if (!found) throw notFound('redemption', 'id', id);
+  const { row, steps } = found;
+  const refuse = (message: string) =>
+    new Problem('conflict', `Redemption ${id} cannot be returned: ${message}.`, {
+      errors: [{ field: 'id', message }],
+    });
+  if (['returned', 'refunded'].includes(row.status)) return; // the same return again
+  if (row.status !== 'completed' || !steps.some((s) => s.step === 'delivered')) {
+    throw refuse(`it is ${row.status}${row.status === 'completed' ? ' but was not shipped' : ''}`);
+  }
+  const { program } = await loadRuleSet(deps.db);
+  if (Date.now() - row.created_at.getTime() > ms(program.redemption.returnWindow)) {
+    throw refuse(`the return window of ${program.redemption.returnWindow} has passed`);
+  }
+  try {
+    await deps.temporal.workflow.start<typeof returnWorkflow>('returnWorkflow', {
+      workflowId: workflowIds.return(id),
+      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      args: [{ redemptionId: id, memberId: row.member_id, ...request }],
+      typedSearchAttributes: [
+        { key: searchAttributes.RedemptionStatus, value: 'returned' },
+        { key: searchAttributes.MemberId, value: row.member_id },
+        { key: searchAttributes.RewardSku, value: row.reward_id },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    throw new Problem(
+      'unavailable',
+      `The return could not be started (Temporal: ${(err as Error).message}). Retry.`,
+    );
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Redemptions: what a member asked for, the statuses a redemption passes through, and what the
+ * workflow, the activities and the API say about it. Pure: imported by all three.
+ */
+import type { RewardKind } from './rewards';
+
+export type { RewardKind };
+
+/**
+ * In order of a physical reward's happy path. A gift card or coupon goes from `points_held` to
+ * `issued` and `completed`; any failure ends in `failed`, a cancellation in `cancelled`, both after
+ * compensation (stock and points given back).
+ */
+export const redemptionStatuses = [
+  'requested',
+  'points_held',
+  'substitution_pending',
+  'backordered',
+  'stock_reserved',
+  'shipment_requested',
+  'shipped',
+  'delivered',
+  'issued',
+  'completed',
+  'returned',
+  'refunded',
+  'failed',
+  'cancelled',
+] as const;
+
+export type RedemptionStatus = (typeof redemptionStatuses)[number];
+
+export const finalStatuses: readonly RedemptionStatus[] = [
+  'completed',
+  'refunded',
+  'failed',
+  'cancelled',
+];
+
+/** A return's steps follow the redemption's in its timeline, numbered from here. */
+export const returnSeqBase = 100;
+
+export interface ReturnInput {
+  redemptionId: string;
+  memberId: string;
+  reason: string;
+  actor: string;
+}
+
+/** When a returned reward's points come back: sooner for tiers with `fasterReturns`. */
+export interface ReturnPlan {
+  points: number;
+  tier: string;
+  refundAfterMs: number;
+  fast: boolean;
+}
+
+/**
+ * Until the parcel leaves the warehouse (or the card or code is issued) a redemption can be
+ * cancelled; a shipment already requested is then cancelled at the warehouse first.
+ */
+export const cancellableStatuses: readonly RedemptionStatus[] = [
+  'requested',
+  'points_held',
+  'substitution_pending',
+  'backordered',
+  'stock_reserved',
+  'shipment_requested',
+];
+
+export interface RedemptionRequest {
+  redemptionId: string;
+  memberId: string;
+  rewardId: string;
+  quantity: number;
+  /** Out of stock and no substitute taken: wait for stock instead of a refund. */
+  backorder: boolean;
+  /** Who asked: `<role>:<key name>`. */
+  actor: string;
+}
+
+/** What eligibility found: the price, the member's tier and the benefits that shape fulfilment. */
+export interface RedemptionPlan {
+  kind: RewardKind;
+  points: number;
+  tier: string;
+  /** Higher ships first (the tier's `fulfilmentPriority`). */
+  priority: number;
+  /** How long delivery may take before the SLA is breached, in ms. */
+  deliverySlaMs: number;
+  /** Retries of partner calls, from program policy. */
+  partnerRetry: { maximumAttempts: number; maximumIntervalMs: number };
+  sku: string;
+  giftCard: { provider: string; denomination: number; currency: string } | null;
+  /** The reward's substitution policy, for physical rewards out of stock. */
+  substitution: { mode: 'none' | 'auto' | 'approval'; deadlineMs: number; reminderMs: number };
+  /** Backorders: how often stock is checked again, and how long before giving up. */
+  backorder: { checkEveryMs: number; giveUpAfterMs: number };
+}
+
+export type SubstitutionOutcome =
+  | { decision: 'approved'; sku: string; by: string; reason: string }
+  | { decision: 'rejected' | 'timed_out' | 'no_candidates'; by: string; reason: string };
+
+export interface SubstitutionInput {
+  redemptionId: string;
+  memberId: string;
+  rewardId: string;
+  quantity: number;
+  tier: string;
+  mode: 'auto' | 'approval';
+  deadlineMs: number;
+  reminderMs: number;
+}
+
+export interface TimelineStep {
+  status: RedemptionStatus | 'sla_breached' | 'substituted' | 'substitution_declined';
+  at: number;
+  detail?: Record<string, unknown>;
+}

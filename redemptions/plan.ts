@@ -1,0 +1,138 @@
+/**
+ * Eligibility: may this member have this reward now, and on what terms (price, tier, priority,
+ * SLA)? Checked by the API before a redemption starts, so a refusal is an immediate 4xx naming
+ * the field, and again by the workflow's first activity, since the member may have changed.
+ */
+import { FailureType } from '../domain/failures';
+import { ms, tierIndex } from '../domain/program';
+import type { RedemptionPlan, RedemptionRequest, RewardKind } from '../domain/redemption';
+import type { SubstitutionPolicy } from '../domain/rewards';
+import type { Db } from '../infra/db';
+import { loadRuleSet } from '../ledger/programs';
+
+export interface Refusal {
+  type: FailureType;
+  field: 'memberId' | 'rewardId' | 'quantity';
+  message: string;
+}
+
+export type PlanResult = { plan: RedemptionPlan } | { refused: Refusal };
+
+interface PlanRow {
+  status: string;
+  tier: string;
+  available: number;
+  kind: RewardKind | null;
+  reward_active: boolean | null;
+  points_cost: number | null;
+  tiers_allowed: string[] | null;
+  provider: string | null;
+  denomination: string | null;
+  currency: string | null;
+  substitution: SubstitutionPolicy | null;
+  today: number;
+  this_month: number;
+}
+
+const refuse = (type: FailureType, field: Refusal['field'], message: string): PlanResult => ({
+  refused: { type, field, message },
+});
+
+/** Decides eligibility in one round trip; `now` fixes the day and month the caps count. */
+export async function planRedemption(
+  db: Db,
+  request: Omit<RedemptionRequest, 'actor' | 'backorder'>,
+  now: Date = new Date(),
+): Promise<PlanResult> {
+  const { program } = await loadRuleSet(db);
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const { rows } = await db.raw<{ rows: PlanRow[] }>(
+    `SELECT m.status, m.tier, m.available, r.kind, r.active AS reward_active, r.points_cost,
+       r.tiers_allowed, r.provider, r.denomination, r.currency, r.substitution,
+       (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
+          AND x.created_at >= :day AND x.status NOT IN ('failed', 'cancelled')) AS today,
+       (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
+          AND x.created_at >= :month AND x.status NOT IN ('failed', 'cancelled')) AS this_month
+     FROM members m LEFT JOIN rewards r ON r.id = :reward
+     WHERE m.id = :member`,
+    { id: request.redemptionId, member: request.memberId, reward: request.rewardId, day, month },
+  );
+  const row = rows[0];
+  if (!row) return refuse(FailureType.MemberNotFound, 'memberId', 'no such member');
+  if (row.status === 'closed') return refuse(FailureType.MemberClosed, 'memberId', 'closed');
+  if (row.status !== 'active') {
+    return refuse(FailureType.NotEligible, 'memberId', `the member is ${row.status}, not active`);
+  }
+  if (!row.kind || !row.reward_active) {
+    return refuse(
+      FailureType.NotEligible,
+      'rewardId',
+      row.kind ? 'not available' : 'no such reward',
+    );
+  }
+  if (row.tiers_allowed?.length && !row.tiers_allowed.includes(row.tier)) {
+    const allowed = row.tiers_allowed.join(', ');
+    return refuse(
+      FailureType.NotEligible,
+      'rewardId',
+      `for ${allowed} only; the member is ${row.tier}`,
+    );
+  }
+  if (row.kind !== 'physical' && request.quantity !== 1) {
+    return refuse(FailureType.NotEligible, 'quantity', 'gift cards and coupons come one at a time');
+  }
+  const points = row.points_cost! * request.quantity;
+  const policy = program.redemption;
+  if (policy.perDay !== undefined && row.today >= policy.perDay) {
+    return refuse(
+      FailureType.NotEligible,
+      'memberId',
+      `at most ${policy.perDay} redemptions a day`,
+    );
+  }
+  if (policy.perMonth !== undefined && row.this_month >= policy.perMonth) {
+    const message = `at most ${policy.perMonth} redemptions a month`;
+    return refuse(FailureType.NotEligible, 'memberId', message);
+  }
+  if (policy.reviewAbovePoints !== undefined && points > policy.reviewAbovePoints) {
+    const message = `${points} points is above the ${policy.reviewAbovePoints} that need a review (anomaly hold)`;
+    return refuse(FailureType.NotEligible, 'quantity', message);
+  }
+  if (points > row.available) {
+    const message = `costs ${points} points; ${row.available} available`;
+    return refuse(FailureType.InsufficientPoints, 'quantity', message);
+  }
+  const tier = program.tiers[tierIndex(program, row.tier)]!;
+  return {
+    plan: {
+      kind: row.kind,
+      points,
+      tier: row.tier,
+      priority: tier.benefits.fulfilmentPriority,
+      deliverySlaMs: ms(policy.deliverySla),
+      substitution: {
+        mode: row.substitution?.mode ?? 'none',
+        deadlineMs: ms(row.substitution?.approvalDeadline ?? '2 days'),
+        reminderMs: ms(row.substitution?.reminderBefore ?? '1 day'),
+      },
+      backorder: {
+        checkEveryMs: ms(policy.backorderCheckEvery),
+        giveUpAfterMs: ms(policy.backorderFor),
+      },
+      partnerRetry: {
+        maximumAttempts: policy.partnerAttempts,
+        maximumIntervalMs: ms(policy.partnerMaxInterval),
+      },
+      sku: request.rewardId,
+      giftCard:
+        row.kind === 'gift_card'
+          ? {
+              provider: row.provider!,
+              denomination: Number(row.denomination),
+              currency: row.currency!,
+            }
+          : null,
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import type { InventoryActivities } from '../activities/inventory';
+import type { RedemptionActivities } from '../activities/redemptions';
+import { nonRetryableFailureTypes } from '../domain/failures';
+import { returnSeqBase, type ReturnInput, type RedemptionStatus } from '../domain/redemption';
+import { searchAttributes } from './shared';
+
+const ledger = proxyActivities<RedemptionActivities & InventoryActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: nonRetryableFailureTypes,
+  },
+});
+
+/**
+ * A physical reward sent back (`return:<redemptionId>`), started when the warehouse has it: the
+ * stock goes back on the shelf at once, and the points go back to the member after the program's
+ * refund delay, shorter for tiers with the `fasterReturns` benefit. Each step happens once.
+ */
+export async function returnWorkflow(input: ReturnInput): Promise<{ refunded: number }> {
+  const ids = { redemptionId: input.redemptionId, memberId: input.memberId };
+  let seq = returnSeqBase;
+  const record = async (status: RedemptionStatus, detail: Record<string, unknown>) => {
+    upsertSearchAttributes([{ key: searchAttributes.RedemptionStatus, value: status }]);
+    const step = { status, at: Date.now(), detail };
+    await ledger.recordRedemption({ ...ids, seq: ++seq, step, status, reason: input.reason });
+  };
+  upsertSearchAttributes([{ key: searchAttributes.MemberId, value: input.memberId }]);
+
+  const plan = await ledger.planReturn(ids);
+  await ledger.returnStock(ids);
+  await record('returned', {
+    reason: input.reason,
+    by: input.actor,
+    refundAfterMs: plan.refundAfterMs,
+    fasterReturns: plan.fast,
+  });
+  await sleep(plan.refundAfterMs);
+  await ledger.refundPoints({ ...ids, points: plan.points });
+  await record('refunded', { points: plan.points });
+  return { refunded: plan.points };
+}
