@@ -1,4 +1,5 @@
-# One image for the API, the workers and the migrations; docker-compose.yml picks the command.
+# One image for the API, the workers, the migrations and the partner simulators;
+# docker-compose.yml picks the command.
 
 FROM node:20-bookworm-slim AS base
 # The lockfile and package.json's allowScripts policy are npm 11's; node:20 ships npm 10, which

@@ -1,4 +1,7 @@
-/** Starts the two services the app needs, under the supervisor: Temporal and Postgres. */
+/**
+ * Starts the services the app needs, under the supervisor: Temporal, Postgres and the local
+ * partner simulators.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -110,6 +113,51 @@ export async function startEmbeddedPostgres(
     stopTimeoutMs: 30_000,
   });
   return `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${options.database}`;
+}
+
+export interface PartnerSimulatorOptions {
+  /** Port of each simulator to run; unset for one a real partner replaces. */
+  warehousePort?: number;
+  giftCardPort?: number;
+  /** Signs the warehouse's callbacks. */
+  webhookSecret?: string;
+  logLevel: string;
+}
+
+/**
+ * Runs partners/main.ts (the warehouse and gift-card simulators, on 127.0.0.1) and resolves once
+ * the ones wanted answer. partners/main.ts always runs both: one a real partner replaces listens
+ * on a free port nobody is told about.
+ */
+export async function startPartnerSimulators(
+  supervisor: Supervisor,
+  options: PartnerSimulatorOptions,
+): Promise<void> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WAREHOUSE_PORT: String(options.warehousePort ?? 0),
+    GIFTCARD_PORT: String(options.giftCardPort ?? 0),
+    PARTNERS_HOST: '127.0.0.1',
+    LOG_LEVEL: options.logLevel,
+  };
+  if (options.webhookSecret) env.WAREHOUSE_WEBHOOK_SECRET = options.webhookSecret;
+  else delete env.WAREHOUSE_WEBHOOK_SECRET;
+  await supervisor.start({
+    name: 'partners',
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(__dirname, '..', 'partners', 'main.ts')],
+    env,
+    cwd: path.join(__dirname, '..'),
+  });
+  const answers = async (url: string): Promise<boolean> => (await fetch(url)).ok;
+  if (options.warehousePort) {
+    const url = `http://127.0.0.1:${options.warehousePort}/shipments`;
+    await waitFor('the warehouse simulator', () => answers(url));
+  }
+  if (options.giftCardPort) {
+    const url = `http://127.0.0.1:${options.giftCardPort}/float`;
+    await waitFor('the gift-card simulator', () => answers(url));
+  }
 }
 
 /** Ready means polling: the worker bundles its workflows first, which takes a few seconds. */

@@ -1,13 +1,21 @@
 /**
- * `npm start`: Temporal (with its UI) and Postgres, migrations, a worker and the API, all on this
- * machine, with data kept in LOYALTY_DATA_DIR between runs. Ctrl-C stops everything, in order.
+ * `npm start`: Temporal (with its UI) and Postgres, migrations, the partner simulators, a worker
+ * and the API, all on this machine, with data kept in LOYALTY_DATA_DIR between runs. Ctrl-C stops
+ * everything, in order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig, loadStackConfig } from '../config';
+import { appSchema, loadConfig, loadStackConfig, type StackConfig } from '../config';
 import { createApiKey, findActiveKey } from '../api/keys';
 import { createDb, migrateLatest, redactUrl } from '../infra/db';
-import { assertPortsFree, startEmbeddedPostgres, startTemporal, waitForPoller } from './services';
+import { generateSecret } from '../infra/webhook-signature';
+import {
+  assertPortsFree,
+  startEmbeddedPostgres,
+  startPartnerSimulators,
+  startTemporal,
+  waitForPoller,
+} from './services';
 import { Supervisor } from './supervisor';
 import { findTemporalCli } from './temporal-cli';
 import { waitFor } from './ports';
@@ -36,6 +44,10 @@ export async function runStart(): Promise<number> {
     return shuttingDown;
   };
   let exitCode = 0;
+  // Rejects when a process dies, so a start waiting for it gives up at once.
+  let died: (err: Error) => void = () => {};
+  const death = new Promise<never>((_resolve, reject) => (died = reject));
+  death.catch(() => undefined);
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => {
       if (shuttingDown) {
@@ -49,6 +61,7 @@ export async function runStart(): Promise<number> {
     supervisor.onUnexpectedExit = (name, code, recent) => {
       log(`${name} exited unexpectedly (code ${code}). Its last output:\n${recent.join('\n')}`);
       exitCode = 1;
+      died(new Error(`${name} exited (code ${code})`));
       void shutdown(`${name} died`).then(resolve);
     };
   });
@@ -57,11 +70,15 @@ export async function runStart(): Promise<number> {
     const env = { ...process.env };
     const usingEmbedded = !env.DATABASE_URL;
     const given = loadConfig(env);
+    const api = `http://127.0.0.1:${given.PORT}`;
+    const partners = planPartners(env, stack, dataDir);
     await assertPortsFree({
       PORT: given.PORT,
       TEMPORAL_PORT: stack.TEMPORAL_PORT,
       TEMPORAL_UI_PORT: stack.TEMPORAL_UI_PORT,
       ...(usingEmbedded ? { EMBEDDED_POSTGRES_PORT: stack.EMBEDDED_POSTGRES_PORT } : {}),
+      ...(partners.warehouse.simulated ? { WAREHOUSE_PORT: stack.WAREHOUSE_PORT } : {}),
+      ...(partners.giftCards.simulated ? { GIFTCARD_PORT: stack.GIFTCARD_PORT } : {}),
     });
 
     const cli = await findTemporalCli(stack.TEMPORAL_CLI_PATH, log);
@@ -86,8 +103,25 @@ export async function runStart(): Promise<number> {
         output: 'on-failure',
       });
     }
+    env.WAREHOUSE_URL = partners.warehouse.url;
+    env.GIFTCARD_URL = partners.giftCards.url;
+    env.CALLBACK_BASE_URL ||= api;
+    if (partners.webhookSecret) env.WAREHOUSE_WEBHOOK_SECRET = partners.webhookSecret;
     const config = loadConfig(env);
     const adminKey = await prepareDatabase(config.DATABASE_URL, dataDir);
+
+    if (partners.warehouse.simulated || partners.giftCards.simulated) {
+      log('starting the partner simulators');
+      await Promise.race([
+        startPartnerSimulators(supervisor, {
+          warehousePort: partners.warehouse.simulated ? stack.WAREHOUSE_PORT : undefined,
+          giftCardPort: partners.giftCards.simulated ? stack.GIFTCARD_PORT : undefined,
+          webhookSecret: partners.webhookSecret,
+          logLevel: config.LOG_LEVEL,
+        }),
+        death,
+      ]);
+    }
 
     const tsx = ['--import', 'tsx'];
     await supervisor.start({
@@ -97,7 +131,7 @@ export async function runStart(): Promise<number> {
       env,
       cwd: root,
     });
-    await waitForPoller(config);
+    await Promise.race([waitForPoller(config), death]);
     await supervisor.start({
       name: 'api',
       command: process.execPath,
@@ -105,8 +139,10 @@ export async function runStart(): Promise<number> {
       env,
       cwd: root,
     });
-    const api = `http://127.0.0.1:${config.PORT}`;
-    await waitFor('the API', async () => (await fetch(`${api}/health`)).ok, 120_000);
+    await Promise.race([
+      waitFor('the API', async () => (await fetch(`${api}/health`)).ok, 120_000),
+      death,
+    ]);
 
     console.log(
       [
@@ -117,6 +153,8 @@ export async function runStart(): Promise<number> {
         `  Metrics      ${api}/metrics`,
         `  Temporal     ${env.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,
         `  Postgres     ${redactUrl(config.DATABASE_URL)}`,
+        `  Warehouse    ${partners.warehouse.shown}`,
+        `  Gift cards   ${partners.giftCards.shown}`,
         `  Admin key    ${adminKey}   (kept in ${path.join(dataDir, 'local-admin-key')})`,
         '',
         `Try: curl -H "Authorization: Bearer ${adminKey}" -H 'content-type: application/json' \\`,
@@ -132,6 +170,62 @@ export async function runStart(): Promise<number> {
   }
   await stopped;
   return exitCode;
+}
+
+interface PartnerPlan {
+  warehouse: { url: string; simulated: boolean; shown: string };
+  giftCards: { url: string; simulated: boolean; shown: string };
+  webhookSecret?: string;
+}
+
+/**
+ * The partners the app calls: the local simulators, unless WAREHOUSE_URL / GIFTCARD_URL name
+ * another (a real partner replaces a simulator by configuration alone). The warehouse's callbacks
+ * are signed with WAREHOUSE_WEBHOOK_SECRET when it is set, else, for the simulator, with a secret
+ * made on the first run and kept in the data folder.
+ */
+function planPartners(env: NodeJS.ProcessEnv, stack: StackConfig, dataDir: string): PartnerPlan {
+  const partner = (variable: string, port: number): PartnerPlan['warehouse'] => {
+    const local = `http://127.0.0.1:${port}`;
+    const given = env[variable] || undefined;
+    if (!given) return { url: local, simulated: true, shown: `${local}   (local simulator)` };
+    const simulated = isLocalPort(given, port);
+    const url = new URL(given).password ? redactUrl(given) : given;
+    const shown = `${url}   (${simulated ? 'local simulator, ' : ''}${variable})`;
+    return { url: given, simulated, shown };
+  };
+  const warehouse = partner('WAREHOUSE_URL', stack.WAREHOUSE_PORT);
+  const giftCards = partner('GIFTCARD_URL', stack.GIFTCARD_PORT);
+  let webhookSecret = env.WAREHOUSE_WEBHOOK_SECRET || undefined;
+  if (!webhookSecret && warehouse.simulated) webhookSecret = localWebhookSecret(dataDir);
+  if (!webhookSecret) {
+    log(
+      "WAREHOUSE_WEBHOOK_SECRET is unset: the API refuses warehouse callbacks (503) until it is set to the warehouse's secret",
+    );
+  }
+  return { warehouse, giftCards, webhookSecret };
+}
+
+/** Whether `url` is plain http to this machine on `port`, where the simulator would listen. */
+function isLocalPort(url: string, port: number): boolean {
+  const parsed = new URL(url);
+  return (
+    parsed.protocol === 'http:' &&
+    ['127.0.0.1', 'localhost'].includes(parsed.hostname) &&
+    Number(parsed.port || 80) === port
+  );
+}
+
+/** The local warehouse's signing secret, created on the first run (local development only). */
+function localWebhookSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'warehouse-webhook-secret');
+  const saved = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+  if (saved && appSchema.shape.WAREHOUSE_WEBHOOK_SECRET.safeParse(saved).success) return saved;
+  const secret = generateSecret();
+  fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  log(`created a warehouse webhook secret (kept in ${file})`);
+  return secret;
 }
 
 /**

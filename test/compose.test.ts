@@ -7,7 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { configKeys } from '../config';
+import { configKeys, loadConfig } from '../config';
+import { signatureHeaders, verifySignature } from '../infra/webhook-signature';
+import { parsePartnersEnv, partnersEnvSchema } from '../partners/main';
 import { searchAttributes } from '../workflows/shared';
 
 interface Service {
@@ -77,12 +79,19 @@ function runnerOf(repository: string): string {
 
 const tagOf = (name: string): string => service(name).image?.split(':')[1] ?? '';
 
-/** A built entry point (`dist/api/server.js`) must have a TypeScript source (`api/server.ts`). */
+const buildIncludes = (JSON.parse(read('tsconfig.build.json')) as { include: string[] }).include;
+
+/**
+ * A built entry point (`dist/api/server.js`) must have a TypeScript source (`api/server.ts`) in
+ * a folder that `npm run build` (tsconfig.build.json) compiles.
+ */
 function assertBuiltFromSource(command: string[], who: string): void {
   const built = command.find((arg) => /^dist\/.+\.js$/.test(arg));
   assert.ok(command[0] === 'node' && built, `${who} runs ${command.join(' ')}`);
   const source = built.replace(/^dist\/(.+)\.js$/, '$1.ts');
   assert.ok(existsSync(path.join(root, source)), `${who} runs ${built}: no ${source}`);
+  const folder = source.split('/')[0] ?? '';
+  assert.ok(buildIncludes.includes(folder), `${who}: tsconfig.build.json does not build ${folder}`);
 }
 
 describe('docker-compose.yml', () => {
@@ -200,6 +209,34 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(registered.sort(), declared.sort());
     const namespace = envValue('temporal-setup', 'TEMPORAL_NAMESPACE');
     assert.equal(namespace, envValue('api', 'TEMPORAL_NAMESPACE'));
+  });
+
+  test('runs the partner simulators from the app image, reachable where the app calls them', () => {
+    const partners = service('partners');
+    assert.deepEqual(partners.build, service('api').build, 'built like the app services');
+    assert.equal(partners.image, service('api').image, 'the app image');
+    assertBuiltFromSource(partners.command ?? [], 'partners');
+    assert.equal(partners.command?.at(-1), 'dist/partners/main.js');
+    const known = Object.keys(partnersEnvSchema.shape);
+    const unknown = Object.keys(env('partners')).filter((key) => !known.includes(key));
+    assert.deepEqual(unknown, [], 'partners sets keys partners/main.ts does not read');
+    const settings = parsePartnersEnv(env('partners'));
+    assert.equal(settings.PARTNERS_HOST, '0.0.0.0', 'listens beyond its own container');
+    const secret = settings.WAREHOUSE_WEBHOOK_SECRET;
+    assert.ok(secret, 'the warehouse signs its callbacks');
+    const signed = signatureHeaders(secret, 'msg_compose', '{}');
+    assert.equal(verifySignature([secret], signed, '{}').ok, true, 'a usable default secret');
+    assert.ok(partners.healthcheck, 'partners has a healthcheck');
+
+    const api = loadConfig(env('api'));
+    for (const name of ['api', 'worker']) {
+      const config = loadConfig(env(name));
+      assert.equal(config.WAREHOUSE_URL, `http://partners:${settings.WAREHOUSE_PORT}`, name);
+      assert.equal(config.GIFTCARD_URL, `http://partners:${settings.GIFTCARD_PORT}`, name);
+      assert.equal(config.WAREHOUSE_WEBHOOK_SECRET, secret, `${name} verifies what partners signs`);
+      assert.equal(config.CALLBACK_BASE_URL, `http://api:${api.PORT}`, `${name}: callbacks to api`);
+      assert.equal(dependencies(name).partners, 'service_healthy', `${name} → partners`);
+    }
   });
 
   test('mounts the scripts its Temporal jobs run', () => {

@@ -1,7 +1,9 @@
 /**
- * `npm start` end to end, as a user runs it: everything comes up on real services, an enrolled
- * member is visible to the Temporal CLI, Ctrl-C stops every process, and a second start finds
- * the member again. Runs on its own ports and data folder, beside the suite's own stack.
+ * `npm start` end to end, as a user runs it: everything comes up on real services (the partner
+ * simulators too, sharing a callback secret with the API), an enrolled member is visible to the
+ * Temporal CLI, Ctrl-C stops every process, and a second start finds the member again, with a
+ * real partner in place of a simulator. Runs on its own ports and data folder, beside the suite's
+ * own stack.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { after, describe, it } from 'node:test';
-import { freePort, isPortFree } from '../stack/ports';
+import { startGiftCards } from '../partners/giftcards';
+import { freePort, isPortFree, waitFor } from '../stack/ports';
 
 const root = path.resolve(__dirname, '..');
 
@@ -79,6 +82,8 @@ describe('npm start', () => {
       TEMPORAL_PORT: await freePort(),
       TEMPORAL_UI_PORT: await freePort(),
       EMBEDDED_POSTGRES_PORT: await freePort(),
+      WAREHOUSE_PORT: await freePort(),
+      GIFTCARD_PORT: await freePort(),
     };
     const env: NodeJS.ProcessEnv = { ...process.env, LOYALTY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
     for (const [key, port] of Object.entries(ports)) env[key] = String(port);
@@ -87,10 +92,18 @@ describe('npm start', () => {
       'TEMPORAL_ADDRESS',
       'TEMPORAL_UI_URL',
       'TEMPORAL_TASK_QUEUE',
+      'WAREHOUSE_URL',
+      'GIFTCARD_URL',
+      'CALLBACK_BASE_URL',
+      'WAREHOUSE_WEBHOOK_SECRET',
+      'PARTNERS_HOST',
     ]) {
       delete env[key];
     }
     const api = `http://127.0.0.1:${ports.PORT}`;
+    const warehouse = `http://127.0.0.1:${ports.WAREHOUSE_PORT}`;
+    const giftCards = `http://127.0.0.1:${ports.GIFTCARD_PORT}`;
+    const secretFile = path.join(dataDir, 'warehouse-webhook-secret');
 
     const first = await startStack(env);
     const auth = { authorization: `Bearer ${first.adminKey}`, 'content-type': 'application/json' };
@@ -98,6 +111,37 @@ describe('npm start', () => {
     assert.equal(health.status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status, 200);
     assert.match(await (await fetch(`${api}/metrics`)).text(), /process_cpu_user_seconds_total/);
+
+    assert.equal((await fetch(`${warehouse}/shipments`)).status, 200);
+    assert.equal((await fetch(`${giftCards}/float`)).status, 200);
+    assert.ok(first.output.includes(`  Warehouse    ${warehouse}   (local simulator)`));
+    assert.ok(first.output.includes(`  Gift cards   ${giftCards}   (local simulator)`));
+    const secret = fs.readFileSync(secretFile, 'utf8').trim();
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]+={0,2}$/);
+    assert.equal(fs.statSync(secretFile).mode & 0o777, 0o600);
+    // The simulator's signed callback reaches the API, which checks it with the same secret: an
+    // unknown shipment is a 404, where a wrong secret would be 401 and none 503.
+    const shipment = await fetch(`${warehouse}/shipments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        shipmentId: 'stack-test-unknown',
+        sku: 'MUG-1',
+        quantity: 1,
+        priority: 1,
+        callbackUrl: `${api}/callbacks/warehouse`,
+      }),
+    });
+    assert.equal(shipment.status, 201);
+    let lastError: string | undefined;
+    await waitFor('the callback to be answered', async () => {
+      const { callbacks } = (await (await fetch(`${warehouse}/_control/callbacks`)).json()) as {
+        callbacks: { lastError?: string }[];
+      };
+      lastError = callbacks[0]?.lastError;
+      return lastError !== undefined;
+    }).catch(() => undefined);
+    assert.equal(lastError, 'answered 404');
 
     const enrolled = await fetch(`${api}/members`, {
       method: 'POST',
@@ -115,7 +159,7 @@ describe('npm start', () => {
         pid: number;
       }[]
     ).map((p) => p.pid);
-    assert.equal(pids.length, 4, 'temporal, postgres, worker and api');
+    assert.equal(pids.length, 5, 'temporal, postgres, partners, worker and api');
 
     assert.equal(await interrupt(first), 0);
     assert.deepEqual(pids.filter(alive), [], 'no process left behind');
@@ -123,8 +167,15 @@ describe('npm start', () => {
       assert.ok(await isPortFree(port), `${key} ${port} released`);
     }
 
-    const second = await startStack(env);
+    // A real gift-card provider replaces the simulator by configuration alone.
+    const provider = await startGiftCards();
+    after(() => provider.close());
+    const second = await startStack({ ...env, GIFTCARD_URL: provider.url });
     assert.equal(second.adminKey, first.adminKey, 'the local admin key is kept');
+    assert.equal(fs.readFileSync(secretFile, 'utf8').trim(), secret, 'the secret is kept');
+    assert.ok(second.output.includes(`  Gift cards   ${provider.url}   (GIFTCARD_URL)`));
+    assert.ok(await isPortFree(ports.GIFTCARD_PORT), 'no gift-card simulator on GIFTCARD_PORT');
+    assert.equal((await fetch(`${warehouse}/shipments`)).status, 200);
     const member = await fetch(`${api}/members/${id}`, { headers: auth });
     assert.equal(member.status, 200);
     const body = (await member.json()) as { externalId: string; workflow: { status: string } };
