@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
 import { createGiftCardActivities } from './giftcards';
@@ -6,10 +7,13 @@ import { createMemberActivities } from './members';
 import { createRedemptionActivities } from './redemptions';
 import { createSubstitutionActivities } from './substitutions';
 import { createWarehouseActivities } from './warehouse';
+import { createWebhookActivities } from './webhooks';
 
 export interface ActivityDeps {
   db: Db;
   config: AppConfig;
+  /** For activities that start workflows (the webhook dispatcher). */
+  temporal: Client | null;
 }
 
 /** Every activity the worker registers, built once from the worker's dependencies. */
@@ -21,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWarehouseActivities(deps),
     ...createGiftCardActivities(deps),
     ...createSubstitutionActivities(deps),
+    ...createWebhookActivities(deps),
   };
 }
 

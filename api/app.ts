@@ -20,6 +20,7 @@ import { memberRoutes } from './routes/members';
 import { rewardRoutes } from './routes/rewards';
 import { redemptionRoutes } from './routes/redemptions';
 import { substitutionRoutes } from './routes/substitutions';
+import { webhookRoutes } from './routes/webhooks';
 import { ruleSetRoutes } from './routes/rule-sets';
 import { systemRoutes } from './routes/system';
 
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps): App {
     ...inventoryRoutes(deps),
     ...redemptionRoutes(deps),
     ...substitutionRoutes(deps),
+    ...webhookRoutes(deps),
     ...callbackRoutes(deps),
   ];
   const openApi = buildOpenApi(routes, { version });

@@ -5,6 +5,7 @@
  * `configKeys` by a test, so the two cannot drift apart.
  */
 import { z } from 'zod';
+import { parseSchedule } from '../domain/webhooks';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -68,6 +69,33 @@ export const appSchema = z.object({
     .describe(
       "Below this balance (in the provider's currency) a gift-card provider's float is low: one `giftcard.float_low` event per episode.",
     ),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('5s,5m,30m,2h,5h,10h,10h,14h,14h,16h')
+    .refine((value) => {
+      try {
+        return parseSchedule(value).length > 0;
+      } catch {
+        return false;
+      }
+    }, 'expected durations separated by commas, e.g. 5s,5m,30m')
+    .describe(
+      'Waits between webhook delivery attempts (about 3 days in all by default); after the last, the delivery fails and the subscription is disabled.',
+    ),
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(10_000)
+    .describe('How long a partner endpoint has to answer one webhook attempt.'),
+  WEBHOOK_POLL_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(60_000)
+    .default(1000)
+    .describe('How often the dispatcher looks for new outbox events when it has found none.'),
   API_KEY_CACHE_SECONDS: z.coerce
     .number()
     .int()

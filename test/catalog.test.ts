@@ -20,6 +20,7 @@ import {
 import { findSubstitutes, getReward, type RewardRow } from '../catalog/rewards';
 import { createDb, type Db } from '../infra/db';
 import { startTestContext, uniqueId, type ApiResponse, type TestContext } from './support/context';
+import { publishProgram } from './support/ledger';
 
 /** Rejects with a Problem of this status naming this field. */
 async function rejectsWith(work: Promise<unknown>, status: number, field: string): Promise<void> {
@@ -62,6 +63,8 @@ describe('rewards catalog', () => {
   let db: Db;
   before(async () => {
     t = await startTestContext('catalog');
+    // The default tiers (Member, Silver, Gold, Platinum): another file may have published others.
+    await publishProgram(t);
     db = createDb({ url: t.config.DATABASE_URL, poolMax: 25 });
   });
   after(async () => {

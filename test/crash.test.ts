@@ -1,6 +1,7 @@
 /**
- * The worker process dies between the hold and the shipment (SIGKILL: no shutdown, an activity in
- * flight) and a new one is started: the redemption completes once, and points and stock are exact.
+ * The worker process dies (SIGKILL: no shutdown, activities in flight) and a new one is started:
+ * between a redemption's hold and its shipment, the redemption completes once with points and
+ * stock exact; while webhook deliveries are in flight, every event still arrives.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +9,8 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually, startTestContext, type TestContext } from './support/context';
-import { assertConsistent, balanceOf, publishProgram } from './support/ledger';
+import { assertConsistent, balanceOf, enrol, publishProgram } from './support/ledger';
+import { startReceiver } from './support/receiver';
 import {
   createReward,
   inventoryOf,
@@ -50,12 +52,19 @@ describe('a worker killed mid-redemption', () => {
     return child;
   };
 
+  const kill = async (child: ChildProcess | null): Promise<void> => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  };
+
   before(async () => {
     t = await startTestContext('crash', {}, { partners: {}, worker: false });
     await publishProgram(t, redemptionProgram);
   });
   after(async () => {
-    worker?.kill('SIGKILL');
+    await kill(worker);
     await t.stop();
   });
 
@@ -73,9 +82,7 @@ describe('a worker killed mid-redemption', () => {
     await waitForStatus(t, id, 'shipment_requested', 60_000);
     assert.equal((await balanceOf(t, memberId)).held, 250, 'points held before the crash');
 
-    const exited = once(worker, 'exit');
-    worker.kill('SIGKILL');
-    await exited;
+    await kill(worker);
     warehouse.faults.set({ latencyMs: 0 });
 
     worker = startWorker();
@@ -112,5 +119,62 @@ describe('a worker killed mid-redemption', () => {
         .pluck('type');
       return rows.filter((type) => type === 'redemption.completed').length === 1 ? true : undefined;
     });
+  });
+
+  it('delivers every webhook after the worker is killed with deliveries in flight', async () => {
+    const receiver = await startReceiver();
+    try {
+      const sub = await t.api('POST', '/webhooks/subscriptions', {
+        key: t.keys.partner,
+        body: { url: receiver.url, eventTypes: ['points.adjusted'] },
+      });
+      assert.equal(sub.status, 201, JSON.stringify(sub.body));
+      receiver.secrets.push(sub.body.secret as string);
+      // A slow endpoint: attempts are still waiting for its answer when the worker dies.
+      receiver.delayMs = 2_000;
+      await kill(worker);
+      worker = startWorker();
+      const memberId = await enrol(t);
+      for (let i = 1; i <= 5; i++) {
+        const res = await t.api('POST', `/members/${memberId}/adjustments`, {
+          body: { points: i, reason: 'crash test' },
+        });
+        assert.equal(res.status, 201);
+      }
+      const subscriptionId = sub.body.subscription.id as string;
+      await eventually(
+        'five deliveries attempted',
+        async () => {
+          const rows = await t
+            .db<{ subscription_id: string; attempts: number; started_at: Date | null }>(
+              'webhook_deliveries',
+            )
+            .where({ subscription_id: subscriptionId })
+            .whereNotNull('started_at');
+          return rows.length === 5 ? true : undefined;
+        },
+        60_000,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the attempts are on the wire
+      await kill(worker);
+      receiver.delayMs = 0;
+      worker = startWorker();
+      await eventually(
+        'all five handled',
+        () =>
+          receiver.handled.filter((r) => r.data.memberId === memberId).length === 5
+            ? true
+            : undefined,
+        90_000,
+      );
+      const points = receiver.handled
+        .filter((r) => r.data.memberId === memberId)
+        .map((r) => r.data.points)
+        .sort();
+      assert.deepEqual(points, [1, 2, 3, 4, 5]);
+      assert.equal(receiver.refused, 0);
+    } finally {
+      await receiver.close();
+    }
   });
 });

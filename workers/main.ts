@@ -3,6 +3,8 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config';
 import { createDb } from '../infra/db';
 import { createLogger } from '../infra/logger';
+import { createTemporalClient } from '../infra/temporal';
+import { ensureWebhookDispatcher } from './dispatcher';
 import { temporalLogger } from './logging';
 import { createWorker } from './worker';
 
@@ -13,12 +15,16 @@ async function main(): Promise<void> {
   Runtime.install({ logger: temporalLogger(logger) });
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = createTemporalClient(config);
   try {
-    const worker = await createWorker({ config, connection, db });
+    const worker = await createWorker({ config, connection, db, temporal });
+    // Every worker makes sure the outbox is being dispatched (one dispatcher per task queue).
+    await ensureWebhookDispatcher(temporal, config);
     logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker polling');
     await worker.run();
     logger.info('worker stopped');
   } finally {
+    await temporal.connection.close();
     await connection.close();
     await db.destroy();
   }

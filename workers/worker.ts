@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
@@ -7,6 +8,8 @@ export interface WorkerDeps {
   config: AppConfig;
   connection: NativeConnection;
   db: Db;
+  /** A client for activities that start workflows (the webhook dispatcher). */
+  temporal: Client;
   /** A prebuilt workflow bundle (tests build one for the whole run); else bundled at start. */
   workflowBundlePath?: string | undefined;
 }
@@ -20,6 +23,6 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundlePath
       ? { workflowBundle: { codePath: deps.workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ db: deps.db, config: deps.config }),
+    activities: createActivities({ db: deps.db, config: deps.config, temporal: deps.temporal }),
   });
 }

@@ -2,3 +2,4 @@ export { memberWorkflow } from './member';
 export { redemptionWorkflow } from './redemption';
 export { returnWorkflow } from './return';
 export { substitutionWorkflow } from './substitution';
+export { webhookDeliveryWorkflow, webhookDispatcherWorkflow } from './webhooks';

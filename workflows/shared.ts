@@ -20,6 +20,9 @@ export const workflowIds = {
   redemption: (redemptionId: string): string => `redemption:${redemptionId}`,
   substitution: (redemptionId: string): string => `substitution:${redemptionId}`,
   return: (redemptionId: string): string => `return:${redemptionId}`,
+  webhook: (subscriptionId: string, eventId: string): string =>
+    `webhook:${subscriptionId}:${eventId}`,
+  webhookDispatcher: (taskQueue: string): string => `webhook-dispatcher:${taskQueue}`,
 };
 
 /** Every custom search attribute the workflows set; `npm start` registers them on the server. */

@@ -16,8 +16,9 @@ const shipmentEvent = z.object({
 
 /**
  * Partners calling us back. The proof is the Standard Webhooks signature over the raw body with
- * the partner's secret (no API key): a bad or stale one is a 401 before anything is read. A
- * repeated callback is harmless: the workflow takes each shipment step once.
+ * the partner's secret (no API key): a bad or stale one (over five minutes) is a 401 before
+ * anything is read. A replayed callback (a `webhook-id` already taken) is a 204 that changes
+ * nothing; the workflow would take each shipment step once anyway.
  */
 export function callbackRoutes(deps: RedemptionDeps): RouteSpec[] {
   return [
@@ -50,7 +51,14 @@ export function callbackRoutes(deps: RedemptionDeps): RouteSpec[] {
         401: { description: 'Missing, wrong or stale signature.' },
         404: { description: 'No redemption with that shipment id.' },
       },
-      handler: async ({ body }, _req, res) => {
+      handler: async ({ body }, req, res) => {
+        // Verified above, so the id is the partner's: one seen before is a replay, taken already.
+        const webhookId = req.get('webhook-id')!;
+        const seen = await deps
+          .db<{ source: string; webhook_id: string }>('inbound_webhooks')
+          .where({ source: 'warehouse', webhook_id: webhookId })
+          .first('webhook_id');
+        if (seen) return void res.status(204).end();
         try {
           await deps.temporal.workflow
             .getHandle(workflowIds.redemption(body.shipmentId))
@@ -73,6 +81,12 @@ export function callbackRoutes(deps: RedemptionDeps): RouteSpec[] {
           }
           throw err;
         }
+        // Remembered only once acted on, so a callback that failed here is taken when retried.
+        await deps
+          .db('inbound_webhooks')
+          .insert({ source: 'warehouse', webhook_id: webhookId })
+          .onConflict(['source', 'webhook_id'])
+          .ignore();
         res.status(204).end();
       },
     }),

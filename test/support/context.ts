@@ -16,6 +16,7 @@ import { roles, type Role } from '../../domain/roles';
 import { createDb, type Db } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
 import { temporalLogger } from '../../workers/logging';
+import { ensureWebhookDispatcher } from '../../workers/dispatcher';
 import { createWorker } from '../../workers/worker';
 import { startPartners, type PartnerOptions, type Partners } from './partners';
 
@@ -53,7 +54,7 @@ export interface ApiResponse {
 export async function startTestContext(
   name: string,
   overrides: Partial<AppConfig> = {},
-  options: { partners?: PartnerOptions; worker?: boolean } = {},
+  options: { partners?: PartnerOptions; worker?: boolean; webhooks?: boolean } = {},
 ): Promise<TestContext> {
   const partners = options.partners ? await startPartners(options.partners) : null;
   const config: AppConfig = {
@@ -86,9 +87,12 @@ export async function startTestContext(
           config,
           connection: env.nativeConnection,
           db,
+          temporal: env.client,
           workflowBundlePath: process.env.LOYALTY_TEST_WORKFLOW_BUNDLE,
         });
   const running = worker?.run();
+  // The outbox dispatcher, for tests of webhooks (`webhooks: true`); others leave events be.
+  if (options.webhooks) await ensureWebhookDispatcher(env.client, config);
 
   const keys = {} as Record<Role, string>;
   for (const role of roles)
@@ -133,7 +137,7 @@ export async function startTestContext(
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
 export async function eventually<T>(
   what: string,
-  check: () => Promise<T | undefined>,
+  check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,80 @@
+/**
+ * Partner webhooks as data: the event types a subscription may ask for (every program event the
+ * system writes to its outbox), how a subscription's filter matches them, and the retry schedule.
+ * Pure: imported by the API, the activities and the workflows.
+ */
+import { msToNumber } from '@temporalio/common/lib/time';
+
+export const webhookEventTypes = [
+  'member.enrolled',
+  'member.tier_changed',
+  'member.tier_grace',
+  'member.tier_renewed',
+  'member.dormant',
+  'member.reactivated',
+  'member.closed',
+  'points.accrued',
+  'points.activated',
+  'points.expiring',
+  'points.expired',
+  'points.adjusted',
+  'points.reversed',
+  'redemption.created',
+  'redemption.shipped',
+  'redemption.delivered',
+  'redemption.completed',
+  'redemption.failed',
+  'redemption.cancelled',
+  'redemption.sla_breached',
+  'redemption.returned',
+  'redemption.refunded',
+  'substitution.pending',
+  'substitution.reminder',
+  'substitution.approved',
+  'substitution.rejected',
+  'substitution.timed_out',
+  'inventory.replenishment_requested',
+  'inventory.replenished',
+  'giftcard.float_low',
+  'webhook.subscription_disabled',
+] as const;
+
+export type WebhookEventType = (typeof webhookEventTypes)[number];
+
+/** A filter is an event type, a family (`redemption.*`) or everything (`*`). */
+export function isValidFilter(filter: string): boolean {
+  if (filter === '*') return true;
+  if (filter.endsWith('.*')) {
+    const family = filter.slice(0, -1);
+    return webhookEventTypes.some((type) => type.startsWith(family));
+  }
+  return (webhookEventTypes as readonly string[]).includes(filter);
+}
+
+export function matches(filters: readonly string[], type: string): boolean {
+  return filters.some(
+    (f) => f === '*' || f === type || (f.endsWith('.*') && type.startsWith(f.slice(0, -1))),
+  );
+}
+
+/** `5s,5m,30m` into milliseconds; throws naming the bad entry. */
+export function parseSchedule(value: string): number[] {
+  return value.split(',').map((part) => {
+    const ms = (() => {
+      try {
+        return msToNumber(part.trim());
+      } catch {
+        return NaN;
+      }
+    })();
+    if (!(ms > 0)) throw new Error(`'${part.trim()}' is not a positive duration`);
+    return ms;
+  });
+}
+
+/** What a partner receives (the Standard Webhooks payload shape: type, timestamp, data). */
+export interface WebhookPayload {
+  type: string;
+  timestamp: string;
+  data: Record<string, unknown>;
+}

@@ -1,0 +1,237 @@
+/**
+ * Outbound webhooks end to end: the outbox dispatcher and delivery workflows on the real server,
+ * and a partner's endpoint (a real HTTP server) verifying with the published Standard Webhooks
+ * library. Retry waits are compressed (WEBHOOK_RETRY_SCHEDULE) so days take seconds.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eventually, startTestContext, type TestContext } from './support/context';
+import { enrol } from './support/ledger';
+import { startReceiver, type Receiver } from './support/receiver';
+
+describe('partner webhooks', () => {
+  let t: TestContext;
+  const receivers: Receiver[] = [];
+  before(async () => {
+    t = await startTestContext(
+      'webhooks',
+      { WEBHOOK_RETRY_SCHEDULE: '300ms,300ms,500ms,500ms,1s', WEBHOOK_POLL_MS: 100 },
+      { webhooks: true },
+    );
+  });
+  after(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+    await t.stop();
+  });
+
+  /** A receiver and a subscription to it (by the partner key unless said otherwise). */
+  const subscribe = async (eventTypes: string[] = ['points.*'], key = t.keys.partner) => {
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    const res = await t.api('POST', '/webhooks/subscriptions', {
+      key,
+      body: { url: receiver.url, eventTypes, description: 'test endpoint' },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.match(res.body.secret, /^whsec_/);
+    receiver.secrets.push(res.body.secret as string);
+    return { receiver, id: res.body.subscription.id as string };
+  };
+
+  /** A points.adjusted event for a fresh member; answers the member id. */
+  const adjust = async (memberId?: string, points = 10) => {
+    const id = memberId ?? (await enrol(t));
+    const res = await t.api('POST', `/members/${id}/adjustments`, {
+      body: { points, reason: 'webhook test' },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return id;
+  };
+
+  const deliveries = async (subscriptionId: string, key = t.keys.partner) => {
+    const res = await t.api('GET', `/webhooks/subscriptions/${subscriptionId}/deliveries`, { key });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body.deliveries as {
+      id: number;
+      eventId: number;
+      eventType: string;
+      webhookId: string;
+      status: string;
+      attempts: {
+        attempt: number;
+        statusCode: number | null;
+        latencyMs: number;
+        error: string | null;
+      }[];
+    }[];
+  };
+
+  it('delivers each matching event once, signed, and logs every attempt', async () => {
+    const points = await subscribe(['points.adjusted']);
+    const redemptions = await subscribe(['redemption.*']);
+    const memberId = await adjust();
+    const got = await eventually('the event delivered', () =>
+      points.receiver.handled.find((r) => r.data.memberId === memberId),
+    );
+    assert.equal(got.type, 'points.adjusted');
+    assert.equal(got.data.points, 10);
+    assert.equal(got.data.reason, 'webhook test');
+    assert.match(got.id, /^msg_\d+$/);
+    const log = await eventually('the delivery logged', async () => {
+      const rows = (await deliveries(points.id)).filter((d) => d.webhookId === got.id);
+      return rows[0]?.status === 'delivered' ? rows : undefined;
+    });
+    assert.equal(log.length, 1);
+    assert.equal(log[0]!.attempts.length, 1);
+    assert.equal(log[0]!.attempts[0]!.statusCode, 204);
+    assert.ok(log[0]!.attempts[0]!.latencyMs >= 0);
+    assert.equal(points.receiver.refused, 0);
+    assert.ok(
+      !redemptions.receiver.handled.some((r) => r.data.memberId === memberId),
+      'a redemption.* subscription gets no points events',
+    );
+  });
+
+  it('an endpoint down for a while gets every event when it is back, each id once', async () => {
+    const { receiver, id } = await subscribe(['points.adjusted']);
+    receiver.mode = 'down';
+    const memberId = await enrol(t);
+    for (let i = 0; i < 5; i++) await adjust(memberId, i + 1);
+    await eventually('failed attempts logged', async () => {
+      const rows = await deliveries(id);
+      return rows.length === 5 && rows.every((d) => d.attempts.length >= 2) ? true : undefined;
+    });
+    receiver.mode = 'ok';
+    await eventually('all five delivered', () =>
+      receiver.handled.filter((r) => r.data.memberId === memberId).length === 5 ? true : undefined,
+    );
+    const mine = receiver.handled.filter((r) => r.data.memberId === memberId);
+    assert.deepEqual(
+      mine.map((r) => r.data.points).sort(),
+      [1, 2, 3, 4, 5],
+      'every event arrived (in no guaranteed order)',
+    );
+    for (const r of mine) assert.equal(receiver.arrivals.get(r.id), 1, `${r.id} accepted once`);
+    const rows = await deliveries(id);
+    for (const d of rows) {
+      assert.equal(d.status, 'delivered');
+      assert.equal(d.attempts.at(-1)!.statusCode, 204);
+      assert.equal(d.attempts[0]!.statusCode, 503);
+    }
+  });
+
+  it('410 Gone disables the subscription and tells ops', async () => {
+    const { receiver, id } = await subscribe(['points.adjusted']);
+    receiver.mode = 'gone';
+    await adjust();
+    const sub = await eventually('disabled', async () => {
+      const res = await t.api('GET', `/webhooks/subscriptions/${id}`, { key: t.keys.partner });
+      const body = res.body as { status: string; disabledReason: string };
+      return body.status === 'disabled' ? body : undefined;
+    });
+    assert.match(sub.disabledReason, /410/);
+    const told = await t
+      .db<{ type: string; payload: { subscriptionId: string } }>('program_events')
+      .where({ type: 'webhook.subscription_disabled' })
+      .whereRaw(`payload->>'subscriptionId' = ?`, [id]);
+    assert.equal(told.length, 1);
+    receiver.mode = 'ok';
+    const later = await adjust();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.ok(
+      !receiver.handled.some((r) => r.data.memberId === later),
+      'nothing sent once disabled',
+    );
+  });
+
+  it('failing through the whole schedule fails the delivery and disables the endpoint', async () => {
+    const { receiver, id } = await subscribe(['points.adjusted']);
+    receiver.mode = 'down';
+    await adjust();
+    const [delivery] = await eventually(
+      'the delivery to give up',
+      async () => {
+        const rows = await deliveries(id);
+        return rows[0]?.status === 'failed' ? rows : undefined;
+      },
+      30_000,
+    );
+    assert.equal(delivery!.attempts.length, 6, 'one attempt, then one after each of 5 waits');
+    const res = await t.api('GET', `/webhooks/subscriptions/${id}`, { key: t.keys.partner });
+    assert.equal(res.body.status, 'disabled');
+    assert.match(res.body.disabledReason, /failing for/);
+  });
+
+  it('a rotated secret: both signatures during the grace window, either verifies', async () => {
+    const { receiver, id } = await subscribe(['points.adjusted']);
+    const rotated = await t.api('POST', `/webhooks/subscriptions/${id}/rotate-secret`, {
+      key: t.keys.partner,
+      body: { graceSeconds: 3600 },
+    });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const [old] = receiver.secrets;
+    for (const secrets of [[old!], [rotated.body.secret as string]]) {
+      receiver.secrets.splice(0, receiver.secrets.length, ...secrets);
+      const memberId = await adjust();
+      const got = await eventually('delivered and verified', () =>
+        receiver.handled.find((r) => r.data.memberId === memberId),
+      );
+      assert.equal(got.signatures, 2);
+    }
+    assert.equal(receiver.refused, 0);
+  });
+
+  it('replays an event with the same webhook-id; partners only what they were sent', async () => {
+    const { receiver, id } = await subscribe(['points.adjusted']);
+    const memberId = await adjust();
+    const first = await eventually('delivered', () =>
+      receiver.handled.find((r) => r.data.memberId === memberId),
+    );
+    const eventId = Number(first.id.slice('msg_'.length));
+    const replay = await t.api('POST', `/webhooks/subscriptions/${id}/replay`, {
+      key: t.keys.partner,
+      body: { eventId },
+    });
+    assert.equal(replay.status, 202, JSON.stringify(replay.body));
+    await eventually('the replay arrived', () =>
+      receiver.arrivals.get(first.id) === 2 ? true : undefined,
+    );
+    const other = await t
+      .db<{ id: number; type: string }>('program_events')
+      .where({ type: 'member.enrolled' })
+      .first('id');
+    const refused = await t.api('POST', `/webhooks/subscriptions/${id}/replay`, {
+      key: t.keys.partner,
+      body: { eventId: other!.id },
+    });
+    assert.equal(refused.status, 404);
+    assert.equal(refused.body.errors[0].field, 'eventId');
+    const byAdmin = await t.api('POST', `/webhooks/subscriptions/${id}/replay`, {
+      key: t.keys.admin,
+      body: { eventId: other!.id },
+    });
+    assert.equal(byAdmin.status, 202);
+  });
+
+  it('partners see only their own subscriptions; bad input names the field', async () => {
+    const { id } = await subscribe(['points.*'], t.keys.admin);
+    const hidden = await t.api('GET', `/webhooks/subscriptions/${id}`, { key: t.keys.partner });
+    assert.equal(hidden.status, 404);
+    const list = await t.api('GET', '/webhooks/subscriptions', { key: t.keys.partner });
+    assert.ok(!list.body.subscriptions.some((s: { id: string }) => s.id === id));
+    const cases: [Record<string, unknown>, string][] = [
+      [{ url: 'ftp://example.test/x', eventTypes: ['*'] }, 'url'],
+      [{ url: 'not a url', eventTypes: ['*'] }, 'url'],
+      [{ url: 'http://127.0.0.1:9/x', eventTypes: ['points.nope'] }, 'eventTypes[0]'],
+      [{ url: 'http://127.0.0.1:9/x', eventTypes: [] }, 'eventTypes'],
+    ];
+    const before = await t.db('webhook_subscriptions').count<{ count: string }[]>();
+    for (const [body, field] of cases) {
+      const res = await t.api('POST', '/webhooks/subscriptions', { key: t.keys.partner, body });
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.equal(res.body.errors[0].field, field, JSON.stringify(res.body.errors));
+    }
+    const afterCount = await t.db('webhook_subscriptions').count<{ count: string }[]>();
+    assert.equal(afterCount[0]!.count, before[0]!.count);
+  });
+});

@@ -1,0 +1,63 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { WebhookActivities } from '../activities/webhooks';
+
+/** Dispatching is a few quick statements; an attempt heartbeats while it waits on the partner. */
+const webhooks = proxyActivities<WebhookActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+const attempts = proxyActivities<WebhookActivities>({
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/**
+ * The outbox dispatcher (`webhook-dispatcher:<taskQueue>`, one per worker task queue): claims new
+ * program events into deliveries and starts a workflow per delivery, then sleeps `pollMs` when
+ * there was nothing new. Everything it does is idempotent, so a crash loses and repeats nothing.
+ */
+export async function webhookDispatcherWorkflow(input: { pollMs: number }): Promise<void> {
+  for (;;) {
+    const { claimed } = await webhooks.dispatchWebhooks();
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof webhookDispatcherWorkflow>(input);
+    }
+    if (claimed === 0) await sleep(input.pollMs);
+  }
+}
+
+/**
+ * One event to one subscription (`webhook:<subscriptionId>:<eventId>`): an attempt now, then one
+ * after each wait of the schedule (durable timers, about three days by default) until a 2xx. A
+ * 410 disables the subscription; so does failing through the whole schedule. The webhook-id is
+ * the same on every attempt, so the partner can tell a retry from a new event.
+ */
+export async function webhookDeliveryWorkflow(input: {
+  deliveryId: number;
+  scheduleMs: number[];
+}): Promise<'delivered' | 'stopped'> {
+  const total = input.scheduleMs.length + 1;
+  for (let attempt = 1; attempt <= total; attempt++) {
+    const last = attempt === total;
+    const nextDelayMs = last ? 0 : input.scheduleMs[attempt - 1]!;
+    const outcome = await attempts.attemptWebhook({
+      deliveryId: input.deliveryId,
+      attempt,
+      last,
+      nextDelayMs,
+    });
+    if (outcome === 'delivered') return 'delivered';
+    if (outcome === 'stop') return 'stopped';
+    await sleep(nextDelayMs);
+  }
+  return 'stopped';
+}
