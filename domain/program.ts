@@ -57,6 +57,18 @@ const tier = z.strictObject({
   }),
 });
 
+/** The redemption policy of a program that states none. */
+const redemptionDefaults = {
+  deliverySla: '7 days',
+  partnerAttempts: 20,
+  partnerMaxInterval: '1 minute',
+  backorderCheckEvery: '1 hour',
+  backorderFor: '30 days',
+  returnWindow: '30 days',
+  returnRefundAfter: '14 days',
+  fastReturnRefundAfter: '1 day',
+};
+
 export const programSchema = z
   .strictObject({
     earning: z.strictObject({
@@ -153,16 +165,7 @@ export const programSchema = z
           .default('1 day')
           .describe('The same, for tiers with the fasterReturns benefit.'),
       })
-      .default({
-        deliverySla: '7 days',
-        partnerAttempts: 20,
-        partnerMaxInterval: '1 minute',
-        backorderCheckEvery: '1 hour',
-        backorderFor: '30 days',
-        returnWindow: '30 days',
-        returnRefundAfter: '14 days',
-        fastReturnRefundAfter: '1 day',
-      }),
+      .default(redemptionDefaults),
   })
   .describe('A loyalty program policy version.');
 
@@ -218,16 +221,7 @@ export const defaultProgram: ProgramInput = {
   dormancy: { after: '180 days' },
   expiry: { policy: 'fixed', lotLifetime: '730 days', reminderBefore: '30 days' },
   lifecycle: { maxSleep: '1 day' },
-  redemption: {
-    deliverySla: '7 days',
-    partnerAttempts: 20,
-    partnerMaxInterval: '1 minute',
-    backorderCheckEvery: '1 hour',
-    backorderFor: '30 days',
-    returnWindow: '30 days',
-    returnRefundAfter: '14 days',
-    fastReturnRefundAfter: '1 day',
-  },
+  redemption: redemptionDefaults,
 };
 
 export function tierIndex(program: Program, tierName: string): number {

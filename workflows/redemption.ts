@@ -28,18 +28,12 @@ import {
   workflowIds,
   type RedemptionState,
   type RedemptionWorkflowInput,
+  postgresActivity,
 } from './shared';
 import { substitutionWorkflow } from './substitution';
 
 /** Postgres steps: short, retried with backoff; business failures end the redemption at once. */
-const ledger = proxyActivities<RedemptionActivities & InventoryActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: nonRetryableFailureTypes,
-  },
-});
+const ledger = proxyActivities<RedemptionActivities & InventoryActivities>(postgresActivity);
 
 /**
  * Partner calls over HTTP: idempotent by the redemption id, so retrying never does a thing twice.

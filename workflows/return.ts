@@ -1,18 +1,10 @@
 import { proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { InventoryActivities } from '../activities/inventory';
 import type { RedemptionActivities } from '../activities/redemptions';
-import { nonRetryableFailureTypes } from '../domain/failures';
 import { returnSeqBase, type ReturnInput, type RedemptionStatus } from '../domain/redemption';
-import { searchAttributes } from './shared';
+import { postgresActivity, searchAttributes } from './shared';
 
-const ledger = proxyActivities<RedemptionActivities & InventoryActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: nonRetryableFailureTypes,
-  },
-});
+const ledger = proxyActivities<RedemptionActivities & InventoryActivities>(postgresActivity);
 
 /**
  * A physical reward sent back (`return:<redemptionId>`), started when the warehouse has it: the

@@ -2,7 +2,13 @@
  * Definitions both sides of the wire share: workflow IDs, message definitions and search
  * attributes. No I/O here: the API, the workers and the workflow sandbox all import it.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import {
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { nonRetryableFailureTypes } from '../domain/failures';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { LifecycleChange, MemberStatus } from '../domain/member';
 import type {
@@ -23,6 +29,16 @@ export const workflowIds = {
   webhook: (subscriptionId: string, eventId: string): string =>
     `webhook:${subscriptionId}:${eventId}`,
   webhookDispatcher: (taskQueue: string): string => `webhook-dispatcher:${taskQueue}`,
+};
+
+/** Short Postgres steps: retried with backoff; business failures (the one list) are not. */
+export const postgresActivity: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: nonRetryableFailureTypes,
+  },
 };
 
 /** Every custom search attribute the workflows set; `npm start` registers them on the server. */
