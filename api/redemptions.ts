@@ -14,10 +14,16 @@ import {
 } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import { FailureType } from '../domain/failures';
+import { finalStatuses } from '../domain/redemption';
 import type { Db } from '../infra/db';
 import { workflowUrl } from '../infra/temporal';
 import { planRedemption, type Refusal } from '../redemptions/plan';
-import { createRedemption, getRedemption, type RedemptionRow } from '../redemptions/records';
+import {
+  createRedemption,
+  getRedemption,
+  type RedemptionRow,
+  type StepRow,
+} from '../redemptions/records';
 import { ms } from '../domain/program';
 import { loadRuleSet } from '../ledger/programs';
 import type { redemptionWorkflow } from '../workflows/redemption';
@@ -160,22 +166,21 @@ export function redemptionView(config: AppConfig, row: RedemptionRow) {
 
 /** The row and timeline from Postgres, and the live state from the workflow when it answers. */
 export async function showRedemption(deps: RedemptionDeps, id: string) {
-  const found = await getRedemption(deps.db, id);
-  if (!found) throw notFound('redemption', 'id', id);
-  let live: RedemptionState | null = null;
-  try {
-    live = await deps.temporal.workflow
-      .getHandle(workflowIds.redemption(id))
-      .query(redemptionStateQuery);
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) live = null;
-  }
+  const first = await getRedemption(deps.db, id);
+  if (!first) throw notFound('redemption', 'id', id);
+  // An ended redemption is all in Postgres (the workflow records each step before showing it):
+  // it is read from there, not queried, which would make a worker replay a finished history.
+  const ended = finalStatuses.includes(first.row.status) || first.row.status === 'returned';
+  const live = ended ? await recordedDetails(deps.db, first) : await queryWorkflow(deps, id);
+  // Read again after the query, so the timeline holds every step the query reports.
+  const found = ended ? first : ((await getRedemption(deps.db, id)) ?? first);
   return {
     ...redemptionView(deps.config, found.row),
     // The redemption workflow's word is the freshest, until a return (its own workflow) follows.
     ...(live && !['returned', 'refunded'].includes(found.row.status)
       ? { status: live.status, reason: live.reason }
       : {}),
+    /** From the running workflow, or once it has ended from its recorded steps. */
     live: live && {
       status: live.status,
       failureType: live.failureType,
@@ -267,4 +272,42 @@ export async function returnRedemption(
       `The return could not be started (Temporal: ${(err as Error).message}). Retry.`,
     );
   }
+}
+
+async function queryWorkflow(deps: RedemptionDeps, id: string): Promise<RedemptionState | null> {
+  try {
+    return await deps.temporal.workflow
+      .getHandle(workflowIds.redemption(id))
+      .query(redemptionStateQuery);
+  } catch {
+    return null; // not started yet, or Temporal unreachable: the row and timeline still answer
+  }
+}
+
+/** What the workflow would answer, from the steps it recorded. */
+async function recordedDetails(
+  db: Db,
+  { row, steps }: { row: RedemptionRow; steps: StepRow[] },
+): Promise<
+  Pick<
+    RedemptionState,
+    'status' | 'reason' | 'failureType' | 'shipment' | 'giftCard' | 'coupon' | 'slaBreached'
+  >
+> {
+  const detail = (step: string) => steps.find((s) => s.step === step)?.detail;
+  const ending = detail('failed') ?? detail('cancelled');
+  const card = await db<{ redemption_id: string; card_id: string; code: string }>('gift_cards')
+    .where({ redemption_id: row.id })
+    .first('card_id', 'code');
+  const tracking = detail('shipped')?.trackingNumber;
+  const coupon = detail('issued')?.coupon;
+  return {
+    status: row.status,
+    reason: row.reason,
+    failureType: typeof ending?.failureType === 'string' ? ending.failureType : null,
+    shipment: typeof tracking === 'string' ? { trackingNumber: tracking } : null,
+    giftCard: card ? { cardId: card.card_id, code: card.code } : null,
+    coupon: typeof coupon === 'string' ? { code: coupon } : null,
+    slaBreached: steps.some((s) => s.step === 'sla_breached'),
+  };
 }
