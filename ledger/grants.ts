@@ -7,7 +7,7 @@
  * (in id order, so batches cannot deadlock each other) and writes all entries, lots, movements,
  * program events and balances in a handful of statements. It does what `credit` in `points.ts`
  * does (repay debt first, the rest into an active lot), for many grants at once: one grant per
- * transaction through `MemberLedger` ran at ~300 grants/s, a million in an hour; this at ~3,400.
+ * transaction through `MemberLedger` ran at ~300 grants/s, a million in an hour; this at ~9,000 (BENCHMARKS.md, bench/import).
  */
 import { Problem } from '../api/problem';
 import { ms } from '../domain/program';
