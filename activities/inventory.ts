@@ -1,4 +1,4 @@
-import { assignCoupon, releaseCoupon } from '../catalog/coupons';
+import { assignCoupon } from '../catalog/coupons';
 import { releaseStock, reserveStock, returnStock, shipStock } from '../catalog/inventory';
 import type { Db } from '../infra/db';
 
@@ -21,9 +21,6 @@ export function createInventoryActivities({ db }: { db: Db }) {
       await returnStock(db, input);
     },
     assignCoupon: (input: { redemptionId: string; rewardId: string }) => assignCoupon(db, input),
-    releaseCoupon: async (input: { redemptionId: string }): Promise<void> => {
-      await releaseCoupon(db, input);
-    },
   };
 }
 

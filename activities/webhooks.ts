@@ -1,9 +1,5 @@
 import { heartbeat } from '@temporalio/activity';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdReusePolicy,
-  type Client,
-} from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import { parseSchedule, type WebhookPayload } from '../domain/webhooks';
 import type { Db } from '../infra/db';
@@ -15,11 +11,9 @@ import {
   markStarted,
   recordAttempt,
   unstartedDeliveries,
-  type DeliveryRow,
 } from '../webhooks/deliveries';
+import { startDeliveryWorkflow } from '../webhooks/start';
 import { disableSubscription, signingSecrets } from '../webhooks/subscriptions';
-import type { webhookDeliveryWorkflow } from '../workflows/webhooks';
-import { workflowIds } from '../workflows/shared';
 
 export type AttemptOutcome = 'delivered' | 'retry' | 'stop';
 
@@ -29,11 +23,6 @@ export interface WebhookDeps {
   /** Starts delivery workflows; null in a worker that only delivers. */
   temporal: Client | null;
 }
-
-const deliveryWorkflowId = (d: DeliveryRow): string =>
-  d.requested_by === null
-    ? workflowIds.webhook(d.subscription_id, String(d.event_id))
-    : `${workflowIds.webhook(d.subscription_id, String(d.event_id))}:replay:${d.id}`;
 
 /**
  * Webhook side effects: turning outbox events into deliveries (and their workflows), and one
@@ -49,17 +38,7 @@ export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
     for (;;) {
       const batch = await unstartedDeliveries(db, 100);
       for (const delivery of batch) {
-        try {
-          await temporal.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
-            workflowId: deliveryWorkflowId(delivery),
-            taskQueue: config.TEMPORAL_TASK_QUEUE,
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            args: [{ deliveryId: delivery.id, scheduleMs: schedule }],
-          });
-          started++;
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        }
+        if (await startDeliveryWorkflow(temporal, config, delivery)) started++;
       }
       await markStarted(
         db,

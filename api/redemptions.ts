@@ -20,7 +20,9 @@ import { workflowUrl } from '../infra/temporal';
 import { planRedemption, type Refusal } from '../redemptions/plan';
 import {
   createRedemption,
+  findRedemptionRow,
   getRedemption,
+  stepsOf,
   type RedemptionRow,
   type StepRow,
 } from '../redemptions/records';
@@ -92,8 +94,7 @@ export async function startRedemption(
     backorder: input.backorder,
   };
   const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
-  const existing = await getRedemption(deps.db, input.redemptionId);
-  if (!existing) {
+  if (!(await findRedemptionRow(deps.db, input.redemptionId))) {
     const result = await planRedemption(deps.db, request);
     if ('refused' in result) throw refusalProblem(result.refused);
   }
@@ -166,20 +167,20 @@ export function redemptionView(config: AppConfig, row: RedemptionRow) {
 
 /** The row and timeline from Postgres, and the live state from the workflow when it answers. */
 export async function showRedemption(deps: RedemptionDeps, id: string) {
-  const first = await getRedemption(deps.db, id);
+  const first = await findRedemptionRow(deps.db, id);
   if (!first) throw notFound('redemption', 'id', id);
   // An ended redemption is all in Postgres (the workflow records each step before showing it):
   // it is read from there, not queried, which would make a worker replay a finished history.
-  const ended = finalStatuses.includes(first.row.status) || first.row.status === 'returned';
-  const live = ended ? await recordedDetails(deps.db, first) : await queryWorkflow(deps, id);
-  // Read again after the query, so the timeline holds every step the query reports.
-  const found = ended ? first : ((await getRedemption(deps.db, id)) ?? first);
+  const ended = finalStatuses.includes(first.status) || first.status === 'returned';
+  const queried = ended ? null : await queryWorkflow(deps, id);
+  // Read after the query, so the timeline holds every step the query reports.
+  const found = queried
+    ? ((await getRedemption(deps.db, id)) ?? { row: first, steps: [] })
+    : { row: first, steps: await stepsOf(deps.db, id) };
+  const live = queried ?? (ended ? await recordedDetails(deps.db, found) : null);
   return {
     ...redemptionView(deps.config, found.row),
-    // The redemption workflow's word is the freshest, until a return (its own workflow) follows.
-    ...(live && !['returned', 'refunded'].includes(found.row.status)
-      ? { status: live.status, reason: live.reason }
-      : {}),
+    ...(live ? { status: live.status, reason: live.reason } : {}),
     /** From the running workflow, or once it has ended from its recorded steps. */
     live: live && {
       status: live.status,
@@ -202,8 +203,8 @@ export async function cancelRedemption(
   id: string,
   request: { actor: string; reason: string },
 ) {
-  const found = await getRedemption(deps.db, id);
-  if (!found) throw notFound('redemption', 'id', id);
+  const row = await findRedemptionRow(deps.db, id);
+  if (!row) throw notFound('redemption', 'id', id);
   try {
     return await deps.temporal.workflow
       .getHandle(workflowIds.redemption(id))
@@ -216,13 +217,9 @@ export async function cancelRedemption(
       });
     }
     if (err instanceof WorkflowNotFoundError) {
-      throw new Problem(
-        'conflict',
-        `Redemption ${id} is ${found.row.status}: too late to cancel.`,
-        {
-          errors: [{ field: 'id', message: 'no longer cancellable' }],
-        },
-      );
+      throw new Problem('conflict', `Redemption ${id} is ${row.status}: too late to cancel.`, {
+        errors: [{ field: 'id', message: 'no longer cancellable' }],
+      });
     }
     throw err;
   }

@@ -149,14 +149,20 @@ export async function recordStep(db: Db, input: StepInput): Promise<void> {
   });
 }
 
+export async function findRedemptionRow(db: Db, id: string): Promise<RedemptionRow | undefined> {
+  return db<RedemptionRow>('redemptions').where({ id }).first();
+}
+
+export async function stepsOf(db: Db, id: string): Promise<StepRow[]> {
+  return db<StepRow>('redemption_steps').where({ redemption_id: id }).orderBy('seq');
+}
+
 export async function getRedemption(
   db: Db,
   id: string,
 ): Promise<{ row: RedemptionRow; steps: StepRow[] } | undefined> {
-  const row = await db<RedemptionRow>('redemptions').where({ id }).first();
-  if (!row) return undefined;
-  const steps = await db<StepRow>('redemption_steps').where({ redemption_id: id }).orderBy('seq');
-  return { row, steps };
+  const row = await findRedemptionRow(db, id);
+  return row && { row, steps: await stepsOf(db, id) };
 }
 
 export interface RedemptionFilter {

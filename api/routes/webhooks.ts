@@ -1,6 +1,5 @@
-import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { z } from 'zod';
-import { isValidFilter, parseSchedule, webhookEventTypes } from '../../domain/webhooks';
+import { isValidFilter, webhookEventTypes } from '../../domain/webhooks';
 import {
   attemptsOf,
   createReplay,
@@ -18,8 +17,7 @@ import {
   type Owner,
   type SubscriptionRow,
 } from '../../webhooks/subscriptions';
-import type { webhookDeliveryWorkflow } from '../../workflows/webhooks';
-import { workflowIds } from '../../workflows/shared';
+import { startDeliveryWorkflow } from '../../webhooks/start';
 import { callerOf } from '../auth';
 import { notFound, Problem } from '../problem';
 import type { RedemptionDeps } from '../redemptions';
@@ -291,20 +289,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
           eventId: body.eventId,
           requestedBy: `${caller.role}:${caller.name}`,
         });
-        await deps.temporal.workflow.start<typeof webhookDeliveryWorkflow>(
-          'webhookDeliveryWorkflow',
-          {
-            workflowId: `${workflowIds.webhook(row.id, String(body.eventId))}:replay:${delivery.id}`,
-            taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-            workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            args: [
-              {
-                deliveryId: delivery.id,
-                scheduleMs: parseSchedule(deps.config.WEBHOOK_RETRY_SCHEDULE),
-              },
-            ],
-          },
-        );
+        await startDeliveryWorkflow(deps.temporal, deps.config, delivery);
         await markStarted(deps.db, [delivery.id]);
         res.status(202).json(deliveryView(delivery, []));
       },
