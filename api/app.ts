@@ -77,7 +77,14 @@ export function createApp(deps: AppDeps): App {
   ];
   const openApi = buildOpenApi(routes, { version });
   const findKey = cachedKeyLookup(deps.db, deps.config.API_KEY_CACHE_SECONDS * 1000);
-  mountRoutes(app, routes, { db: deps.db, findKey });
+  mountRoutes(app, routes, {
+    db: deps.db,
+    findKey,
+    idempotency: {
+      leaseMs: deps.config.IDEMPOTENCY_LEASE_SECONDS * 1000,
+      ttlMs: deps.config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
+    },
+  });
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

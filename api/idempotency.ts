@@ -5,10 +5,17 @@
  * answer (marked `Idempotent-Replayed: true`); the same key with another request is a 422; a
  * repeat while the first is still running is a 409. Answers that say "try again" (409, 5xx) are
  * not stored, so the retry runs for real.
+ *
+ * Two clocks keep a key from being stuck: a request whose process died before it answered holds its
+ * key for `leaseMs` only (then a repeat runs it again: the work behind every idempotent route is
+ * itself exactly-once, by event id, redemption id or dedupe key); and a key is remembered for
+ * `ttlMs` after its first use, after which it may be used afresh (the draft's key expiry).
+ * The fingerprint is of method, path and the body with its object keys sorted, so the same JSON
+ * sent with its fields in another order is the same request.
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Db } from '../infra/db';
-import { hashRequest } from '../ledger/accrual';
+import { createHash } from 'node:crypto';
 import { callerOf } from './auth';
 import { Problem } from './problem';
 
@@ -16,6 +23,30 @@ interface KeyRow {
   request_hash: string;
   status_code: number | null;
   response: unknown;
+}
+
+export interface IdempotencyPolicy {
+  /** How long an unanswered request keeps its key to itself. */
+  leaseMs: number;
+  /** How long a key is remembered after its first use. */
+  ttlMs: number;
+}
+
+/** JSON with every object's keys in sorted order: one text for one value. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  return Object.fromEntries(entries.map(([k, v]) => [k, canonical(v)]));
+}
+
+/** What identifies a request under a key: method, path and the canonical body. */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify(canonical({ method, path, body: body ?? null })))
+    .digest('hex');
 }
 
 const keyPattern = /^"?([\x21\x23-\x7e]{1,255})"?$/;
@@ -33,22 +64,13 @@ export function idempotencyKeyOf(req: Request): string | undefined {
   return match[1];
 }
 
-export function idempotent(db: Db) {
+export function idempotent(db: Db, policy: IdempotencyPolicy) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const key = idempotencyKeyOf(req);
     if (key === undefined) return next();
     const owner = callerOf(res).keyId;
-    const hash = hashRequest({
-      method: req.method,
-      path: req.path,
-      body: (req.body as unknown) ?? null,
-    });
-    const inserted = await db('idempotency_keys')
-      .insert({ owner, key, request_hash: hash })
-      .onConflict(['owner', 'key'])
-      .ignore()
-      .returning('key');
-    if (inserted.length === 0) {
+    const hash = requestFingerprint(req.method, req.path, req.body as unknown);
+    if (!(await claim(db, policy, owner, key, hash))) {
       const row = await db<KeyRow & { owner: string; key: string }>('idempotency_keys')
         .where({ owner, key })
         .first();
@@ -90,4 +112,30 @@ export function idempotent(db: Db) {
     };
     next();
   };
+}
+
+/**
+ * Takes the key for this request: a new key; or one past its time to live (forgotten, so used
+ * afresh); or one whose request with this same fingerprint never answered within the lease (its
+ * process died). One statement, so two racing requests cannot both take it.
+ */
+async function claim(
+  db: Db,
+  policy: IdempotencyPolicy,
+  owner: string,
+  key: string,
+  hash: string,
+): Promise<boolean> {
+  const { rows } = await db.raw<{ rows: unknown[] }>(
+    `INSERT INTO idempotency_keys AS k (owner, key, request_hash) VALUES (?, ?, ?)
+     ON CONFLICT (owner, key) DO UPDATE
+       SET request_hash = excluded.request_hash, status_code = NULL, response = NULL,
+           created_at = now()
+       WHERE k.created_at < now() - make_interval(secs => ?)
+          OR (k.status_code IS NULL AND k.request_hash = excluded.request_hash
+              AND k.created_at < now() - make_interval(secs => ?))
+     RETURNING 1`,
+    [owner, key, hash, policy.ttlMs / 1000, policy.leaseMs / 1000],
+  );
+  return rows.length === 1;
 }

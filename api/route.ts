@@ -7,7 +7,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { z } from 'zod';
 import type { Role } from '../domain/roles';
 import { authenticate, type AuthDeps } from './auth';
-import { idempotent } from './idempotency';
+import { idempotent, type IdempotencyPolicy } from './idempotency';
 import { Problem, type FieldError } from './problem';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -121,7 +121,11 @@ const jsonBody = express.json({
 /** The body exactly as received (for signatures), on routes with a JSON body. */
 export const rawBodyOf = (req: Request): string => rawBodies.get(req)?.toString('utf8') ?? '';
 
-export function mountRoutes(app: Express, routes: RouteSpec[], deps: AuthDeps): void {
+export function mountRoutes(
+  app: Express,
+  routes: RouteSpec[],
+  deps: AuthDeps & { idempotency: IdempotencyPolicy },
+): void {
   for (const spec of routes) {
     const chain = [
       ...(spec.auth === 'public' ? [] : [authenticate(deps, spec.auth)]),
@@ -130,7 +134,7 @@ export function mountRoutes(app: Express, routes: RouteSpec[], deps: AuthDeps): 
         ? [(req: Request, _res: Response, next: NextFunction) => (spec.verify!(req), next())]
         : []),
       validate(spec),
-      ...(spec.idempotent ? [idempotent(deps.db)] : []),
+      ...(spec.idempotent ? [idempotent(deps.db, deps.idempotency)] : []),
       async (req: Request, res: Response) => {
         await spec.handler(res.locals.input as Input<AnyObject, AnyObject, z.ZodType>, req, res);
       },

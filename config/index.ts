@@ -96,6 +96,23 @@ export const appSchema = z.object({
     .max(60_000)
     .default(1000)
     .describe('How often the dispatcher looks for new outbox events when it has found none.'),
+  IDEMPOTENCY_LEASE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(60)
+    .describe(
+      'How long a request with an `Idempotency-Key` that has not answered keeps the key (a repeat meanwhile is a 409); after that a repeat runs again, so a crashed request never blocks its key.',
+    ),
+  IDEMPOTENCY_KEY_TTL_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 365)
+    .default(24)
+    .describe(
+      'How long an `Idempotency-Key` and its stored answer are remembered; after that the key may be used for a new request.',
+    ),
   API_KEY_CACHE_SECONDS: z.coerce
     .number()
     .int()

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { defaultProgram } from '../domain/program';
-import { hashRequest } from '../ledger/accrual';
+import { requestFingerprint } from '../api/idempotency';
 import { startTestContext, type TestContext } from './support/context';
 import {
   assertConsistent,
@@ -159,6 +159,54 @@ describe('POST /events: accrual exactly once', () => {
     });
     assert.equal(inFlight.status, 409);
     assert.equal((await balanceOf(t, id)).available, 550);
+
+    // Its process died: once the lease has run out, a repeat runs the request for real, once.
+    await t
+      .db('idempotency_keys')
+      .where({ key: `busy-${id}` })
+      .update({ created_at: t.db.raw("now() - interval '61 seconds'") });
+    const retaken = await t.api('POST', '/events', {
+      body: { memberId: id, eventId: `busy-${id}`, type: 'review' }, // the same, fields reordered
+      headers: { 'Idempotency-Key': `busy-${id}` },
+      key: t.keys.partner,
+    });
+    assert.equal(retaken.status, 201, JSON.stringify(retaken.body));
+    assert.equal(retaken.headers.get('idempotent-replayed'), null);
+    assert.equal(retaken.body.points.earned, 50);
+    const again = await t.api('POST', '/events', {
+      body: { type: 'review', eventId: `busy-${id}`, memberId: id },
+      headers: { 'Idempotency-Key': `busy-${id}` },
+      key: t.keys.partner,
+    });
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(again.body, retaken.body);
+    assert.equal((await balanceOf(t, id)).available, 600);
+
+    // Past its time to live a key is forgotten: the same key may carry a new request.
+    await t
+      .db('idempotency_keys')
+      .where({ key: `busy-${id}` })
+      .update({ created_at: t.db.raw("now() - interval '25 hours'") });
+    const reused = await t.api('POST', '/events', {
+      body: { type: 'referral', eventId: `late-${id}`, memberId: id, reference: 'friend-2' },
+      headers: { 'Idempotency-Key': `busy-${id}` },
+      key: t.keys.partner,
+    });
+    assert.equal(reused.status, 201, JSON.stringify(reused.body));
+    assert.equal(reused.headers.get('idempotent-replayed'), null);
+    assert.equal((await balanceOf(t, id)).available, 1100);
+  });
+
+  it('Idempotency-Key: a malformed key is a 400 naming the header, and changes nothing', async () => {
+    const id = await enrol(t);
+    const bad = await t.api('POST', '/events', {
+      body: { type: 'review', eventId: `badkey-${id}`, memberId: id },
+      headers: { 'Idempotency-Key': 'has spaces in it' },
+      key: t.keys.partner,
+    });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    assert.equal(bad.body.errors[0].field, 'header.Idempotency-Key');
+    assert.equal((await balanceOf(t, id)).available, 0);
   });
 
   it('caps points per member per day and per event type per month', async () => {
@@ -312,9 +360,9 @@ describe('POST /events: accrual exactly once', () => {
 
 function hashOf(id: string): string {
   // What the middleware fingerprints: method, path and body.
-  return hashRequest({
-    method: 'POST',
-    path: '/events',
-    body: { type: 'review', eventId: `busy-${id}`, memberId: id },
+  return requestFingerprint('POST', '/events', {
+    type: 'review',
+    eventId: `busy-${id}`,
+    memberId: id,
   });
 }
