@@ -5,6 +5,8 @@
 import { Problem } from '../api/problem';
 import type { Db } from '../infra/db';
 import type { Take } from '../domain/lots';
+import { effectiveExpiry } from './lifecycle';
+import { loadRuleSet } from './programs';
 import { withMember, type MemberLedger } from './store';
 
 export interface HoldRow {
@@ -109,7 +111,12 @@ export async function releaseHold(
         holdId: input.holdId,
       });
       await ledger.moveLots(entryId!, takes, 1);
-      for (const lot of takes.filter((t) => t.expires_at.getTime() <= now.getTime())) {
+      // Past expiry by the program's policy (activity may have extended a lot's own date).
+      const { program } = await loadRuleSet(ledger.trx);
+      const expired = takes.filter(
+        (t) => effectiveExpiry(program, ledger.member, t) <= now.getTime(),
+      );
+      for (const lot of expired) {
         const expiryId = await ledger.append({
           kind: 'expiry',
           available: -lot.amount,

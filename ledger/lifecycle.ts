@@ -55,7 +55,11 @@ async function openLots(ledger: MemberLedger): Promise<OpenLotRow[]> {
 }
 
 /** When a lot really expires: its own date, or under the activity policy later if active since. */
-export function effectiveExpiry(program: Program, member: LedgerMemberRow, lot: LotRow): number {
+export function effectiveExpiry(
+  program: Program,
+  member: LedgerMemberRow,
+  lot: Pick<LotRow, 'expires_at'>,
+): number {
   const own = lot.expires_at.getTime();
   if (program.expiry.policy !== 'activity' || !member.last_activity_at) return own;
   return Math.max(own, member.last_activity_at.getTime() + ms(program.expiry.lotLifetime));
@@ -65,16 +69,20 @@ async function activateDue(ledger: MemberLedger, version: number, happened: stri
   const now = ledger.now.getTime();
   const due = (await ledger.openLots('pending')).filter((l) => l.activates_at!.getTime() <= now);
   for (const lot of due) {
+    // Debt is repaid before points become spendable, as by every credit (see points.ts).
+    const repaid = Math.min(lot.remaining, ledger.balances.debt);
     const entryId = await ledger.append({
       kind: 'activation',
       pending: -lot.remaining,
-      available: lot.remaining,
-      reason: `pending points of lot ${lot.id} activated after the return window`,
+      available: lot.remaining - repaid,
+      debt: -repaid,
+      reason: `pending points of lot ${lot.id} activated after the return window${repaid ? `, ${repaid} repaying debt` : ''}`,
       actor: 'lifecycle',
       dedupeKey: `activation:${lot.id}`,
       ruleVersion: version,
     });
     if (entryId === null) continue;
+    if (repaid > 0) await ledger.moveLots(entryId, [{ lotId: lot.id, amount: repaid }], -1);
     await ledger.trx.raw(`UPDATE lots SET status = 'active' WHERE id = ?`, [lot.id]);
     happened.push('points.activated');
   }

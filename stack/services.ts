@@ -20,6 +20,8 @@ export interface TemporalOptions {
   dbFile?: string;
   namespace: string;
   output: 'show' | 'on-failure';
+  /** More `--dynamic-config-value key=value` settings for the dev server. */
+  dynamicConfig?: Record<string, string | number>;
 }
 
 export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
@@ -44,6 +46,8 @@ export async function startTemporal(
   // loads a second: twice the redemption throughput and 2.5x less latency (BENCHMARKS.md).
   args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   args.push('--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000');
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${value}`);
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const key of Object.values(searchAttributes)) {
     args.push('--search-attribute', `${key.name}=${searchAttributeTypeName(key.type)}`);

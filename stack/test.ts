@@ -65,6 +65,9 @@ export async function runTests(args: string[]): Promise<number> {
       port: await freePort(),
       namespace: 'default',
       output: 'on-failure',
+      // Continue-as-new after 300 events instead of 4,096, so the long-lived workflows hand over
+      // to new runs during the suite (and test/lifecycle.test.ts can make one do it).
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 300 },
     });
     if (env.DATABASE_URL) {
       const db = await throwawayDatabase(env.DATABASE_URL);

@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { capPeriods, reversalFor, shareOut } from '../domain/earning';
+import {
+  capPeriods,
+  computeEarning,
+  reversalFor,
+  shareOut,
+  type CapUsage,
+} from '../domain/earning';
+import { defaultProgram, programSchema, type ProgramInput } from '../domain/program';
 
 describe('earning arithmetic', () => {
   it('shareOut splits a total into whole points that add up, each within one of its exact share', () => {
@@ -61,5 +68,79 @@ describe('earning arithmetic', () => {
       day: 'D2026-12-01',
       month: 'M2026-12',
     });
+  });
+  const program = (earning: Partial<ProgramInput['earning']>) =>
+    programSchema.parse({
+      ...defaultProgram,
+      earning: { ...defaultProgram.earning, pendingPeriod: undefined, ...earning },
+    });
+  const none: CapUsage = { dayAll: 0, monthAll: 0, dayType: 0, monthType: 0 };
+  const order = {
+    type: 'purchase',
+    currency: 'EUR',
+    amount: 100,
+    channel: 'web',
+    country: 'DE',
+    lines: [
+      { sku: 'a', category: 'books', quantity: 1, amount: 60 },
+      { sku: 'b', category: 'toys', quantity: 1, amount: 40 },
+    ],
+  };
+
+  it('a tier multiplies base points (not bonuses), and the lines share what is earned', () => {
+    const p = program({
+      pointsPerUnit: { EUR: 1 },
+      bonuses: [{ name: 'any', eventType: 'purchase', points: 10 }],
+    });
+    const gold = { ...p.tiers[0]!, benefits: { ...p.tiers[0]!.benefits, earningMultiplier: 1.5 } };
+    const result = computeEarning(p, gold, order, none);
+    assert.deepEqual([result.base, result.bonus, result.earned], [150, 10, 160]);
+    assert.deepEqual(result.linePoints, [96, 64]);
+    const review = computeEarning(p, gold, { type: 'review' }, none);
+    assert.equal(review.base, Math.floor((p.earning.eventPoints.review ?? 0) * 1.5));
+  });
+
+  it('bonuses apply only when channel, country, category and amount all match', () => {
+    const p = program({
+      pointsPerUnit: { EUR: 1 },
+      bonuses: [
+        { name: 'app', eventType: 'purchase', channel: 'app', points: 1 },
+        { name: 'de', eventType: 'purchase', country: 'DE', points: 2 },
+        { name: 'toys', eventType: 'purchase', category: 'toys', points: 4 },
+        { name: 'games', eventType: 'purchase', category: 'games', points: 8 },
+        { name: 'big', eventType: 'purchase', minAmount: 100, points: 16 },
+        { name: 'huge', eventType: 'purchase', minAmount: 101, points: 32 },
+        { name: 'reviews', eventType: 'review', points: 64 },
+      ],
+    });
+    const result = computeEarning(p, p.tiers[0]!, order, none);
+    assert.deepEqual(result.bonuses, ['de', 'toys', 'big']);
+    assert.equal(result.bonus, 22);
+    const viaApp = computeEarning(
+      p,
+      p.tiers[0]!,
+      { ...order, channel: 'app', country: 'FR' },
+      none,
+    );
+    assert.deepEqual(viaApp.bonuses, ['app', 'toys', 'big']);
+  });
+
+  it('each of the four caps binds on its own, and never below zero', () => {
+    const caps = {
+      all: { perDay: 100, perMonth: 1000 },
+      byEventType: { purchase: { perDay: 80, perMonth: 500 } },
+    };
+    const p = program({ pointsPerUnit: { EUR: 1 }, caps });
+    const earned = (usage: Partial<CapUsage>) =>
+      computeEarning(p, p.tiers[0]!, order, { ...none, ...usage }).earned;
+    assert.equal(earned({}), 80, 'purchases per day');
+    assert.equal(earned({ dayAll: 50 }), 50, 'all types per day');
+    assert.equal(earned({ monthAll: 990 }), 10, 'all types per month');
+    assert.equal(earned({ monthType: 480 }), 20, 'purchases per month');
+    assert.equal(earned({ dayType: 80 }), 0);
+    assert.equal(earned({ dayAll: 500 }), 0, 'over a cap already: nothing, not negative');
+    const capped = computeEarning(p, p.tiers[0]!, order, { ...none, monthAll: 990 });
+    assert.equal(capped.capped, 90);
+    assert.deepEqual(capped.linePoints, [6, 4]);
   });
 });

@@ -7,8 +7,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ProgramEventRow } from '../activities/members';
 import { defaultProgram, type ProgramInput } from '../domain/program';
-import { placeHold } from '../ledger/holds';
-import { searchAttributes, workflowIds } from '../workflows/shared';
+import { recordEvent } from '../ledger/accrual';
+import { placeHold, redeemHold, releaseHold } from '../ledger/holds';
+import {
+  lifecycleChangedSignal,
+  memberStateQuery,
+  searchAttributes,
+  workflowIds,
+} from '../workflows/shared';
 import { eventually, startTestContext, type TestContext } from './support/context';
 import {
   assertConsistent,
@@ -230,5 +236,124 @@ describe('the member lifecycle workflow', () => {
     );
     for (const e of expiries) assert.ok(e.created_at.getTime() >= extendedTo - 500);
     await assertConsistent(t, id);
+  });
+  it("activity-based expiry: a reminder before the extended date, not the lot's own", async () => {
+    await publishProgram(t, {
+      ...base,
+      expiry: { policy: 'activity', lotLifetime: '6 seconds', reminderBefore: '2 seconds' },
+    });
+    const id = await enrol(t);
+    await post(t, purchase(id, [{ sku: 'a', amount: 40 }]));
+    await sleep(2000);
+    await post(t, purchase(id, [{ sku: 'b', amount: 60 }]));
+    const extendedTo = Date.now() + 6000;
+    await until('the reminder', async () => (await events(id, 'points.expiring')).length >= 1);
+    const [reminder] = await events(id, 'points.expiring');
+    assert.equal(reminder?.payload.points, 100, 'both lots, due together after the activity');
+    const remindedFor = Date.parse(String(reminder?.payload.expiresAt));
+    assert.ok(
+      Math.abs(remindedFor - extendedTo) < 1000,
+      `reminded for the extended date (${remindedFor} vs ${extendedTo})`,
+    );
+    assert.ok(reminder.occurred_at.getTime() >= extendedTo - 2000 - 1000);
+    assert.equal((await balanceOf(t, id)).available, 100, 'nothing expired at the reminder');
+    await until('the expiry', async () => (await balanceOf(t, id)).available === 0);
+    await assertConsistent(t, id);
+  });
+
+  it('activity-based expiry: released hold points come back unexpired when activity extended them', async () => {
+    await publishProgram(t, {
+      ...base,
+      expiry: { policy: 'activity', lotLifetime: '1 hour', reminderBefore: '1 minute' },
+    });
+    const id = await enrol(t);
+    const now = Date.now();
+    // Earned 50 minutes ago: the lot's own date is 10 minutes from now.
+    await recordEvent(
+      t.db,
+      { ...purchase(id, [{ sku: 'a', amount: 100 }]), type: 'purchase' },
+      'test',
+      new Date(now - 50 * 60_000),
+    );
+    await placeHold(t.db, { holdId: `h-${id}`, memberId: id, amount: 70, reason: 'r', actor: 't' });
+    // Activity now extends every lot to an hour from now.
+    await post(t, { type: 'review', eventId: `rv-${id}`, memberId: id });
+    // Released 30 minutes from now: past the lot's own date, before its extended one.
+    await releaseHold(
+      t.db,
+      { holdId: `h-${id}`, memberId: id, reason: 'redemption failed', actor: 't' },
+      new Date(now + 30 * 60_000),
+    );
+    const review = Number(base.earning.eventPoints?.review ?? 0);
+    assert.deepEqual(await balanceOf(t, id), {
+      available: 100 + review,
+      pending: 0,
+      held: 0,
+      debt: 0,
+    });
+    assert.equal((await t.db('ledger_entries').where({ member_id: id, kind: 'expiry' })).length, 0);
+    await assertConsistent(t, id);
+  });
+
+  it('pending points that activate repay debt first', async () => {
+    await publishProgram(t, base);
+    const id = await enrol(t);
+    const first = purchase(id, [{ sku: 'a', amount: 100 }]);
+    await post(t, first);
+    await placeHold(t.db, {
+      holdId: `s-${id}`,
+      memberId: id,
+      amount: 100,
+      reason: 'r',
+      actor: 't',
+    });
+    await redeemHold(t.db, { holdId: `s-${id}`, memberId: id, reason: 'spent', actor: 't' });
+    await publishProgram(t, { ...base, earning: { ...base.earning, pendingPeriod: '3 seconds' } });
+    await post(t, purchase(id, [{ sku: 'b', amount: 80 }]));
+    const back = await post(t, {
+      type: 'return',
+      eventId: `ret-${id}`,
+      memberId: id,
+      orderId: first.orderId,
+      lines: [{ sku: 'a', quantity: 1 }],
+    });
+    assert.deepEqual(back.body.balance, { available: 0, pending: 80, held: 0, debt: 100 });
+    await until('activation', async () => (await balanceOf(t, id)).pending === 0);
+    assert.deepEqual(await balanceOf(t, id), { available: 0, pending: 0, held: 0, debt: 20 });
+    const [activation] = await t.db('ledger_entries').where({ member_id: id, kind: 'activation' });
+    assert.match(activation.reason, /80 repaying debt/);
+    await assertConsistent(t, id);
+  });
+
+  it('hands over with continue-as-new and carries its state into the new run', async () => {
+    await publishProgram(t, base);
+    const id = await enrol(t);
+    const handle = t.env.client.workflow.getHandle(workflowIds.member(id));
+    const firstRun = (await handle.describe()).runId;
+    // npm test's server suggests continue-as-new after 300 events (stack/test.ts).
+    let runId = firstRun;
+    for (let i = 0; i < 200 && runId === firstRun; i++) {
+      await handle.signal(lifecycleChangedSignal, ['timers']);
+      if (i % 10 === 9) {
+        await sleep(200);
+        runId = (await handle.describe()).runId;
+      }
+    }
+    assert.notEqual(runId, firstRun, 'a new run');
+    const previous = await t.env.client.workflow
+      .getHandle(workflowIds.member(id), firstRun)
+      .describe();
+    assert.equal(previous.status.name, 'CONTINUED_AS_NEW');
+
+    const res = await post(t, purchase(id, [{ sku: 'a', amount: 600 }]));
+    assert.equal(res.body.tier, 'Silver');
+    await until(
+      'Tier = Silver on the new run',
+      async () => (await attribute(id, 'Tier')) === 'Silver',
+    );
+    const state = await handle.query(memberStateQuery);
+    assert.equal(state.enrolmentRecorded, true);
+    assert.equal(state.tier, 'Silver');
+    assert.equal((await events(id, 'member.enrolled')).length, 1, 'enrolment recorded once');
   });
 });

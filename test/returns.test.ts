@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { placeHold, releaseHold } from '../ledger/holds';
 import { workflowIds } from '../workflows/shared';
 import { eventually, startTestContext, type TestContext } from './support/context';
 import {
@@ -163,6 +164,16 @@ describe('returns, debt, adjustments and closing', () => {
   it('closing forfeits the balance, ends the workflow and refuses later events', async () => {
     const id = await enrol(t);
     await post(t, purchase(id, [{ sku: 'a', amount: 30 }]));
+    // Not while an open redemption holds points: a 409 that changes nothing.
+    await placeHold(t.db, { holdId: `c-${id}`, memberId: id, amount: 10, reason: 'r', actor: 't' });
+    const busy = await t.api('POST', `/members/${id}/close`, {
+      body: { reason: 'member asked to leave' },
+      key: t.keys.ops,
+    });
+    assert.equal(busy.status, 409, JSON.stringify(busy.body));
+    assert.deepEqual(await balanceOf(t, id), { available: 20, pending: 0, held: 10, debt: 0 });
+    assert.equal((await t.api('GET', `/members/${id}`)).body.status, 'active');
+    await releaseHold(t.db, { holdId: `c-${id}`, memberId: id, reason: 'cancelled', actor: 't' });
     const closed = await t.api('POST', `/members/${id}/close`, {
       body: { reason: 'member asked to leave' },
       key: t.keys.ops,
