@@ -2,6 +2,7 @@
 import { Problem } from '../api/problem';
 import { ms } from '../domain/program';
 import type { Db } from '../infra/db';
+import { expireOverdue } from './lifecycle';
 import { loadRuleSet } from './programs';
 import { credit, debitAvailable } from './points';
 import { withMember, type MemberLedger } from './store';
@@ -39,6 +40,7 @@ export async function adjustPoints(db: Db, input: AdjustmentInput, now: Date = n
           expiresAt,
         }));
       } else {
+        await expireOverdue(ledger);
         const debited = await debitAvailable(ledger, entry, -input.points);
         if (!debited) throw insufficient(ledger, -input.points);
         entryId = debited.entryId;

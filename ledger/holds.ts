@@ -5,7 +5,7 @@
 import { Problem } from '../api/problem';
 import type { Db } from '../infra/db';
 import type { Take } from '../domain/lots';
-import { effectiveExpiry } from './lifecycle';
+import { effectiveExpiry, expireOverdue } from './lifecycle';
 import { loadRuleSet } from './programs';
 import { withMember, type MemberLedger } from './store';
 
@@ -43,6 +43,7 @@ export async function placeHold(
         return existing;
       }
       ledger.assertOpen();
+      await expireOverdue(ledger);
       const plan = await ledger.planFifo(input.amount);
       if (plan.shortfall > 0) {
         throw new Problem(

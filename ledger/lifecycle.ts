@@ -88,6 +88,15 @@ async function activateDue(ledger: MemberLedger, version: number, happened: stri
   }
 }
 
+/**
+ * Expires what is past its date before points are spent or held, so an expired lot is never spent
+ * even when the lifecycle workflow has not run its timer yet (a worker down, a backlog).
+ */
+export async function expireOverdue(ledger: MemberLedger): Promise<void> {
+  const { program, version } = await loadRuleSet(ledger.trx);
+  await expireDue(ledger, program, version, []);
+}
+
 async function expireDue(
   ledger: MemberLedger,
   program: Program,

@@ -356,4 +356,33 @@ describe('the member lifecycle workflow', () => {
     assert.equal(state.tier, 'Silver');
     assert.equal((await events(id, 'member.enrolled')).length, 1, 'enrolment recorded once');
   });
+  it('a lot past its date is never held or spent, even before its expiry timer has fired', async () => {
+    await publishProgram(t, base); // fixed expiry, lots live an hour
+    const id = await enrol(t);
+    const now = Date.now();
+    await recordEvent(
+      t.db,
+      { ...purchase(id, [{ sku: 'a', amount: 100 }]), type: 'purchase' },
+      'test',
+      new Date(now - 50 * 60_000),
+    );
+    await post(t, purchase(id, [{ sku: 'b', amount: 30 }]));
+    const later = new Date(now + 20 * 60_000); // the first lot is 10 minutes past its date
+    const hold = (amount: number) =>
+      placeHold(
+        t.db,
+        { holdId: `x-${amount}-${id}`, memberId: id, amount, reason: 'r', actor: 't' },
+        later,
+      );
+    await assert.rejects(hold(50), /Not enough points: 50 asked, 30 available/);
+    assert.equal((await balanceOf(t, id)).available, 130, 'a refused hold changes nothing');
+    await hold(30);
+    assert.deepEqual(await balanceOf(t, id), { available: 0, pending: 0, held: 30, debt: 0 });
+    const expiry = await t.db('ledger_entries').where({ member_id: id, kind: 'expiry' });
+    assert.deepEqual(
+      expiry.map((e: { amount: number }) => e.amount),
+      [-100],
+    );
+    await assertConsistent(t, id);
+  });
 });
