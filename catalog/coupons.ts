@@ -6,7 +6,7 @@
 import { notFound, Problem } from '../api/problem';
 import { couponCode } from '../domain/rewards';
 import type { Db, Trx } from '../infra/db';
-import { isUniqueViolation } from '../ledger/accrual';
+import { isUniqueViolation } from '../ledger/activity';
 
 export type AssignResult = { status: 'assigned'; code: string } | { status: 'out_of_stock' };
 

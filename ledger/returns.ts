@@ -5,7 +5,7 @@
  */
 import { Problem } from '../api/problem';
 import { reversalFor } from '../domain/earning';
-import type { ActivityEvent } from './accrual';
+import type { ActivityEvent } from './activity';
 import { reverse } from './points';
 import type { MemberLedger } from './store';
 

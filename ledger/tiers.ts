@@ -4,9 +4,17 @@
  * grace period, one tier at a time (see `lifecycle.ts`).
  */
 import { ms, tierFor, tierIndex, type Program } from '../domain/program';
-import type { MemberLedger } from './store';
+import type { LedgerMemberRow, MemberLedger } from './store';
 
 export type { LifecycleChange } from '../domain/member';
+
+/** What a tier change needs of a member's ledger: `MemberLedger`, or a batch's in-memory draft. */
+export interface TierLedger {
+  readonly member: LedgerMemberRow;
+  readonly now: Date;
+  set(columns: Partial<Omit<LedgerMemberRow, 'id'>>): void;
+  programEvent(type: string, dedupeKey: string, payload: Record<string, unknown>): void;
+}
 
 export async function qualifyingPoints(ledger: MemberLedger, program: Program): Promise<number> {
   const since = new Date(ledger.now.getTime() - ms(program.tierPolicy.qualificationWindow));
@@ -20,7 +28,7 @@ export async function qualifyingPoints(ledger: MemberLedger, program: Program): 
 
 /** Upgrades the member if `qualifying` points reach a higher tier; returns whether it did. */
 export function checkUpgrade(
-  ledger: MemberLedger,
+  ledger: TierLedger,
   program: Program,
   why: string,
   qualifying: number,
@@ -34,7 +42,7 @@ export function checkUpgrade(
 
 /** Moves the member to tier `to`, starting a new tier period (saved with the transaction). */
 export function changeTier(
-  ledger: MemberLedger,
+  ledger: TierLedger,
   program: Program,
   to: string,
   direction: 'up' | 'down',
@@ -49,7 +57,7 @@ export function changeTier(
   });
   ledger.programEvent(
     'member.tier_changed',
-    `member.tier_changed:${ledger.member.id}:${ledger.now.toISOString()}`,
+    `member.tier_changed:${ledger.member.id}:${ledger.now.toISOString()}:${to}`,
     { from, to, direction, reason, benefits: program.tiers[tierIndex(program, to)]!.benefits },
   );
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { defaultProgram } from '../domain/program';
@@ -241,6 +242,77 @@ describe('POST /events: accrual exactly once', () => {
     assert.equal(none.body.points.earned, 0);
     assert.equal((await balanceOf(t, id)).available, 300);
     await assertConsistent(t, id);
+
+    // At once, in one batch or several: the caps still count every review before the next.
+    const other = await enrol(t);
+    const burst = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        post(t, { type: 'review', eventId: `burst-${i}-${other}`, memberId: other }),
+      ),
+    );
+    const earned = burst.map((r) => r.body.points.earned as number).sort((a, b) => b - a);
+    assert.deepEqual(earned, [50, 50, 20, 0, 0, 0]);
+    assert.equal((await balanceOf(t, other)).available, 120);
+    await assertConsistent(t, other);
+  });
+
+  it('concurrent events are written in batches, yet each is answered on its own', async () => {
+    await publishProgram(t, instantProgram);
+    const a = await enrol(t);
+    const b = await enrol(t);
+    const taken = purchase(a, [{ sku: 'first', amount: 1 }]);
+    const first = await post(t, taken);
+    assert.equal(first.status, 201);
+    const good = Array.from({ length: 40 }, (_, i) =>
+      purchase(i % 2 ? a : b, [{ sku: `s${i}`, amount: 10 + i }]),
+    );
+    const bad: [unknown, number, string][] = [
+      [{ ...purchase(a, [{ sku: 'o', amount: 3 }]), orderId: taken.orderId }, 409, 'orderId'],
+      [purchase(b, [{ sku: 'c', amount: 3 }], { currency: 'JPY' }), 422, 'currency'],
+      [purchase(randomUUID(), [{ sku: 'm', amount: 3 }]), 404, 'memberId'],
+      [{ ...good[0]!, amount: 99, lines: [{ ...good[0]!.lines[0]!, amount: 99 }] }, 409, 'eventId'],
+    ];
+    const sent = [...good, good[3]!, ...bad.map(([body]) => body)];
+    const answers = await Promise.all(sent.map((body) => post(t, body)));
+    answers
+      .slice(0, good.length)
+      .forEach((r) => assert.equal(r.status, 201, JSON.stringify(r.body)));
+    const repeat = answers[good.length]!;
+    assert.ok([200, 201].includes(repeat.status));
+    assert.deepEqual(repeat.body, answers[3]!.body, 'the same event twice: one answer');
+    bad.forEach(([, status, field], i) => {
+      const r = answers[good.length + 1 + i]!;
+      assert.equal(r.status, status, JSON.stringify(r.body));
+      assert.equal(r.body.errors[0].field, field);
+    });
+
+    for (const member of [a, b]) {
+      type Answer = {
+        memberId: string;
+        balance: { available: number };
+        points: { earned: number };
+      };
+      const mine = answers
+        .slice(0, good.length)
+        .map((r) => r.body as Answer)
+        .filter((body) => body.memberId === member)
+        .sort((x, y) => x.balance.available - y.balance.available);
+      // Each answer's balance is the one right after that event: a running total.
+      let total = member === a ? (first.body.points.earned as number) : 0;
+      for (const body of mine) {
+        total += body.points.earned;
+        assert.equal(body.balance.available, total);
+      }
+      assert.equal((await balanceOf(t, member)).available, total);
+      await assertConsistent(t, member);
+    }
+    const [batched] = await t
+      .db('ledger_events')
+      .whereIn('member_id', [a, b])
+      .groupBy('created_at')
+      .select(t.db.raw('count(*)::int AS n'))
+      .orderBy('n', 'desc');
+    assert.ok(batched.n > 1, 'some events shared a transaction');
   });
 
   it('refuses bad input with the field and why, and changes nothing', async () => {

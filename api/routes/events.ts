@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recordEvent } from '../../ledger/accrual';
+import { createAccrualQueue } from '../../ledger/accrual-queue';
 import { callerOf } from '../auth';
 import { notifyLifecycle, type LifecycleDeps } from '../lifecycle';
 import { defineRoute, type RouteSpec } from '../route';
@@ -117,6 +117,7 @@ const answer = z.object({
 });
 
 export function eventRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
+  const accruals = createAccrualQueue(deps.db);
   return [
     defineRoute({
       method: 'post',
@@ -138,7 +139,7 @@ export function eventRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       },
       handler: async ({ body }, _req, res) => {
         const caller = callerOf(res);
-        const result = await recordEvent(deps.db, body, `${caller.role}:${caller.name}`);
+        const result = await accruals.submit(body, `${caller.role}:${caller.name}`);
         if (result.member) await notifyLifecycle(deps, result.member, result.changes);
         if (result.replayed) res.set('Idempotent-Replayed', 'true');
         res.status(result.replayed ? 200 : 201).json(result.body);
