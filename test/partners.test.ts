@@ -196,6 +196,44 @@ describe('gift-card provider', () => {
     assert.equal((await call(gc.url, 'GET', '/float')).status, 200);
   });
 
+  it('voids by the issue key: card voided, float back, key closed; unknown keys too; 409 in flight', async () => {
+    gc.setFloat(100);
+    const issued = await call(gc.url, 'POST', '/cards', { body: card, ...key('k-void') });
+    assert.equal(issued.status, 201, JSON.stringify(issued.body));
+    const voided = await call(gc.url, 'POST', '/cards/void', key('k-void'));
+    assert.equal(voided.status, 200, JSON.stringify(voided.body));
+    assert.deepEqual(voided.body, { voided: issued.body.cardId, floatBalance: 100 });
+    assert.equal((await call(gc.url, 'GET', `/cards/${issued.body.cardId}`)).body.status, 'voided');
+    assert.deepEqual((await call(gc.url, 'POST', '/cards/void', key('k-void'))).body, voided.body);
+    assert.equal(gc.float().balance, 100, 'refunded once');
+    const reissue = await call(gc.url, 'POST', '/cards', { body: card, ...key('k-void') });
+    assert.deepEqual(
+      [reissue.status, reissue.body.type],
+      [422, '/problems/idempotency-key-reused'],
+    );
+
+    // Nothing issued under the key: nothing to void, and an issue arriving late is refused.
+    const none = await call(gc.url, 'POST', '/cards/void', key('k-never'));
+    assert.deepEqual(none.body, { voided: null, floatBalance: 100 });
+    const late = await call(gc.url, 'POST', '/cards', { body: card, ...key('k-never') });
+    assert.equal(late.status, 422);
+    assert.equal(gc.float().balance, 100);
+    assert.equal((await call(gc.url, 'POST', '/cards/void')).status, 400, 'the key is required');
+
+    const slow = await startGiftCards({ issueDelayMs: 300 });
+    try {
+      const [a, b] = await Promise.all([
+        call(slow.url, 'POST', '/cards', { body: card, ...key('k-slow') }),
+        new Promise((r) => setTimeout(r, 50)).then(() =>
+          call(slow.url, 'POST', '/cards/void', key('k-slow')),
+        ),
+      ]);
+      assert.deepEqual([a.status, b.status], [201, 409]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('a second request while the first with its key is in flight is 409', async () => {
     const slow = await startGiftCards({ issueDelayMs: 300 });
     try {
