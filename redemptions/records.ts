@@ -39,6 +39,7 @@ const eventTypes: Partial<Record<TimelineStep['status'], string>> = {
   completed: 'redemption.completed',
   failed: 'redemption.failed',
   cancelled: 'redemption.cancelled',
+  lost: 'redemption.lost',
   sla_breached: 'redemption.sla_breached',
   returned: 'redemption.returned',
   refunded: 'redemption.refunded',
