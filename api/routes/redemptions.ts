@@ -167,7 +167,7 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       method: 'post',
       path: '/redemptions/:id/cancel',
       operationId: 'cancelRedemption',
-      summary: 'Cancel a redemption before shipment: stock and points are given back',
+      summary: 'Cancel a redemption until the parcel ships: stock and points are given back',
       tag: 'Redemptions',
       auth: 'ops',
       params,
@@ -175,7 +175,10 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       responses: {
         200: { description: 'Cancelled: the redemption as it now is.' },
         404: { description: 'No such redemption.' },
-        409: { description: 'Too late: the shipment was requested, or it has ended.' },
+        409: {
+          description:
+            'Too late: the parcel has left the warehouse (or the card or code was issued), or it has ended.',
+        },
       },
       handler: async ({ params: { id }, body }, _req, res) => {
         const caller = callerOf(res);
