@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateSecret, verifySignature } from '../infra/webhook-signature';
 import { startGiftCards } from '../partners/giftcards';
-import { startPartners } from '../partners/main';
+import { parsePartnersEnv, startPartners } from '../partners/main';
 import { type Shipment, startWarehouse } from '../partners/warehouse';
 
 interface Answer {
@@ -530,5 +530,26 @@ describe('timeouts and shutdown', () => {
     const [badCode] = (await once(bad, 'exit')) as [number | null];
     assert.equal(badCode, 78);
     assert.match(errors, /GIFTCARD_PORT/);
+  });
+
+  it('WAREHOUSE_DISPATCH_MS sets how often a parcel leaves; a bad value names the key', async () => {
+    const shipOne = async (dispatchMs: string) => {
+      const settings = parsePartnersEnv({ WAREHOUSE_DISPATCH_MS: dispatchMs, LOG_LEVEL: 'silent' });
+      const partners = await startPartners({ ...settings, WAREHOUSE_PORT: 0, GIFTCARD_PORT: 0 });
+      try {
+        const body = { shipmentId: 'd-1', sku: 'sku-1', quantity: 1, priority: 0 };
+        assert.equal(
+          (await call(partners.warehouse.url, 'POST', '/shipments', { body })).status,
+          201,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return partners.warehouse.get('d-1').status;
+      } finally {
+        await partners.close();
+      }
+    };
+    assert.equal(await shipOne('60000'), 'accepted', 'the first dispatch is a minute away');
+    assert.notEqual(await shipOne('5'), 'accepted', 'gone within 300 ms');
+    assert.throws(() => parsePartnersEnv({ WAREHOUSE_DISPATCH_MS: '0' }), /WAREHOUSE_DISPATCH_MS/);
   });
 });
