@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { AppConfig } from '../config';
 import { FailureType } from '../domain/failures';
 import type { Db } from '../infra/db';
-import { recordFloat, saveGiftCard } from '../redemptions/giftcards';
+import { forgetGiftCard, recordFloat, saveGiftCard } from '../redemptions/giftcards';
 import { callPartner, expectSuccess, type PartnerAnswer } from './partner-http';
 
 export interface IssuedCard {
@@ -14,7 +14,8 @@ export interface IssuedCard {
 /**
  * The gift-card provider at `GIFTCARD_URL`, called with the redemption id as `Idempotency-Key`,
  * so a retry (even after a lost answer) issues one card. The float each answer reports is kept;
- * a decline or an insufficient float is a business failure, not retried.
+ * a decline or an insufficient float is a business failure, not retried. A card whose issue
+ * never got an answer is voided by the same key, so no card outlives a refund.
  */
 export function createGiftCardActivities({
   db,
@@ -67,6 +68,27 @@ export function createGiftCardActivities({
       };
       await saveGiftCard(db, { ...input, ...card });
       return card;
+    },
+
+    /**
+     * Undoes `issueGiftCard` when its answer never came back (retries ran out): the provider voids
+     * whatever it issued under the same key and refunds the float. Answers whether a card was
+     * voided; repeating it is harmless.
+     */
+    async voidGiftCard(input: {
+      redemptionId: string;
+      provider: string;
+      currency: string;
+    }): Promise<{ voided: boolean }> {
+      const answer = await callPartner(new URL('/cards/void', config.GIFTCARD_URL).href, {
+        method: 'POST',
+        headers: { 'idempotency-key': `redemption:${input.redemptionId}` },
+        body: {},
+      });
+      expectSuccess(input.provider, answer);
+      await trackFloat(input.provider, answer, input.currency);
+      await forgetGiftCard(db, input.redemptionId);
+      return { voided: typeof answer.body.voided === 'string' };
     },
   };
 }

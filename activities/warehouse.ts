@@ -32,17 +32,23 @@ export function createWarehouseActivities({
       return { trackingNumber: String(answer.body.trackingNumber) };
     },
 
-    /** Asks the warehouse to drop a shipment not yet shipped; `cancelled: false` if it left. */
-    async cancelShipment(input: { redemptionId: string }): Promise<{ cancelled: boolean }> {
+    /**
+     * Asks the warehouse to drop a shipment not yet shipped. `cancelled: false` if it has left;
+     * `found: false` if the warehouse never had it (nothing to drop, so nothing can ship).
+     * Repeating it is harmless, so it is also how a lost `createShipment` answer is made safe.
+     */
+    async cancelShipment(input: {
+      redemptionId: string;
+    }): Promise<{ cancelled: boolean; found: boolean }> {
       const path = `/shipments/${encodeURIComponent(input.redemptionId)}/cancel`;
       const answer = await callPartner(new URL(path, config.WAREHOUSE_URL).href, {
         method: 'POST',
         body: {},
       });
-      if (answer.status === 404) return { cancelled: true }; // it never took the shipment
-      if (answer.status === 409) return { cancelled: false };
+      if (answer.status === 404) return { cancelled: true, found: false };
+      if (answer.status === 409) return { cancelled: false, found: true };
       expectSuccess('the warehouse', answer);
-      return { cancelled: true };
+      return { cancelled: true, found: true };
     },
   };
 }

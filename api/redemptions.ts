@@ -292,7 +292,7 @@ async function recordedDetails(
   >
 > {
   const detail = (step: string) => steps.find((s) => s.step === step)?.detail;
-  const ending = detail('failed') ?? detail('cancelled');
+  const ending = detail('failed') ?? detail('cancelled') ?? detail('lost');
   const card = await db<{ redemption_id: string; card_id: string; code: string }>('gift_cards')
     .where({ redemption_id: row.id })
     .first('card_id', 'code');

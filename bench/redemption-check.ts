@@ -60,7 +60,7 @@ interface Shipment {
   status: string;
 }
 
-const ended = new Set(['completed', 'failed', 'cancelled', 'returned', 'refunded']);
+const ended = new Set(['completed', 'failed', 'cancelled', 'lost', 'returned', 'refunded']);
 
 /** Every redemption of the member, from Postgres (the list does not ask the workflows). */
 async function redemptionsOf(http: JsonClient, memberId: string): Promise<Listed[]> {

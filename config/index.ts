@@ -144,6 +144,15 @@ export const stackSchema = z.object({
   GIFTCARD_PORT: port
     .default(4102)
     .describe('Port of the local gift-card simulator, unless GIFTCARD_URL names another.'),
+  WAREHOUSE_DISPATCH_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(60_000)
+    .default(20)
+    .describe(
+      'The local warehouse simulator ships one parcel every this many ms (20: at most 50/s); lower it to benchmark faster.',
+    ),
   TEMPORAL_CLI_PATH: z
     .string()
     .min(1)

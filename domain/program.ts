@@ -60,6 +60,7 @@ const tier = z.strictObject({
 /** The redemption policy of a program that states none. */
 const redemptionDefaults = {
   deliverySla: '7 days',
+  lostAfter: '30 days',
   partnerAttempts: 20,
   partnerMaxInterval: '1 minute',
   backorderCheckEvery: '1 hour',
@@ -130,6 +131,11 @@ export const programSchema = z
     redemption: z
       .strictObject({
         deliverySla: duration.describe('A shipment not delivered this long breaches the SLA.'),
+        lostAfter: duration
+          .default('30 days')
+          .describe(
+            'A parcel shipped and not delivered this long is lost: the points are given back.',
+          ),
         perDay: points
           .optional()
           .describe('Most redemptions a member may start per UTC day (unset: no cap).'),

@@ -9,7 +9,8 @@ export type { RewardKind };
 /**
  * In order of a physical reward's happy path. A gift card or coupon goes from `points_held` to
  * `issued` and `completed`; any failure ends in `failed`, a cancellation in `cancelled`, both after
- * compensation (stock and points given back).
+ * compensation (stock and points given back). A parcel shipped but never delivered within the
+ * program's `redemption.lostAfter` ends `lost`: the points are given back (the stock has left).
  */
 export const redemptionStatuses = [
   'requested',
@@ -26,6 +27,7 @@ export const redemptionStatuses = [
   'refunded',
   'failed',
   'cancelled',
+  'lost',
 ] as const;
 
 export type RedemptionStatus = (typeof redemptionStatuses)[number];
@@ -35,6 +37,7 @@ export const finalStatuses: readonly RedemptionStatus[] = [
   'refunded',
   'failed',
   'cancelled',
+  'lost',
 ];
 
 /** A return's steps follow the redemption's in its timeline, numbered from here. */
@@ -57,7 +60,8 @@ export interface ReturnPlan {
 
 /**
  * Until the parcel leaves the warehouse (or the card or code is issued) a redemption can be
- * cancelled; a shipment already requested is then cancelled at the warehouse first.
+ * cancelled; a shipment already requested is then cancelled at the warehouse first (if it left
+ * meanwhile, the cancel is refused and the redemption goes on).
  */
 export const cancellableStatuses: readonly RedemptionStatus[] = [
   'requested',
@@ -88,6 +92,8 @@ export interface RedemptionPlan {
   priority: number;
   /** How long delivery may take before the SLA is breached, in ms. */
   deliverySlaMs: number;
+  /** How long after shipping a parcel not delivered is declared lost (points given back), in ms. */
+  lostAfterMs: number;
   /** Retries of partner calls, from program policy. */
   partnerRetry: { maximumAttempts: number; maximumIntervalMs: number };
   sku: string;
@@ -114,7 +120,15 @@ export interface SubstitutionInput {
 }
 
 export interface TimelineStep {
-  status: RedemptionStatus | 'sla_breached' | 'substituted' | 'substitution_declined';
+  status:
+    | RedemptionStatus
+    | 'sla_breached'
+    | 'substituted'
+    | 'substitution_declined'
+    /** The warehouse's answers were lost and the retries ran out: it is asked to drop it. */
+    | 'shipment_unconfirmed'
+    /** ...and it had the shipment, which has left: fulfilment goes on, nothing is given back. */
+    | 'shipment_confirmed';
   at: number;
   detail?: Record<string, unknown>;
 }

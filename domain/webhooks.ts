@@ -25,6 +25,7 @@ export const webhookEventTypes = [
   'redemption.completed',
   'redemption.failed',
   'redemption.cancelled',
+  'redemption.lost',
   'redemption.sla_breached',
   'redemption.returned',
   'redemption.refunded',

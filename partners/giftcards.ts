@@ -8,13 +8,18 @@
  * first is still being issued is 409. Failed issues (402 insufficient float, 422 declined) keep no
  * record, so the key can be retried once the cause is fixed. Every success carries `floatBalance`.
  *
- * Routes: `POST /cards`, `GET /cards/:cardId`, `GET /float`. Control: `POST /_control/float`,
+ * `POST /cards/void` with the issue's `Idempotency-Key` undoes it, for a client that never heard
+ * whether its issue went through: the card issued under that key (if any) is voided and its
+ * denomination goes back to the float. The key is then closed (a later issue with it is 422), so
+ * an issue still on its way cannot land after its void; a void while the issue is running is 409.
+ *
+ * Routes: `POST /cards`, `POST /cards/void`, `GET /cards/:cardId`, `GET /float`. Control: `POST /_control/float`,
  * `POST /_control/decline-next`, `GET /_control/cards`, plus the shared faults routes
  * (`POST /_control/reset` also cancels pending declines).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../infra/logger';
 import {
@@ -46,9 +51,10 @@ export interface GiftCard {
   code: string;
   denomination: number;
   currency: string;
-  status: 'issued';
+  status: 'issued' | 'voided';
   reference?: string;
   issuedAt: string;
+  voidedAt?: string;
 }
 
 const twoDecimals = (v: number): boolean => Math.abs(v * 100 - Math.round(v * 100)) < 1e-6;
@@ -63,9 +69,15 @@ const idempotencyKey = z
   .regex(/^[\x21-\x7e]{1,255}$/, '1 to 255 visible ASCII characters');
 
 type IssueAnswer = GiftCard & { floatBalance: number };
-type KeyRecord = { fingerprint: string } & (
-  { state: 'in-flight' } | { state: 'done'; answer: IssueAnswer }
-);
+type KeyRecord =
+  | { state: 'in-flight'; fingerprint: string }
+  | { state: 'done'; fingerprint: string; answer: IssueAnswer }
+  | { state: 'voided'; cardId: string | null };
+export interface VoidAnswer {
+  /** The card voided, or null: none was issued under the key. */
+  voided: string | null;
+  floatBalance: number;
+}
 
 const toCents = (value: number): number => Math.round(value * 100);
 const fromCents = (cents: number): number => cents / 100;
@@ -74,6 +86,18 @@ const cardCode = (): string =>
   Array.from({ length: 4 }, () =>
     Array.from({ length: 4 }, () => codeAlphabet[randomInt(codeAlphabet.length)]).join(''),
   ).join('-');
+
+/** The request's `Idempotency-Key` header: required, 1 to 255 visible ASCII characters. */
+function keyOf(req: Request): string {
+  const key = req.get('idempotency-key');
+  if (!key) {
+    const why = 'The Idempotency-Key header is required.';
+    throw new PartnerProblem('bad-request', why, blame('Idempotency-Key', 'required'));
+  }
+  return parseInput(z.object({ 'Idempotency-Key': idempotencyKey }), { 'Idempotency-Key': key })[
+    'Idempotency-Key'
+  ];
+}
 
 export function createGiftCards(options: GiftCardOptions = {}) {
   const currency = options.currency ?? 'EUR';
@@ -97,6 +121,13 @@ export function createGiftCards(options: GiftCardOptions = {}) {
     const request = parseInput(issueRequest, input);
     const fingerprint = canonicalJson(request);
     const prior = byKey.get(key);
+    if (prior?.state === 'voided') {
+      throw new PartnerProblem(
+        'idempotency-key-reused',
+        'This Idempotency-Key was voided; issue under a new one.',
+        blame('Idempotency-Key', 'voided'),
+      );
+    }
     if (prior && prior.fingerprint !== fingerprint) {
       throw new PartnerProblem(
         'idempotency-key-reused',
@@ -156,6 +187,29 @@ export function createGiftCards(options: GiftCardOptions = {}) {
     return { status: 201, body: answer };
   }
 
+  /** Voids what was issued under `key` (if anything) and closes the key; repeating is harmless. */
+  function voidKey(key: string): VoidAnswer {
+    let record = byKey.get(key);
+    if (record?.state === 'in-flight') {
+      throw new PartnerProblem(
+        'request-in-progress',
+        'The issue under this Idempotency-Key is still being processed; retry later.',
+        blame('Idempotency-Key', 'request in progress'),
+      );
+    }
+    if (record?.state !== 'voided') {
+      const card = record?.state === 'done' ? cards.get(record.answer.cardId) : undefined;
+      if (card) {
+        card.status = 'voided';
+        card.voidedAt = new Date().toISOString();
+        floatCents += toCents(card.denomination);
+      }
+      record = { state: 'voided', cardId: card?.cardId ?? null };
+      byKey.set(key, record);
+    }
+    return { voided: record.cardId, floatBalance: fromCents(floatCents) };
+  }
+
   const control = {
     faults,
     float: (): { balance: number; currency: string } => ({
@@ -178,6 +232,7 @@ export function createGiftCards(options: GiftCardOptions = {}) {
     },
     cards: (): GiftCard[] => [...cards.values()].map((card) => ({ ...card })),
     issue,
+    voidKey,
     /** Ends held requests and issues waiting on `issueDelayMs`. */
     close(): Promise<void> {
       stop.abort();
@@ -188,16 +243,11 @@ export function createGiftCards(options: GiftCardOptions = {}) {
 
   const routes = (app: Express): void => {
     app.post('/cards', async (req, res) => {
-      const key = req.get('idempotency-key');
-      if (!key) {
-        const why = 'The Idempotency-Key header is required.';
-        throw new PartnerProblem('bad-request', why, blame('Idempotency-Key', 'required'));
-      }
-      const valid = parseInput(z.object({ 'Idempotency-Key': idempotencyKey }), {
-        'Idempotency-Key': key,
-      });
-      const { status, body } = await issue(valid['Idempotency-Key'], req.body);
+      const { status, body } = await issue(keyOf(req), req.body);
       res.status(status).json(body);
+    });
+    app.post('/cards/void', (req, res) => {
+      res.json(voidKey(keyOf(req)));
     });
     app.get('/cards/:cardId', (req, res) => {
       res.json(control.card(req.params.cardId));

@@ -1,8 +1,8 @@
 /**
  * The local partners as one process for development: the warehouse on WAREHOUSE_PORT (default
  * 4101) and the gift-card provider on GIFTCARD_PORT (default 4102), both on PARTNERS_HOST (default
- * 127.0.0.1; 0.0.0.0 in a container). Callbacks
- * are signed with WAREHOUSE_WEBHOOK_SECRET when it is set. SIGINT or SIGTERM closes both servers
+ * 127.0.0.1; 0.0.0.0 in a container); the warehouse ships one parcel every WAREHOUSE_DISPATCH_MS
+ * (default 20). Callbacks are signed with WAREHOUSE_WEBHOOK_SECRET when it is set. SIGINT or SIGTERM closes both servers
  * and exits 0. Run with `tsx partners/main.ts`.
  */
 import { z } from 'zod';
@@ -15,6 +15,8 @@ const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).def
 export const partnersEnvSchema = z.object({
   WAREHOUSE_PORT: port(4101),
   GIFTCARD_PORT: port(4102),
+  /** One parcel leaves the warehouse every this many ms (documented in config/index.ts). */
+  WAREHOUSE_DISPATCH_MS: z.coerce.number().int().min(1).max(60_000).default(20),
   PARTNERS_HOST: z.string().min(1).default('127.0.0.1'),
   WAREHOUSE_WEBHOOK_SECRET: z
     .string()
@@ -34,7 +36,8 @@ export function parsePartnersEnv(env: NodeJS.ProcessEnv): PartnersEnv {
 
 /** Starts both simulators; if the second cannot listen, the first is closed again. */
 export async function startPartners(
-  settings: Omit<PartnersEnv, 'PARTNERS_HOST'> & { PARTNERS_HOST?: string },
+  settings: Omit<PartnersEnv, 'PARTNERS_HOST' | 'WAREHOUSE_DISPATCH_MS'> &
+    Partial<Pick<PartnersEnv, 'PARTNERS_HOST' | 'WAREHOUSE_DISPATCH_MS'>>,
   logger?: Logger,
 ) {
   const host = settings.PARTNERS_HOST ?? '127.0.0.1';
@@ -49,6 +52,7 @@ export async function startPartners(
     startWarehouse({
       port: settings.WAREHOUSE_PORT,
       host,
+      dispatchIntervalMs: settings.WAREHOUSE_DISPATCH_MS,
       webhookSecret: settings.WAREHOUSE_WEBHOOK_SECRET,
       logger,
     }),

@@ -37,6 +37,11 @@ export async function saveGiftCard(
     .ignore();
 }
 
+/** A card voided at the provider is no longer the redemption's. */
+export async function forgetGiftCard(db: Db, redemptionId: string): Promise<void> {
+  await db('gift_cards').where({ redemption_id: redemptionId }).delete();
+}
+
 /**
  * Records a provider's float balance as of `at`; an older report never overwrites a newer one.
  * Returns whether this report started a low-float episode.

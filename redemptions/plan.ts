@@ -51,9 +51,9 @@ export async function planRedemption(
     `SELECT m.status, m.tier, m.available, r.kind, r.active AS reward_active, r.points_cost,
        r.tiers_allowed, r.provider, r.denomination, r.currency, r.substitution,
        (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
-          AND x.created_at >= :day AND x.status NOT IN ('failed', 'cancelled')) AS today,
+          AND x.created_at >= :day AND x.status NOT IN ('failed', 'cancelled', 'lost')) AS today,
        (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
-          AND x.created_at >= :month AND x.status NOT IN ('failed', 'cancelled')) AS this_month
+          AND x.created_at >= :month AND x.status NOT IN ('failed', 'cancelled', 'lost')) AS this_month
      FROM members m LEFT JOIN rewards r ON r.id = :reward
      WHERE m.id = :member`,
     { id: request.redemptionId, member: request.memberId, reward: request.rewardId, day, month },
@@ -111,6 +111,7 @@ export async function planRedemption(
       tier: row.tier,
       priority: tier.benefits.fulfilmentPriority,
       deliverySlaMs: ms(policy.deliverySla),
+      lostAfterMs: ms(policy.lostAfter),
       substitution: {
         mode: row.substitution?.mode ?? 'none',
         deadlineMs: ms(row.substitution?.approvalDeadline ?? '2 days'),

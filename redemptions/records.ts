@@ -39,6 +39,7 @@ const eventTypes: Partial<Record<TimelineStep['status'], string>> = {
   completed: 'redemption.completed',
   failed: 'redemption.failed',
   cancelled: 'redemption.cancelled',
+  lost: 'redemption.lost',
   sla_breached: 'redemption.sla_breached',
   returned: 'redemption.returned',
   refunded: 'redemption.refunded',
@@ -171,8 +172,11 @@ export interface RedemptionFilter {
   memberId?: string | undefined;
   /** Only those asked for before this time (older than some age). */
   before?: Date | undefined;
-  /** Keyset paging: after this (created_at, id). */
-  after?: { createdAt: Date; id: string } | undefined;
+  /**
+   * Keyset paging: after the redemption with this id, by (created_at, id). Compared in SQL, as
+   * `created_at` has microseconds that a JavaScript Date would round away.
+   */
+  after?: string | undefined;
   limit: number;
 }
 
@@ -186,8 +190,10 @@ export async function listRedemptions(db: Db, filter: RedemptionFilter): Promise
   if (filter.memberId) void query.where({ member_id: filter.memberId });
   if (filter.before) void query.where('created_at', '<', filter.before);
   if (filter.after) {
-    const { createdAt, id } = filter.after;
-    void query.whereRaw('(created_at, id) > (?, ?)', [createdAt, id]);
+    void query.whereRaw(
+      '(created_at, id) > (SELECT created_at, id FROM redemptions WHERE id = ?)',
+      [filter.after],
+    );
   }
   return query;
 }

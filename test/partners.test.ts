@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateSecret, verifySignature } from '../infra/webhook-signature';
 import { startGiftCards } from '../partners/giftcards';
-import { startPartners } from '../partners/main';
+import { parsePartnersEnv, startPartners } from '../partners/main';
 import { type Shipment, startWarehouse } from '../partners/warehouse';
 
 interface Answer {
@@ -194,6 +194,44 @@ describe('gift-card provider', () => {
     assert.equal((await call(gc.url, 'GET', '/float')).status, 502, 'failStatus is kept');
     await call(gc.url, 'POST', '/_control/reset');
     assert.equal((await call(gc.url, 'GET', '/float')).status, 200);
+  });
+
+  it('voids by the issue key: card voided, float back, key closed; unknown keys too; 409 in flight', async () => {
+    gc.setFloat(100);
+    const issued = await call(gc.url, 'POST', '/cards', { body: card, ...key('k-void') });
+    assert.equal(issued.status, 201, JSON.stringify(issued.body));
+    const voided = await call(gc.url, 'POST', '/cards/void', key('k-void'));
+    assert.equal(voided.status, 200, JSON.stringify(voided.body));
+    assert.deepEqual(voided.body, { voided: issued.body.cardId, floatBalance: 100 });
+    assert.equal((await call(gc.url, 'GET', `/cards/${issued.body.cardId}`)).body.status, 'voided');
+    assert.deepEqual((await call(gc.url, 'POST', '/cards/void', key('k-void'))).body, voided.body);
+    assert.equal(gc.float().balance, 100, 'refunded once');
+    const reissue = await call(gc.url, 'POST', '/cards', { body: card, ...key('k-void') });
+    assert.deepEqual(
+      [reissue.status, reissue.body.type],
+      [422, '/problems/idempotency-key-reused'],
+    );
+
+    // Nothing issued under the key: nothing to void, and an issue arriving late is refused.
+    const none = await call(gc.url, 'POST', '/cards/void', key('k-never'));
+    assert.deepEqual(none.body, { voided: null, floatBalance: 100 });
+    const late = await call(gc.url, 'POST', '/cards', { body: card, ...key('k-never') });
+    assert.equal(late.status, 422);
+    assert.equal(gc.float().balance, 100);
+    assert.equal((await call(gc.url, 'POST', '/cards/void')).status, 400, 'the key is required');
+
+    const slow = await startGiftCards({ issueDelayMs: 300 });
+    try {
+      const [a, b] = await Promise.all([
+        call(slow.url, 'POST', '/cards', { body: card, ...key('k-slow') }),
+        new Promise((r) => setTimeout(r, 50)).then(() =>
+          call(slow.url, 'POST', '/cards/void', key('k-slow')),
+        ),
+      ]);
+      assert.deepEqual([a.status, b.status], [201, 409]);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('a second request while the first with its key is in flight is 409', async () => {
@@ -492,5 +530,26 @@ describe('timeouts and shutdown', () => {
     const [badCode] = (await once(bad, 'exit')) as [number | null];
     assert.equal(badCode, 78);
     assert.match(errors, /GIFTCARD_PORT/);
+  });
+
+  it('WAREHOUSE_DISPATCH_MS sets how often a parcel leaves; a bad value names the key', async () => {
+    const shipOne = async (dispatchMs: string) => {
+      const settings = parsePartnersEnv({ WAREHOUSE_DISPATCH_MS: dispatchMs, LOG_LEVEL: 'silent' });
+      const partners = await startPartners({ ...settings, WAREHOUSE_PORT: 0, GIFTCARD_PORT: 0 });
+      try {
+        const body = { shipmentId: 'd-1', sku: 'sku-1', quantity: 1, priority: 0 };
+        assert.equal(
+          (await call(partners.warehouse.url, 'POST', '/shipments', { body })).status,
+          201,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return partners.warehouse.get('d-1').status;
+      } finally {
+        await partners.close();
+      }
+    };
+    assert.equal(await shipOne('60000'), 'accepted', 'the first dispatch is a minute away');
+    assert.notEqual(await shipOne('5'), 'accepted', 'gone within 300 ms');
+    assert.throws(() => parsePartnersEnv({ WAREHOUSE_DISPATCH_MS: '0' }), /WAREHOUSE_DISPATCH_MS/);
   });
 });

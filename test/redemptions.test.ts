@@ -266,21 +266,32 @@ describe('redemptions with a warehouse that ships and delivers at once', () => {
     await assertConsistent(t, memberId);
   });
 
-  it('a warehouse that keeps failing: stock and points are given back, nothing shipped', async () => {
+  it('a warehouse that keeps failing: nothing given back until it confirms nothing ships', async () => {
     const sku = await createReward(t, { pointsCost: 100, onHand: 3 });
     const memberId = await memberWithPoints(t, 100);
     const warehouse = t.partners!.warehouse;
     warehouse.faults.set({ failRate: 1 });
+    let id: string;
     try {
       const res = await redeem(t, { memberId, rewardId: sku });
-      const id = res.body.redemptionId as string;
-      const failed = await waitForStatus(t, id, 'failed');
-      assert.match(failed.reason, /warehouse answered 5\d\d/);
-      assert.deepEqual(failed.timeline.at(-1).detail.undone, ['stock released', 'points released']);
-      assert.throws(() => warehouse.get(id), /shipment/);
+      id = res.body.redemptionId as string;
+      await eventually('the retries to run out', async () => {
+        const view = await t.api('GET', `/redemptions/${id}`);
+        return steps(view.body).includes('shipment_unconfirmed') ? true : undefined;
+      });
+      // The warehouse cannot say whether it has the parcel: the points and stock stay put.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const waiting = await t.api('GET', `/redemptions/${id}`);
+      assert.equal(waiting.body.status, 'shipment_requested', JSON.stringify(waiting.body));
+      assert.equal((await balanceOf(t, memberId)).held, 100);
+      assert.equal((await inventoryOf(t, sku)).reserved, 1);
     } finally {
       warehouse.faults.set({ failRate: 0 });
     }
+    const failed = await waitForStatus(t, id, 'failed');
+    assert.match(failed.reason, /warehouse answered 5\d\d/);
+    assert.deepEqual(failed.timeline.at(-1).detail.undone, ['stock released', 'points released']);
+    assert.throws(() => warehouse.get(id), /shipment/);
     assert.deepEqual(await inventoryOf(t, sku).then((i) => [i.onHand, i.reserved]), [3, 0]);
     assert.deepEqual(await balanceOf(t, memberId), {
       available: 100,
@@ -290,16 +301,21 @@ describe('redemptions with a warehouse that ships and delivers at once', () => {
     });
   });
 
-  it('a partner 5xx then success ships once', async () => {
+  it('answers lost after the warehouse took the shipment, then success: ships once', async () => {
     const sku = await createReward(t, { pointsCost: 100, onHand: 3 });
     const memberId = await memberWithPoints(t, 100);
-    t.partners!.warehouse.faults.set({ failNext: 2 });
+    // Each of the first two tries reaches the warehouse; only the third hears back.
+    t.partners!.warehouse.faults.set({ failAfterNext: 2 });
     const res = await redeem(t, { memberId, rewardId: sku });
-    await waitForStatus(t, res.body.redemptionId as string, 'completed');
+    const done = await waitForStatus(t, res.body.redemptionId as string, 'completed');
+    assert.equal(t.partners!.warehouse.faults.settings().failAfterNext, 0, 'both answers lost');
     const shipments = t.partners!.warehouse.list().filter((s) => s.sku === sku);
     assert.equal(shipments.length, 1);
+    assert.equal(done.live.shipment.trackingNumber, shipments[0]!.trackingNumber);
     assert.equal((await inventoryOf(t, sku)).onHand, 2);
+    assert.equal((await balanceOf(t, memberId)).available, 0);
   });
+
   it('higher tiers ship first', async () => {
     const warehouse = t.partners!.warehouse;
     const sku = await createReward(t, { pointsCost: 10, onHand: 10 });

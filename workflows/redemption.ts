@@ -30,6 +30,15 @@ import {
   type RedemptionWorkflowInput,
   postgresActivity,
 } from './shared';
+import {
+  answeredNo,
+  Cancelled,
+  describe,
+  failureType,
+  humanDuration,
+  Lost,
+  tooLate,
+} from './redemption-endings';
 import { substitutionWorkflow } from './substitution';
 
 /** Postgres steps: short, retried with backoff; business failures end the redemption at once. */
@@ -37,27 +46,20 @@ const ledger = proxyActivities<RedemptionActivities & InventoryActivities>(postg
 
 /**
  * Partner calls over HTTP: idempotent by the redemption id, so retrying never does a thing twice.
- * How often and how long they are retried is program policy (`redemption.partnerAttempts`).
+ * How often and how long they are retried is program policy (`redemption.partnerAttempts`);
+ * `untilDone` (undoing a call) retries until the partner answers: nothing is given back on a guess.
  */
-const partnersFor = (retry: RedemptionPlan['partnerRetry']) =>
+const partnersFor = (retry: RedemptionPlan['partnerRetry'], untilDone = false) =>
   proxyActivities<WarehouseActivities & GiftCardActivities>({
     startToCloseTimeout: '20 seconds',
     retry: {
       initialInterval: '500 milliseconds',
       backoffCoefficient: 2,
       maximumInterval: retry.maximumIntervalMs,
-      maximumAttempts: retry.maximumAttempts,
+      ...(untilDone ? {} : { maximumAttempts: retry.maximumAttempts }),
       nonRetryableErrorTypes: nonRetryableFailureTypes,
     },
   });
-
-class Cancelled extends Error {}
-
-const tooLate = (status: string) =>
-  ApplicationFailure.nonRetryable(
-    `The redemption is ${status.replaceAll('_', ' ')}: too late to cancel.`,
-    'TooLateToCancel',
-  );
 
 /**
  * One redemption (`redemption:<redemptionId>`): check eligibility, hold the points, reserve the
@@ -84,7 +86,8 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
   let noReturn = false;
   let shipped = false;
   let delivered = false;
-  const undo: { what: string; run: () => Promise<unknown> }[] = [];
+  /** What to undo if it fails, newest last; `run` answering false: there was nothing to undo. */
+  const undo: { what: string; run: () => Promise<boolean | void> }[] = [];
 
   const record = async (
     status: RedemptionStatus | null,
@@ -134,6 +137,7 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
   setHandler(shipmentEventSignal, (event) => {
     if (event.type === 'shipment.shipped') shipped = true;
     if (event.type === 'shipment.delivered') shipped = delivered = true;
+    if (event.trackingNumber) state.shipment ??= { trackingNumber: event.trackingNumber };
   });
 
   /**
@@ -214,6 +218,50 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
     return done;
   };
 
+  /**
+   * Waits for the delivery callback. Past the SLA, the tier's service-recovery credit (once);
+   * past `lostAfter` from shipping, the parcel is lost: the points go back (the stock has left).
+   */
+  const untilDelivered = async (plan: RedemptionPlan, trackingNumber: string | null) => {
+    const shippedAt = Date.now();
+    if (await condition(() => delivered, Math.min(plan.deliverySlaMs, plan.lostAfterMs))) return;
+    if (plan.deliverySlaMs < plan.lostAfterMs) {
+      state.slaBreached = true;
+      const credit = await ledger.creditServiceRecovery({ ...ids, tier: plan.tier });
+      await record(null, 'sla_breached', { slaMs: plan.deliverySlaMs, credited: credit.points });
+      const left = plan.lostAfterMs - (Date.now() - shippedAt);
+      if (await condition(() => delivered, Math.max(1, left))) return;
+    }
+    undo.push({ what: 'points released', run: () => ledger.releasePoints(ids) });
+    const within = humanDuration(plan.lostAfterMs);
+    throw new Lost(
+      `shipped (tracking ${trackingNumber ?? 'unknown'}) and not delivered within ${within}: lost, the points are given back`,
+    );
+  };
+
+  /**
+   * Asks the warehouse for the shipment. If the retries run out, the warehouse may have taken it
+   * all the same (only its answers were lost), so it is asked to drop it before anything is given
+   * back: cancelling is idempotent by the redemption id, and harmless for a shipment it never
+   * had. If it answers that the parcel has left, nothing is given back: it goes on as shipped.
+   */
+  const requestShipment = async (plan: RedemptionPlan, sku: string): Promise<void> => {
+    const request = { ...ids, sku, quantity: input.quantity, priority: plan.priority };
+    try {
+      const accepted = await partnersFor(plan.partnerRetry).createShipment(request);
+      state.shipment = { trackingNumber: accepted.trackingNumber };
+    } catch (err) {
+      if (answeredNo(err)) throw err;
+      await record(null, 'shipment_unconfirmed', { reason: describe(err) });
+      const dropped = await partnersFor(plan.partnerRetry, true).cancelShipment(ids);
+      if (dropped.cancelled) throw err;
+      shipped = noReturn = true; // a cancel is refused from here on
+      await record(null, 'shipment_confirmed', {
+        reason: 'no answer, but the warehouse had the shipment and it has left: it goes on',
+      });
+    }
+  };
+
   upsertSearchAttributes([
     { key: searchAttributes.RedemptionStatus, value: state.status },
     { key: searchAttributes.MemberId, value: input.memberId },
@@ -224,6 +272,7 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
     const plan = await ledger.planRedemption(input);
     state.plan = plan;
     const partners = partnersFor(plan.partnerRetry);
+    const undoing = partnersFor(plan.partnerRetry, true);
     checkCancelled();
 
     await ledger.holdPoints({ ...ids, points: plan.points, actor: input.actor });
@@ -242,37 +291,30 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
       checkCancelled();
 
       await record('shipment_requested', 'shipment_requested', { priority: plan.priority });
-      // Idempotent by redemption id: if this fails for good, the warehouse never took the parcel.
-      const shipment = await partners.createShipment({
-        ...ids,
-        sku,
-        quantity: input.quantity,
-        priority: plan.priority,
+      // Before the call: whatever happens to it, a failure from here on cancels at the warehouse.
+      undo.push({
+        what: 'shipment cancelled',
+        run: async () => (await undoing.cancelShipment(ids)).found,
       });
-      undo.push({ what: 'shipment cancelled', run: () => partners.cancelShipment(ids) });
-      state.shipment = { trackingNumber: shipment.trackingNumber };
+      await requestShipment(plan, sku);
 
       // Until the parcel leaves, a cancel asks the warehouse to drop it; once shipped, too late.
       while (!shipped) {
         await condition(() => shipped || (cancel !== null && !noReturn));
         if (shipped) break;
-        const dropped = await partners.cancelShipment(ids);
+        const dropped = await undoing.cancelShipment(ids);
         if (dropped.cancelled) {
           undo.pop(); // done just now
           checkCancelled();
         }
-        noReturn = true; // it left meanwhile: wait for the callback that says so
+        noReturn = true; // it left meanwhile (the warehouse said so): shipped
+        shipped = true;
       }
       committed();
       await ledger.shipStock(ids);
-      await record('shipped', 'shipped', { trackingNumber: shipment.trackingNumber });
-
-      if (!(await condition(() => delivered, plan.deliverySlaMs))) {
-        state.slaBreached = true;
-        const credit = await ledger.creditServiceRecovery({ ...ids, tier: plan.tier });
-        await record(null, 'sla_breached', { slaMs: plan.deliverySlaMs, credited: credit.points });
-        await condition(() => delivered);
-      }
+      const trackingNumber = state.shipment?.trackingNumber ?? null;
+      await record('shipped', 'shipped', { trackingNumber });
+      await untilDelivered(plan, trackingNumber);
       await record('delivered', 'delivered', {});
     } else if (plan.kind === 'coupon') {
       const coupon = await ledger.assignCoupon({ ...ids, rewardId: input.rewardId });
@@ -283,7 +325,14 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
       state.coupon = { code: coupon.code };
       await record('issued', 'issued', { coupon: coupon.code });
     } else {
-      const card = await partners.issueGiftCard({ ...ids, ...plan.giftCard! });
+      const giftCard = plan.giftCard!;
+      // Before the call: if the retries run out the provider may have issued the card all the
+      // same; voiding by the same key undoes it (and closes the key), and is harmless if not.
+      undo.push({
+        what: 'gift card voided',
+        run: async () => (await undoing.voidGiftCard({ ...ids, ...giftCard })).voided,
+      });
+      const card = await partners.issueGiftCard({ ...ids, ...giftCard });
       committed();
       state.giftCard = { cardId: card.cardId, code: card.code };
       await record('issued', 'issued', { cardId: card.cardId, floatBalance: card.floatBalance });
@@ -293,18 +342,17 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
     await record('completed', 'completed', { points: plan.points });
   } catch (err) {
     if (isCancellation(err)) throw err;
-    const cancelled = err instanceof Cancelled;
-    state.reason = cancelled ? `cancelled by ${cancel!.actor}: ${cancel!.reason}` : describe(err);
-    state.failureType = cancelled ? 'Cancelled' : failureType(err);
+    const ending = err instanceof Cancelled ? 'cancelled' : err instanceof Lost ? 'lost' : 'failed';
+    state.reason =
+      ending === 'cancelled' ? `cancelled by ${cancel!.actor}: ${cancel!.reason}` : describe(err);
+    state.failureType = { cancelled: 'Cancelled', lost: 'Lost', failed: failureType(err) }[ending];
     // Compensation runs even if the workflow itself is being cancelled.
     await CancellationScope.nonCancellable(async () => {
       const undone: string[] = [];
       for (const step of undo.reverse()) {
-        await step.run();
-        undone.push(step.what);
+        if ((await step.run()) !== false) undone.push(step.what);
       }
-      const status = cancelled ? 'cancelled' : 'failed';
-      await record(status, status, {
+      await record(ending, ending, {
         reason: state.reason,
         failureType: state.failureType,
         undone,
@@ -314,14 +362,4 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
   noReturn = true; // ended: a cancel still waiting is answered (too late, unless cancelled)
   await condition(allHandlersFinished);
   return state;
-}
-
-function failureType(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause ?? err;
-  return (cause as { type?: string }).type ?? (err as Error).name;
-}
-
-function describe(err: unknown): string {
-  const cause = (err as { cause?: Error }).cause;
-  return (cause ?? (err as Error)).message;
 }

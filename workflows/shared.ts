@@ -91,7 +91,10 @@ export interface RedemptionState {
 
 export const redemptionStateQuery = defineQuery<RedemptionState>('redemptionState');
 
-/** Cancels before shipment; refused (the validator throws) once the shipment is requested. */
+/**
+ * Cancels until the parcel leaves the warehouse (a shipment already requested is cancelled there
+ * first); refused (the validator throws) once shipped, issued or ended.
+ */
 export const cancelRedemptionUpdate = defineUpdate<
   RedemptionState,
   [{ actor: string; reason: string }]

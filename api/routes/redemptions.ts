@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { redemptionStatuses } from '../../domain/redemption';
-import { listRedemptions } from '../../redemptions/records';
+import { findRedemptionRow, listRedemptions } from '../../redemptions/records';
+import { Problem } from '../problem';
 import { callerOf } from '../auth';
 import { idempotencyKeyOf } from '../idempotency';
 import {
@@ -109,14 +110,14 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
           description: 'A page of redemptions; `next` is the `after` of the next page.',
           schema: z.object({ redemptions: z.array(view), next: z.string().nullable() }),
         },
+        422: { description: 'A filter is not valid, or `after` names no redemption.' },
       },
       handler: async ({ query }, _req, res) => {
-        const after = query.after
-          ? await deps
-              .db<{ id: string; created_at: Date }>('redemptions')
-              .where({ id: query.after })
-              .first('id', 'created_at')
-          : undefined;
+        if (query.after && !(await findRedemptionRow(deps.db, query.after))) {
+          throw new Problem('validation', `No redemption '${query.after}' to page after.`, {
+            errors: [{ field: 'query.after', message: 'unknown redemptionId' }],
+          });
+        }
         const rows = await listRedemptions(deps.db, {
           status: query.status,
           tier: query.tier,
@@ -125,7 +126,7 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
             query.olderThan === undefined
               ? undefined
               : new Date(Date.now() - query.olderThan * 1000),
-          after: after ? { createdAt: after.created_at, id: after.id } : undefined,
+          after: query.after,
           limit: query.limit,
         });
         res.json({
@@ -167,7 +168,7 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       method: 'post',
       path: '/redemptions/:id/cancel',
       operationId: 'cancelRedemption',
-      summary: 'Cancel a redemption before shipment: stock and points are given back',
+      summary: 'Cancel a redemption until the parcel ships: stock and points are given back',
       tag: 'Redemptions',
       auth: 'ops',
       params,
@@ -175,7 +176,10 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       responses: {
         200: { description: 'Cancelled: the redemption as it now is.' },
         404: { description: 'No such redemption.' },
-        409: { description: 'Too late: the shipment was requested, or it has ended.' },
+        409: {
+          description:
+            'Too late: the parcel has left the warehouse (or the card or code was issued), or it has ended.',
+        },
       },
       handler: async ({ params: { id }, body }, _req, res) => {
         const caller = callerOf(res);

@@ -6,7 +6,7 @@ import type { RedemptionStatus } from '../../domain/redemption';
 import { eventually, uniqueId, type ApiResponse, type TestContext } from './context';
 import { enrol } from './ledger';
 
-/** Deliveries in milliseconds, an SLA of seconds, partner calls tried 3 times. */
+/** Deliveries in milliseconds, an SLA of seconds, lost after 8, partner calls tried 3 times. */
 export const redemptionProgram: ProgramInput = {
   ...defaultProgram,
   earning: {
@@ -25,6 +25,7 @@ export const redemptionProgram: ProgramInput = {
   ],
   redemption: {
     deliverySla: '3 seconds',
+    lostAfter: '8 seconds',
     partnerAttempts: 3,
     partnerMaxInterval: '1 second',
     backorderCheckEvery: '1 second',
