@@ -83,8 +83,12 @@ export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
         data: { ...event.payload, ...(event.member_id ? { memberId: event.member_id } : {}) },
       };
       const body = JSON.stringify(payload);
-      const secrets = await signingSecrets(db, subscription.id);
-      const signed = secrets.map((secret) => signatureHeaders(secret, `msg_${event.id}`, body));
+      // One timestamp per attempt: every secret signs the same `id.timestamp.body`.
+      const signedAt = new Date();
+      const secrets = await signingSecrets(db, subscription.id, signedAt);
+      const signed = secrets.map((secret) =>
+        signatureHeaders(secret, `msg_${event.id}`, body, signedAt),
+      );
       const headers = {
         'content-type': 'application/json',
         'user-agent': 'loyalty-ops-webhooks',
