@@ -71,6 +71,8 @@ export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
       nextDelayMs: number;
     }): Promise<AttemptOutcome> {
       const found = await loadDelivery(db, input.deliveryId);
+      // A retry of an attempt that was delivered, but whose activity did not report it.
+      if (found?.delivery.status === 'delivered') return 'delivered';
       if (!found || found.delivery.status !== 'pending') return 'stop';
       const { subscription, event } = found;
       if (subscription.status !== 'enabled') {
@@ -128,7 +130,6 @@ export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
         status === 'pending' ? new Date(at.getTime() + input.nextDelayMs) : null;
       await recordAttempt(db, {
         deliveryId: input.deliveryId,
-        attempt: input.attempt,
         at,
         statusCode,
         latencyMs,

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createWebhookActivities } from '../activities/webhooks';
 import { eventually, startTestContext, type TestContext } from './support/context';
 import { enrol } from './support/ledger';
 import { startReceiver, verifies, type Receiver } from './support/receiver';
@@ -48,6 +50,17 @@ describe('partner webhooks', () => {
     return id;
   };
 
+  /** The member's event of `type`, once the dispatcher claimed it (its deliveries are made). */
+  const dispatched = (memberId: string, type: string) =>
+    eventually(`${type} claimed by the dispatcher`, async () => {
+      const row: { id: number } | undefined = await t
+        .db('program_events')
+        .where({ member_id: memberId, type })
+        .whereNotNull('dispatched_at')
+        .first('id');
+      return row;
+    });
+
   const deliveries = async (subscriptionId: string, key = t.keys.partner) => {
     const res = await t.api('GET', `/webhooks/subscriptions/${subscriptionId}/deliveries`, { key });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -90,6 +103,45 @@ describe('partner webhooks', () => {
       !redemptions.receiver.handled.some((r) => r.data.memberId === memberId),
       'a redemption.* subscription gets no points events',
     );
+  });
+
+  it('an attempt retried after it recorded a 503 still leaves the delivery delivered', async () => {
+    const { receiver, id } = await subscribe(['giftcard.float_low']);
+    const memberId = await adjust();
+    const event = await dispatched(memberId, 'points.adjusted');
+    // A delivery of our own, whose workflow is never started (started_at set): the activity is
+    // run here as a retrying worker would, twice for the same attempt number.
+    const [row] = await t
+      .db('webhook_deliveries')
+      .insert({
+        subscription_id: id,
+        event_id: event.id,
+        requested_by: 'test',
+        started_at: new Date(),
+      })
+      .returning('id');
+    const activities = createWebhookActivities({ db: t.db, config: t.config, temporal: null });
+    const input = { deliveryId: row.id as number, attempt: 1, last: false, nextDelayMs: 60_000 };
+    const attempt = () => new MockActivityEnvironment().run(() => activities.attemptWebhook(input));
+    receiver.mode = 'down';
+    assert.equal(await attempt(), 'retry');
+    receiver.mode = 'ok';
+    assert.equal(await attempt(), 'delivered', 'the retry of attempt 1 got a 204');
+    const [logged] = (await deliveries(id)).filter((d) => d.id === row.id);
+    assert.equal(logged!.status, 'delivered');
+    assert.deepEqual(
+      logged!.attempts.map((a) => [a.attempt, a.statusCode]),
+      [
+        [1, 503],
+        [2, 204],
+      ],
+    );
+    // Run once more (the activity's result was lost again): nothing is sent, still delivered.
+    assert.equal(await attempt(), 'delivered');
+    assert.equal(receiver.arrivals.get(`msg_${event.id}`), 1);
+    const [still] = (await deliveries(id)).filter((d) => d.id === row.id);
+    assert.equal(still!.status, 'delivered');
+    assert.equal(still!.attempts.length, 2);
   });
 
   it('an endpoint down for a while gets every event when it is back, each id once', async () => {

@@ -98,12 +98,16 @@ export async function loadDelivery(db: Db, id: number) {
   return { delivery, subscription: subscription!, event: event! };
 }
 
-/** Records attempt `attempt` once (a retried activity writes it once) and the delivery's state. */
+/**
+ * Records one attempt (numbered by the database: a retried activity's second try is attempt n+1,
+ * not a duplicate of n) and the delivery's state. A pending delivery takes the attempt's status;
+ * a 2xx always makes it delivered, and nothing undoes that (a late try that ran beside a retry).
+ * Answers the attempt's number.
+ */
 export async function recordAttempt(
   db: Db,
   input: {
     deliveryId: number;
-    attempt: number;
     at: Date;
     statusCode: number | null;
     latencyMs: number;
@@ -111,31 +115,41 @@ export async function recordAttempt(
     status: DeliveryStatus;
     nextAttemptAt: Date | null;
   },
-): Promise<void> {
-  await db.transaction(async (trx) => {
-    const inserted = await trx('webhook_attempts')
-      .insert({
-        delivery_id: input.deliveryId,
-        attempt: input.attempt,
-        at: input.at,
-        status_code: input.statusCode,
-        latency_ms: input.latencyMs,
-        error: input.error,
-      })
-      .onConflict(['delivery_id', 'attempt'])
-      .ignore()
-      .returning('attempt');
-    if (inserted.length === 0) return;
+): Promise<number> {
+  return db.transaction(async (trx) => {
+    // Locked, so the attempts of one delivery are numbered one after the other.
+    const delivery = await trx<DeliveryRow>('webhook_deliveries')
+      .where({ id: input.deliveryId })
+      .forUpdate()
+      .first('status', 'attempts');
+    if (!delivery) throw new Error(`no delivery ${input.deliveryId}`);
+    const attempt = delivery.attempts + 1;
+    await trx('webhook_attempts').insert({
+      delivery_id: input.deliveryId,
+      attempt,
+      at: input.at,
+      status_code: input.statusCode,
+      latency_ms: input.latencyMs,
+      error: input.error,
+    });
+    const settles =
+      delivery.status === 'pending' ||
+      (input.status === 'delivered' && delivery.status !== 'delivered');
     await trx('webhook_deliveries')
       .where({ id: input.deliveryId })
       .update({
-        attempts: input.attempt,
-        status: input.status,
-        last_status_code: input.statusCode,
-        last_error: input.error,
-        next_attempt_at: input.nextAttemptAt,
-        completed_at: input.status === 'pending' ? null : input.at,
+        attempts: attempt,
+        ...(settles
+          ? {
+              status: input.status,
+              last_status_code: input.statusCode,
+              last_error: input.error,
+              next_attempt_at: input.nextAttemptAt,
+              completed_at: input.status === 'pending' ? null : input.at,
+            }
+          : {}),
       });
+    return attempt;
   });
 }
 
