@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createWebhookActivities } from '../activities/webhooks';
 import { eventually, startTestContext, type TestContext } from './support/context';
-import { enrol } from './support/ledger';
+import { enrol, instantProgram, post, publishProgram, purchase } from './support/ledger';
 import { startReceiver, verifies, type Receiver } from './support/receiver';
 
 describe('partner webhooks', () => {
@@ -20,6 +20,7 @@ describe('partner webhooks', () => {
       { WEBHOOK_RETRY_SCHEDULE: '300ms,300ms,500ms,500ms,1s', WEBHOOK_POLL_MS: 100 },
       { webhooks: true },
     );
+    await publishProgram(t, instantProgram);
   });
   after(async () => {
     await Promise.all(receivers.map((r) => r.close()));
@@ -61,6 +62,9 @@ describe('partner webhooks', () => {
       return row;
     });
 
+  const deliveryRows = (subscriptionId: string, eventId: number) =>
+    t.db('webhook_deliveries').where({ subscription_id: subscriptionId, event_id: eventId });
+
   const deliveries = async (subscriptionId: string, key = t.keys.partner) => {
     const res = await t.api('GET', `/webhooks/subscriptions/${subscriptionId}/deliveries`, { key });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -99,10 +103,46 @@ describe('partner webhooks', () => {
     assert.equal(log[0]!.attempts[0]!.statusCode, 204);
     assert.ok(log[0]!.attempts[0]!.latencyMs >= 0);
     assert.equal(points.receiver.refused, 0);
+    // Claimed events have all their deliveries: none made for redemption.* means none ever.
+    const event = await dispatched(memberId, 'points.adjusted');
+    assert.deepEqual(await deliveryRows(redemptions.id, event.id), []);
+    assert.equal((await deliveryRows(points.id, event.id)).length, 1);
     assert.ok(
       !redemptions.receiver.handled.some((r) => r.data.memberId === memberId),
       'a redemption.* subscription gets no points events',
     );
+  });
+
+  it('delivers member and points events end to end: enrolled, accrued, closed', async () => {
+    const { receiver, id } = await subscribe(['member.*', 'points.accrued']);
+    const memberId = await enrol(t);
+    const accrual = purchase(memberId, [{ sku: 'sku-1', amount: 12 }]);
+    assert.equal((await post(t, accrual)).status, 201);
+    const closed = await t.api('POST', `/members/${memberId}/close`, {
+      key: t.keys.ops,
+      body: { reason: 'webhook test' },
+    });
+    assert.equal(closed.status, 200, JSON.stringify(closed.body));
+    const got = await eventually('three events delivered', () => {
+      const mine = receiver.handled.filter((r) => r.data.memberId === memberId);
+      return mine.length === 3 ? mine : undefined;
+    });
+    const byType = new Map(got.map((r) => [r.type, r]));
+    assert.deepEqual([...byType.keys()].sort(), [
+      'member.closed',
+      'member.enrolled',
+      'points.accrued',
+    ]);
+    assert.equal(byType.get('points.accrued')!.data.eventId, accrual.eventId);
+    assert.equal(byType.get('points.accrued')!.data.points, 12);
+    assert.equal(byType.get('member.closed')!.data.reason, 'webhook test');
+    assert.equal(byType.get('member.enrolled')!.data.tier, 'Member');
+    for (const r of got) assert.equal(receiver.arrivals.get(r.id), 1, `${r.id} arrived once`);
+    const log = await eventually('the log to show them delivered', async () => {
+      const rows = (await deliveries(id)).filter((d) => got.some((r) => r.id === d.webhookId));
+      return rows.length === 3 && rows.every((d) => d.status === 'delivered') ? rows : undefined;
+    });
+    assert.deepEqual(log.map((d) => d.eventType).sort(), [...byType.keys()].sort());
   });
 
   it('an attempt retried after it recorded a 503 still leaves the delivery delivered', async () => {
@@ -193,7 +233,8 @@ describe('partner webhooks', () => {
     assert.equal(told.length, 1);
     receiver.mode = 'ok';
     const later = await adjust();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const event = await dispatched(later, 'points.adjusted');
+    assert.deepEqual(await deliveryRows(id, event.id), [], 'no delivery made once disabled');
     assert.ok(
       !receiver.handled.some((r) => r.data.memberId === later),
       'nothing sent once disabled',
