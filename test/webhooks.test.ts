@@ -324,6 +324,49 @@ describe('partner webhooks', () => {
     assert.equal(byAdmin.status, 202);
   });
 
+  it('a disabled subscription misses events; once enabled, redeliver sends them, once', async () => {
+    const { receiver, id } = await subscribe(['points.adjusted']);
+    const patch = (enabled: boolean) =>
+      t.api('PATCH', `/webhooks/subscriptions/${id}`, { key: t.keys.partner, body: { enabled } });
+    const before = await adjust();
+    await eventually('the first event delivered', () =>
+      receiver.handled.find((r) => r.data.memberId === before),
+    );
+    const since = new Date();
+    assert.equal((await patch(false)).status, 200);
+    const missed = [await adjust(), await adjust()];
+    for (const memberId of missed) {
+      const event = await dispatched(memberId, 'points.adjusted');
+      assert.deepEqual(await deliveryRows(id, event.id), [], 'nothing made while disabled');
+    }
+    const refused = await t.api('POST', `/webhooks/subscriptions/${id}/redeliver`, {
+      key: t.keys.partner,
+      body: { since: since.toISOString() },
+    });
+    assert.equal(refused.status, 409, 'enable it first');
+
+    assert.equal((await patch(true)).status, 200);
+    const redeliver = () =>
+      t.api('POST', `/webhooks/subscriptions/${id}/redeliver`, {
+        key: t.keys.partner,
+        body: { since: since.toISOString() },
+      });
+    const res = await redeliver();
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { requested: 2, more: false });
+    const again = await redeliver();
+    assert.deepEqual(again.body, { requested: 0, more: false }, 'nothing twice');
+    await eventually(
+      'both missed events delivered',
+      () => missed.every((m) => receiver.handled.some((r) => r.data.memberId === m)) || undefined,
+    );
+    const mine = receiver.handled.filter((r) =>
+      [before, ...missed].includes(r.data.memberId as string),
+    );
+    assert.equal(mine.length, 3);
+    for (const r of mine) assert.equal(receiver.arrivals.get(r.id), 1, `${r.id} sent once`);
+  });
+
   it('partners see only their own subscriptions; bad input names the field', async () => {
     const { id } = await subscribe(['points.*'], t.keys.admin);
     const hidden = await t.api('GET', `/webhooks/subscriptions/${id}`, { key: t.keys.partner });

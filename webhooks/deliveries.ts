@@ -199,3 +199,45 @@ export async function createReplay(
     .returning('*');
   return row!;
 }
+
+/**
+ * Redelivers what a subscription missed between `since` and `until`: one replay delivery for
+ * each claimed event it matches, from after it was made, that it has no delivered or pending
+ * delivery of (so a second call adds nothing for events already on their way). Their workflows
+ * are started by the dispatcher's next pass. Answers how many, at most `limit`, oldest first.
+ */
+export async function createRangeReplay(
+  db: Db,
+  input: {
+    subscription: SubscriptionRow;
+    since: Date;
+    until: Date;
+    requestedBy: string;
+    limit: number;
+  },
+): Promise<number> {
+  const { subscription: s } = input;
+  const { rowCount } = await db.raw<{ rowCount: number }>(
+    `INSERT INTO webhook_deliveries (subscription_id, event_id, replay_of, requested_by)
+     SELECT :id, e.id, first.id, :requestedBy FROM program_events e
+     LEFT JOIN webhook_deliveries first
+       ON first.subscription_id = :id AND first.event_id = e.id AND first.requested_by IS NULL
+     WHERE e.dispatched_at IS NOT NULL AND e.occurred_at >= greatest(:since::timestamptz, :createdAt::timestamptz)
+       AND e.occurred_at < :until::timestamptz
+       AND EXISTS (SELECT 1 FROM unnest(:filters::text[]) f WHERE f = '*' OR f = e.type
+         OR (f LIKE '%.*' AND starts_with(e.type, left(f, -1))))
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.subscription_id = :id
+         AND x.event_id = e.id AND x.status IN ('delivered', 'pending'))
+     ORDER BY e.id LIMIT :limit`,
+    {
+      id: s.id,
+      requestedBy: input.requestedBy,
+      since: input.since,
+      createdAt: s.created_at,
+      until: input.until,
+      filters: s.event_types,
+      limit: input.limit,
+    },
+  );
+  return rowCount;
+}
