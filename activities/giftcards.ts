@@ -13,7 +13,8 @@ export interface IssuedCard {
 
 /**
  * The gift-card provider at `GIFTCARD_URL`, called with the redemption id as `Idempotency-Key`,
- * so a retry (even after a lost answer) issues one card. The float each answer reports is kept;
+ * so a retry (even after a lost answer) issues one card; the provider reports the card's later
+ * status to `CALLBACK_BASE_URL/callbacks/giftcards`. The float each answer reports is kept;
  * a decline or an insufficient float is a business failure, not retried. A card whose issue
  * never got an answer is voided by the same key, so no card outlives a refund.
  */
@@ -22,7 +23,7 @@ export function createGiftCardActivities({
   config,
 }: {
   db: Db;
-  config: Pick<AppConfig, 'GIFTCARD_URL' | 'GIFTCARD_FLOAT_LOW'>;
+  config: Pick<AppConfig, 'GIFTCARD_URL' | 'GIFTCARD_FLOAT_LOW' | 'CALLBACK_BASE_URL'>;
 }) {
   const trackFloat = async (provider: string, answer: PartnerAnswer, currency: string) => {
     const balance = Number(answer.body.floatBalance);
@@ -44,6 +45,8 @@ export function createGiftCardActivities({
           denomination: input.denomination,
           currency: input.currency,
           reference: input.redemptionId,
+          // Where the provider reports the card's status changes (activated, redeemed, voided).
+          callbackUrl: new URL('/callbacks/giftcards', config.CALLBACK_BASE_URL).href,
         },
       });
       await trackFloat(input.provider, answer, input.currency);

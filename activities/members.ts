@@ -17,7 +17,11 @@ export interface ReviewResult extends Omit<Review, 'wakeAt'> {
 /** Member side effects in Postgres. Each is idempotent: a retried activity changes nothing twice. */
 export function createMemberActivities({ db }: { db: Db }) {
   return {
-    /** Records the `member.enrolled` program event once, however often it is called. */
+    /**
+     * Records the `member.enrolled` program event once, however often it is called. Enrolment
+     * writes it with the member row now; only lifecycle runs started before that still call this,
+     * and the dedupe key makes it a no-op where the event is there already.
+     */
     async recordMemberEnrolled(input: { memberId: string; externalId: string; tier: string }) {
       await db<ProgramEventRow>('program_events')
         .insert({

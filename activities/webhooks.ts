@@ -71,6 +71,8 @@ export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
       nextDelayMs: number;
     }): Promise<AttemptOutcome> {
       const found = await loadDelivery(db, input.deliveryId);
+      // A retry of an attempt that was delivered, but whose activity did not report it.
+      if (found?.delivery.status === 'delivered') return 'delivered';
       if (!found || found.delivery.status !== 'pending') return 'stop';
       const { subscription, event } = found;
       if (subscription.status !== 'enabled') {
@@ -83,8 +85,12 @@ export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
         data: { ...event.payload, ...(event.member_id ? { memberId: event.member_id } : {}) },
       };
       const body = JSON.stringify(payload);
-      const secrets = await signingSecrets(db, subscription.id);
-      const signed = secrets.map((secret) => signatureHeaders(secret, `msg_${event.id}`, body));
+      // One timestamp per attempt: every secret signs the same `id.timestamp.body`.
+      const signedAt = new Date();
+      const secrets = await signingSecrets(db, subscription.id, signedAt);
+      const signed = secrets.map((secret) =>
+        signatureHeaders(secret, `msg_${event.id}`, body, signedAt),
+      );
       const headers = {
         'content-type': 'application/json',
         'user-agent': 'loyalty-ops-webhooks',
@@ -124,7 +130,6 @@ export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
         status === 'pending' ? new Date(at.getTime() + input.nextDelayMs) : null;
       await recordAttempt(db, {
         deliveryId: input.deliveryId,
-        attempt: input.attempt,
         at,
         statusCode,
         latencyMs,

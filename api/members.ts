@@ -53,27 +53,58 @@ export function memberView(row: MemberRow) {
 }
 
 /**
- * Enrols a member once per external id. The row is written first (a unique external id makes
- * concurrent or repeated requests land on one row), then the lifecycle workflow is started with
- * `USE_EXISTING`, so a repeat, or a retry after Temporal was down, starts it at most once.
+ * Inserts members (one statement, so one transaction) together with their `member.enrolled`
+ * program events (the webhook outbox): a member is never saved without its event. An external id
+ * already enrolled is left as it is and not returned. Also used by the bulk import.
+ */
+export async function insertMembers(
+  db: Db,
+  members: { id: string; externalId: string; email: string | null; name: string | null }[],
+): Promise<MemberRow[]> {
+  const { rows } = await db.raw<{ rows: MemberRow[] }>(
+    `WITH m AS (
+       INSERT INTO members (id, external_id, email, name, status, tier)
+       SELECT id, external_id, nullif(email, ''), nullif(name, ''), 'active', ?
+       FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[]) AS m(id, external_id, email, name)
+       ON CONFLICT (external_id) DO NOTHING
+       RETURNING *
+     ), events AS (
+       INSERT INTO program_events (type, member_id, dedupe_key, payload, occurred_at)
+       SELECT 'member.enrolled', id, 'member.enrolled:' || id,
+         jsonb_build_object('externalId', external_id, 'tier', tier), enrolled_at
+       FROM m
+       ON CONFLICT (dedupe_key) DO NOTHING
+     )
+     SELECT * FROM m`,
+    [
+      entryTier,
+      members.map((m) => m.id),
+      members.map((m) => m.externalId),
+      members.map((m) => m.email ?? ''), // '' for none: valid ones are never empty
+      members.map((m) => m.name ?? ''),
+    ],
+  );
+  return rows;
+}
+
+/**
+ * Enrols a member once per external id. The row and its `member.enrolled` event are written
+ * first, in one transaction (a unique external id makes concurrent or repeated requests land on
+ * one row), then the lifecycle workflow is started with `USE_EXISTING`, so a repeat, or a retry
+ * after Temporal was down, starts it at most once.
  */
 export async function enrolMember(
   deps: MemberDeps,
   input: EnrolInput,
 ): Promise<{ created: boolean; member: MemberRow }> {
-  const inserted = await deps
-    .db<MemberRow>('members')
-    .insert({
+  const inserted = await insertMembers(deps.db, [
+    {
       id: randomUUID(),
-      external_id: input.externalId,
+      externalId: input.externalId,
       email: input.email ?? null,
       name: input.name ?? null,
-      status: 'active',
-      tier: entryTier,
-    })
-    .onConflict('external_id')
-    .ignore()
-    .returning('*');
+    },
+  ]);
   const member =
     inserted[0] ??
     (await deps.db<MemberRow>('members').where({ external_id: input.externalId }).first());

@@ -293,9 +293,11 @@ async function recordedDetails(
 > {
   const detail = (step: string) => steps.find((s) => s.step === step)?.detail;
   const ending = detail('failed') ?? detail('cancelled') ?? detail('lost');
-  const card = await db<{ redemption_id: string; card_id: string; code: string }>('gift_cards')
+  const card = await db<{ redemption_id: string; card_id: string; code: string; status: string }>(
+    'gift_cards',
+  )
     .where({ redemption_id: row.id })
-    .first('card_id', 'code');
+    .first('card_id', 'code', 'status');
   const tracking = detail('shipped')?.trackingNumber;
   const coupon = detail('issued')?.coupon;
   return {
@@ -303,7 +305,7 @@ async function recordedDetails(
     reason: row.reason,
     failureType: typeof ending?.failureType === 'string' ? ending.failureType : null,
     shipment: typeof tracking === 'string' ? { trackingNumber: tracking } : null,
-    giftCard: card ? { cardId: card.card_id, code: card.code } : null,
+    giftCard: card ? { cardId: card.card_id, code: card.code, status: card.status } : null,
     coupon: typeof coupon === 'string' ? { code: coupon } : null,
     slaBreached: steps.some((s) => s.step === 'sla_breached'),
   };

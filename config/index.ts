@@ -54,13 +54,22 @@ export const appSchema = z.object({
     .describe('Base URL of the gift-card provider; `npm start` runs a local one.'),
   CALLBACK_BASE_URL: url
     .default('http://127.0.0.1:3000')
-    .describe('This API as partners reach it: where the warehouse sends delivery callbacks.'),
+    .describe(
+      'This API as partners reach it: where the warehouse and the gift-card provider send callbacks.',
+    ),
   WAREHOUSE_WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'expected whsec_<base64>')
     .optional()
     .describe(
       "The warehouse's callback signing secret. Unset, warehouse callbacks are refused (503). `npm start` makes one and gives it to both sides.",
+    ),
+  GIFTCARD_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'expected whsec_<base64>')
+    .optional()
+    .describe(
+      "The gift-card provider's callback signing secret. Unset, its status callbacks are refused (503). `npm start` makes one and gives it to both sides.",
     ),
   GIFTCARD_FLOAT_LOW: z.coerce
     .number()

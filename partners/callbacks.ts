@@ -1,9 +1,10 @@
 /**
- * The warehouse's callback sender: posts each shipment event to the shipment's `callbackUrl` as a
- * Standard Webhooks message, retried with backoff until answered 2xx, the retry window ends or
- * the sender is closed. An event keeps its `webhook-id` on every retry (receivers deduplicate on
- * it); each attempt is signed afresh, with its own timestamp. Events of one shipment go out one
- * after the other, so `shipment.shipped` always arrives before `shipment.delivered`.
+ * A partner's callback sender (the warehouse's, the gift-card provider's): posts each event to
+ * its callback URL as a Standard Webhooks message, retried with backoff until answered 2xx, the
+ * retry window ends or the sender is closed. An event keeps its `webhook-id` on every retry
+ * (receivers deduplicate on it); each attempt is signed afresh, with its own timestamp. Events of
+ * one subject (a shipment, a card) go out one after the other, so `shipment.shipped` always
+ * arrives before `shipment.delivered`.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,8 +13,9 @@ import { signatureHeaders } from '../infra/webhook-signature';
 
 export interface CallbackRecord {
   webhookId: string;
-  type: 'shipment.shipped' | 'shipment.delivered';
-  shipmentId: string;
+  type: string;
+  /** What the event is about (a shipment id, a card id): its events are sent in order. */
+  subject: string;
   url: string;
   attempts: number;
   status: 'pending' | 'delivered' | 'gave-up' | 'cancelled';
@@ -36,7 +38,7 @@ export function createCallbackSender(options: CallbackSenderOptions = {}) {
   const initialDelayMs = options.initialDelayMs ?? 100;
   const maxDelayMs = options.maxDelayMs ?? 5_000;
   const records: CallbackRecord[] = [];
-  /** Per shipment, the end of its queue of events. */
+  /** Per subject, the end of its queue of events. */
   const outboxes = new Map<string, Promise<void>>();
   const stop = new AbortController();
 
@@ -67,7 +69,7 @@ export function createCallbackSender(options: CallbackSenderOptions = {}) {
         record.lastError = (err as Error).message;
       }
       if (Date.now() - started + delay > retryForMs) {
-        options.logger?.warn({ callback: record }, 'warehouse: callback given up');
+        options.logger?.warn({ callback: record }, 'partner: callback given up');
         return void (record.status = 'gave-up');
       }
       await sleep(delay, undefined, { signal }).catch(() => undefined);
@@ -75,25 +77,20 @@ export function createCallbackSender(options: CallbackSenderOptions = {}) {
   }
 
   return {
-    /** Queues `event` for `url` behind the shipment's earlier events. */
-    send(
-      url: string,
-      event: { type: CallbackRecord['type']; shipmentId: string } & Record<string, unknown>,
-    ): void {
+    /** Queues `event` for `url` behind the earlier events of its `subject`. */
+    send(url: string, subject: string, event: { type: string } & Record<string, unknown>): void {
       const record: CallbackRecord = {
         webhookId: `msg_${randomUUID()}`,
         type: event.type,
-        shipmentId: event.shipmentId,
+        subject,
         url,
         attempts: 0,
         status: 'pending',
       };
       records.push(record);
       const body = JSON.stringify(event);
-      const queued = (outboxes.get(event.shipmentId) ?? Promise.resolve()).then(() =>
-        deliver(record, body),
-      );
-      outboxes.set(event.shipmentId, queued);
+      const queued = (outboxes.get(subject) ?? Promise.resolve()).then(() => deliver(record, body));
+      outboxes.set(subject, queued);
     },
     /** Every callback so far, oldest first (copies). */
     records: (): CallbackRecord[] => records.map((r) => ({ ...r })),

@@ -8,20 +8,28 @@
  * first is still being issued is 409. Failed issues (402 insufficient float, 422 declined) keep no
  * record, so the key can be retried once the cause is fixed. Every success carries `floatBalance`.
  *
+ * A card is `issued`, then `activated` at once (`autoActivate`), and later `redeemed` by its holder
+ * or `voided`. When the issue request names a `callbackUrl` and the provider has a `webhookSecret`,
+ * each change after issuing is posted there as a signed `giftcard.status_changed` callback
+ * (Standard Webhooks, retried until answered 2xx: ./callbacks.ts).
+ *
  * `POST /cards/void` with the issue's `Idempotency-Key` undoes it, for a client that never heard
- * whether its issue went through: the card issued under that key (if any) is voided and its
- * denomination goes back to the float. The key is then closed (a later issue with it is 422), so
- * an issue still on its way cannot land after its void; a void while the issue is running is 409.
+ * whether its issue went through: the card issued under that key (if any) is voided (a status
+ * change like any other) and its denomination goes back to the float. The key is then closed (a
+ * later issue with it is 422), so an issue still on its way cannot land after its void; a void
+ * while the issue is running is 409.
  *
  * Routes: `POST /cards`, `POST /cards/void`, `GET /cards/:cardId`, `GET /float`. Control: `POST /_control/float`,
- * `POST /_control/decline-next`, `GET /_control/cards`, plus the shared faults routes
- * (`POST /_control/reset` also cancels pending declines).
+ * `POST /_control/decline-next`, `GET /_control/cards`, `POST /_control/cards/:cardId/status`
+ * (`{ status: 'activated' | 'redeemed' | 'voided' }`), `GET /_control/callbacks`, plus the shared
+ * faults routes (`POST /_control/reset` also cancels pending declines).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express, Request } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../infra/logger';
+import { createCallbackSender, type CallbackRecord } from './callbacks';
 import {
   blame,
   canonicalJson,
@@ -42,6 +50,12 @@ export interface GiftCardOptions {
   issueDelayMs?: number;
   /** Issues with one of these references are always declined. */
   declineReferences?: string[];
+  /** Activate each card right after issuing it (default true); else `/_control/.../status`. */
+  autoActivate?: boolean;
+  /** Signs status callbacks (`whsec_...`); unset, no callbacks are sent. */
+  webhookSecret?: string;
+  /** First callback retry delay, doubled after each failure (default 100 ms). */
+  callbackInitialDelayMs?: number;
   faultSeed?: number;
   logger?: Logger;
 }
@@ -51,11 +65,22 @@ export interface GiftCard {
   code: string;
   denomination: number;
   currency: string;
-  status: 'issued' | 'voided';
+  status: CardStatus;
   reference?: string;
+  callbackUrl?: string;
   issuedAt: string;
-  voidedAt?: string;
+  statusChangedAt: string;
 }
+
+export const cardStatuses = ['issued', 'activated', 'redeemed', 'voided'] as const;
+export type CardStatus = (typeof cardStatuses)[number];
+/** The changes a card in each status can make. */
+const nextStatuses: Record<CardStatus, CardStatus[]> = {
+  issued: ['activated', 'voided'],
+  activated: ['redeemed', 'voided'],
+  redeemed: [],
+  voided: [],
+};
 
 const twoDecimals = (v: number): boolean => Math.abs(v * 100 - Math.round(v * 100)) < 1e-6;
 const amount = z.number().max(10_000_000).refine(twoDecimals, 'at most 2 decimals');
@@ -63,6 +88,7 @@ const issueRequest = z.strictObject({
   denomination: amount.refine((v) => v > 0, 'must be greater than 0'),
   currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
   reference: z.string().min(1).max(200).optional(),
+  callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
 const idempotencyKey = z
   .string()
@@ -106,8 +132,60 @@ export function createGiftCards(options: GiftCardOptions = {}) {
   const cards = new Map<string, GiftCard>();
   const byKey = new Map<string, KeyRecord>();
   const stop = new AbortController();
+  const callbacks = createCallbackSender({
+    webhookSecret: options.webhookSecret,
+    initialDelayMs: options.callbackInitialDelayMs,
+    logger: options.logger,
+  });
   let floatCents = toCents(options.initialFloat ?? 10_000);
   let declineNext = 0;
+
+  /** Moves a card on and tells its callback URL, if it has one. */
+  function changeStatus(cardId: string, status: CardStatus): GiftCard {
+    const card = cards.get(cardId);
+    if (!card) throw notFound('card', 'cardId', cardId);
+    if (!nextStatuses[card.status].includes(status)) {
+      throw new PartnerProblem(
+        'conflict',
+        `A card that is ${card.status} cannot become ${status}.`,
+        blame('status', `card is ${card.status}`),
+      );
+    }
+    card.status = status;
+    card.statusChangedAt = new Date().toISOString();
+    if (card.callbackUrl && options.webhookSecret) {
+      callbacks.send(card.callbackUrl, cardId, {
+        type: 'giftcard.status_changed',
+        cardId,
+        status,
+        ...(card.reference ? { reference: card.reference } : {}),
+        occurredAt: card.statusChangedAt,
+      });
+    }
+    return { ...card };
+  }
+
+  /** Voids what was issued under `key` (if anything) and closes the key; repeating is harmless. */
+  function voidKey(key: string): VoidAnswer {
+    let record = byKey.get(key);
+    if (record?.state === 'in-flight') {
+      throw new PartnerProblem(
+        'request-in-progress',
+        'The issue under this Idempotency-Key is still being processed; retry later.',
+        blame('Idempotency-Key', 'request in progress'),
+      );
+    }
+    if (record?.state !== 'voided') {
+      const card = record?.state === 'done' ? cards.get(record.answer.cardId) : undefined;
+      if (card && card.status !== 'voided') {
+        changeStatus(card.cardId, 'voided');
+        floatCents += toCents(card.denomination);
+      }
+      record = { state: 'voided', cardId: card?.cardId ?? null };
+      byKey.set(key, record);
+    }
+    return { voided: record.cardId, floatBalance: fromCents(floatCents) };
+  }
 
   function refuse(key: string, problem: PartnerProblem): never {
     byKey.delete(key);
@@ -172,6 +250,7 @@ export function createGiftCards(options: GiftCardOptions = {}) {
       );
     }
     floatCents -= cents;
+    const issuedAt = new Date().toISOString();
     const card: GiftCard = {
       cardId: `gc_${randomUUID()}`,
       code: cardCode(),
@@ -179,35 +258,15 @@ export function createGiftCards(options: GiftCardOptions = {}) {
       currency,
       status: 'issued',
       ...(request.reference ? { reference: request.reference } : {}),
-      issuedAt: new Date().toISOString(),
+      ...(request.callbackUrl ? { callbackUrl: request.callbackUrl } : {}),
+      issuedAt,
+      statusChangedAt: issuedAt,
     };
     cards.set(card.cardId, card);
     const answer = { ...card, floatBalance: fromCents(floatCents) };
     byKey.set(key, { fingerprint, state: 'done', answer });
+    if (options.autoActivate ?? true) changeStatus(card.cardId, 'activated');
     return { status: 201, body: answer };
-  }
-
-  /** Voids what was issued under `key` (if anything) and closes the key; repeating is harmless. */
-  function voidKey(key: string): VoidAnswer {
-    let record = byKey.get(key);
-    if (record?.state === 'in-flight') {
-      throw new PartnerProblem(
-        'request-in-progress',
-        'The issue under this Idempotency-Key is still being processed; retry later.',
-        blame('Idempotency-Key', 'request in progress'),
-      );
-    }
-    if (record?.state !== 'voided') {
-      const card = record?.state === 'done' ? cards.get(record.answer.cardId) : undefined;
-      if (card) {
-        card.status = 'voided';
-        card.voidedAt = new Date().toISOString();
-        floatCents += toCents(card.denomination);
-      }
-      record = { state: 'voided', cardId: card?.cardId ?? null };
-      byKey.set(key, record);
-    }
-    return { voided: record.cardId, floatBalance: fromCents(floatCents) };
   }
 
   const control = {
@@ -232,12 +291,15 @@ export function createGiftCards(options: GiftCardOptions = {}) {
     },
     cards: (): GiftCard[] => [...cards.values()].map((card) => ({ ...card })),
     issue,
+    /** The holder redeemed it, the provider voided it...: a signed callback tells us. */
+    setStatus: changeStatus,
     voidKey,
-    /** Ends held requests and issues waiting on `issueDelayMs`. */
-    close(): Promise<void> {
+    callbacks: (): CallbackRecord[] => callbacks.records(),
+    /** Ends held requests, issues waiting on `issueDelayMs` and callback retries. */
+    async close(): Promise<void> {
       stop.abort();
       faults.close();
-      return Promise.resolve();
+      await callbacks.close();
     },
   };
 
@@ -271,6 +333,16 @@ export function createGiftCards(options: GiftCardOptions = {}) {
     });
     app.get('/_control/cards', (_req, res) => {
       res.json({ cards: control.cards() });
+    });
+    app.post('/_control/cards/:cardId/status', (req, res) => {
+      const { status } = parseInput(
+        z.strictObject({ status: z.enum(['activated', 'redeemed', 'voided']) }),
+        req.body,
+      );
+      res.json(changeStatus(req.params.cardId, status));
+    });
+    app.get('/_control/callbacks', (_req, res) => {
+      res.json({ callbacks: control.callbacks() });
     });
   };
 

@@ -2,7 +2,8 @@
  * The local partners as one process for development: the warehouse on WAREHOUSE_PORT (default
  * 4101) and the gift-card provider on GIFTCARD_PORT (default 4102), both on PARTNERS_HOST (default
  * 127.0.0.1; 0.0.0.0 in a container); the warehouse ships one parcel every WAREHOUSE_DISPATCH_MS
- * (default 20). Callbacks are signed with WAREHOUSE_WEBHOOK_SECRET when it is set. SIGINT or SIGTERM closes both servers
+ * (default 20). Warehouse callbacks are signed with WAREHOUSE_WEBHOOK_SECRET when it is set;
+ * gift-card status callbacks are sent, signed, only with GIFTCARD_WEBHOOK_SECRET. SIGINT or SIGTERM closes both servers
  * and exits 0. Run with `tsx partners/main.ts`.
  */
 import { z } from 'zod';
@@ -19,6 +20,10 @@ export const partnersEnvSchema = z.object({
   WAREHOUSE_DISPATCH_MS: z.coerce.number().int().min(1).max(60_000).default(20),
   PARTNERS_HOST: z.string().min(1).default('127.0.0.1'),
   WAREHOUSE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'expected whsec_<base64 key>')
+    .optional(),
+  GIFTCARD_WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'expected whsec_<base64 key>')
     .optional(),
@@ -58,7 +63,12 @@ export async function startPartners(
     }),
   );
   const giftCards = await started('GIFTCARD_PORT', () =>
-    startGiftCards({ port: settings.GIFTCARD_PORT, host, logger }),
+    startGiftCards({
+      port: settings.GIFTCARD_PORT,
+      host,
+      webhookSecret: settings.GIFTCARD_WEBHOOK_SECRET,
+      logger,
+    }),
   ).catch(async (err: unknown) => {
     await warehouse.close();
     throw err;

@@ -117,11 +117,12 @@ export function createWarehouse(options: WarehouseOptions = {}) {
   /** Sends an event to the shipment's callback, if it has one, after its earlier events. */
   function emit(
     e: Entry,
-    type: CallbackRecord['type'],
+    type: 'shipment.shipped' | 'shipment.delivered',
     at: { shippedAt?: string; deliveredAt?: string },
   ): void {
     const { callbackUrl, shipmentId, trackingNumber } = e.shipment;
-    if (callbackUrl) callbacks.send(callbackUrl, { type, shipmentId, trackingNumber, ...at });
+    if (!callbackUrl) return;
+    callbacks.send(callbackUrl, shipmentId, { type, shipmentId, trackingNumber, ...at });
   }
 
   function deliverEntry(e: Entry): void {

@@ -1,9 +1,9 @@
 /**
- * Gift cards in Postgres: the card issued for a redemption, and each provider's float as its
- * answers report it. A float under the threshold writes one `giftcard.float_low` event per
+ * Gift cards in Postgres: the card issued for a redemption and its status as the provider's
+ * callbacks report it, and each provider's float as its answers report it. A float under the threshold writes one `giftcard.float_low` event per
  * episode (until it is back above), not one per card.
  */
-import type { Db } from '../infra/db';
+import type { Db, Trx } from '../infra/db';
 
 export interface FloatRow {
   provider: string;
@@ -40,6 +40,25 @@ export async function saveGiftCard(
 /** A card voided at the provider is no longer the redemption's. */
 export async function forgetGiftCard(db: Db, redemptionId: string): Promise<void> {
   await db('gift_cards').where({ redemption_id: redemptionId }).delete();
+}
+
+export type CardStatus = 'issued' | 'activated' | 'redeemed' | 'voided';
+
+/**
+ * Records a card's status as its provider reports it (a signed callback); a report older than the
+ * status recorded changes nothing, so reports may arrive in any order. Answers whether the card
+ * is known.
+ */
+export async function recordCardStatus(
+  db: Db | Trx,
+  report: { cardId: string; status: CardStatus; at: Date },
+): Promise<boolean> {
+  const updated = await db('gift_cards')
+    .where({ card_id: report.cardId })
+    .andWhere((q) => void q.whereNull('status_at').orWhere('status_at', '<', report.at))
+    .update({ status: report.status, status_at: report.at });
+  if (updated > 0) return true;
+  return (await db('gift_cards').where({ card_id: report.cardId }).first('card_id')) !== undefined;
 }
 
 /**

@@ -1,11 +1,13 @@
 /**
- * Inbound partner callbacks (`POST /callbacks/warehouse`): a forged or stale signature is a 401
- * that changes nothing; a replayed `webhook-id` is a 2xx that changes nothing.
+ * Inbound warehouse callbacks (`POST /callbacks/warehouse`): a forged or stale signature is a 401
+ * that changes nothing; a replayed `webhook-id`, even sent concurrently, is a 2xx that changes
+ * nothing. Gift-card callbacks: giftcard-callbacks.test.ts.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { generateSecret, signatureHeaders } from '../infra/webhook-signature';
+import { workflowIds } from '../workflows/shared';
 import { startTestContext, type TestContext } from './support/context';
 import { publishProgram } from './support/ledger';
 import {
@@ -79,12 +81,16 @@ describe('inbound partner callbacks', () => {
     assert.equal(await status(id), 'shipment_requested');
   });
 
-  it('refuses a stale timestamp (over five minutes) with 401 and changes nothing', async () => {
+  it('refuses a stale timestamp (over five minutes, past or future) with 401 and changes nothing', async () => {
     const id = await waiting();
     const stale = new Date(Date.now() - 6 * 60_000);
     const res = await send({ type: 'shipment.delivered', shipmentId: id }, { at: stale });
     assert.equal(res.status, 401, JSON.stringify(res.body));
     assert.match(res.body.detail, /too old/);
+    const ahead = new Date(Date.now() + 6 * 60_000);
+    const future = await send({ type: 'shipment.delivered', shipmentId: id }, { at: ahead });
+    assert.equal(future.status, 401, JSON.stringify(future.body));
+    assert.match(future.body.detail, /in the future/);
     const tampered = JSON.stringify({ type: 'shipment.delivered', shipmentId: id });
     const headers = signatureHeaders(t.config.WAREHOUSE_WEBHOOK_SECRET!, 'msg_x', '{"other":1}');
     const bodySwapped = await t.api('POST', '/callbacks/warehouse', {
@@ -119,9 +125,36 @@ describe('inbound partner callbacks', () => {
     assert.deepEqual(steps(done).slice(-3), ['shipped', 'delivered', 'completed']);
   });
 
-  it('an unknown shipment is a 404 naming it', async () => {
-    const res = await send({ type: 'shipment.delivered', shipmentId: `nope-${randomUUID()}` });
+  it('concurrent duplicates of one webhook-id are acted on once', async () => {
+    const id = await waiting();
+    const webhookId = `msg_${randomUUID()}`;
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        send({ type: 'shipment.shipped', shipmentId: id }, { id: webhookId }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(8).fill(204),
+    );
+    await waitForStatus(t, id, 'shipped');
+    // Acting is signalling the workflow: its history shows how many of the eight got through.
+    const { events } = await t.env.client.workflow
+      .getHandle(workflowIds.redemption(id))
+      .fetchHistory();
+    const signals = (events ?? []).filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'shipmentEvent',
+    );
+    assert.equal(signals.length, 1, 'one signal for one webhook-id');
+  });
+
+  it('an unknown shipment is a 404 naming it, and its webhook-id is not taken', async () => {
+    const webhookId = `msg_${randomUUID()}`;
+    const body = { type: 'shipment.delivered', shipmentId: `nope-${randomUUID()}` };
+    const res = await send(body, { id: webhookId });
     assert.equal(res.status, 404);
     assert.equal(res.body.errors[0].field, 'shipmentId');
+    const seen = await t.db('inbound_webhooks').where({ webhook_id: webhookId });
+    assert.deepEqual(seen, [], 'a retry of it is taken');
   });
 });

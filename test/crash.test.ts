@@ -130,8 +130,9 @@ describe('a worker killed mid-redemption', () => {
       });
       assert.equal(sub.status, 201, JSON.stringify(sub.body));
       receiver.secrets.push(sub.body.secret as string);
-      // A slow endpoint: attempts are still waiting for its answer when the worker dies.
-      receiver.delayMs = 2_000;
+      const subscriptionId = sub.body.subscription.id as string;
+      // The endpoint takes each request and never answers: every attempt stays on the wire.
+      receiver.mode = 'hold';
       await kill(worker);
       worker = startWorker();
       const memberId = await enrol(t);
@@ -141,38 +142,51 @@ describe('a worker killed mid-redemption', () => {
         });
         assert.equal(res.status, 201);
       }
-      const subscriptionId = sub.body.subscription.id as string;
       await eventually(
-        'five deliveries attempted',
-        async () => {
-          const rows = await t
-            .db<{ subscription_id: string; attempts: number; started_at: Date | null }>(
-              'webhook_deliveries',
-            )
-            .where({ subscription_id: subscriptionId })
-            .whereNotNull('started_at');
-          return rows.length === 5 ? true : undefined;
-        },
+        'five deliveries held open by the endpoint',
+        () => (receiver.held.size === 5 ? true : undefined),
         60_000,
       );
-      await new Promise((resolve) => setTimeout(resolve, 500)); // the attempts are on the wire
+      const ids = [...receiver.held];
+      const attempts = () =>
+        t
+          .db('webhook_attempts as a')
+          .join('webhook_deliveries as d', 'd.id', 'a.delivery_id')
+          .where('d.subscription_id', subscriptionId)
+          .select('a.status_code');
+      assert.deepEqual(await attempts(), [], 'no attempt has an outcome yet');
+
       await kill(worker);
-      receiver.delayMs = 0;
+      await eventually('the dead worker to drop every connection', () =>
+        receiver.held.size === 0 && receiver.dropped === 5 ? true : undefined,
+      );
+      assert.equal(receiver.handled.length, 0, 'nothing was handled before the kill');
+      receiver.mode = 'ok';
       worker = startWorker();
+
       await eventually(
         'all five handled',
-        () =>
-          receiver.handled.filter((r) => r.data.memberId === memberId).length === 5
-            ? true
-            : undefined,
+        () => (receiver.handled.length === 5 ? true : undefined),
         90_000,
       );
-      const points = receiver.handled
-        .filter((r) => r.data.memberId === memberId)
-        .map((r) => r.data.points)
-        .sort();
-      assert.deepEqual(points, [1, 2, 3, 4, 5]);
+      assert.deepEqual(receiver.handled.map((r) => r.id).sort(), ids.sort(), 'the same ids');
+      assert.deepEqual(receiver.handled.map((r) => r.data.points).sort(), [1, 2, 3, 4, 5]);
+      for (const id of ids) {
+        assert.equal(receiver.arrivals.get(id), 1, `${id} handled once, by the retry`);
+        assert.equal(receiver.acknowledged.get(id), 1, `${id} acknowledged`);
+      }
       assert.equal(receiver.refused, 0);
+      const log = await eventually('the log to show all five delivered', async () => {
+        const rows: { status: string }[] = await t
+          .db('webhook_deliveries')
+          .where({ subscription_id: subscriptionId });
+        return rows.length === 5 && rows.every((d) => d.status === 'delivered') ? rows : undefined;
+      });
+      assert.equal(log.length, 5);
+      assert.deepEqual(
+        (await attempts()).map((a: { status_code: number }) => a.status_code),
+        Array(5).fill(204),
+      );
     } finally {
       await receiver.close();
     }

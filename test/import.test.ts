@@ -176,6 +176,11 @@ describe('bulk import from CSV: npm run import', () => {
     const { id } = (await memberByExternalId(externalId))!;
     const handle = t.env.client.workflow.getHandle(workflowIds.member(id));
     await assert.rejects(handle.describe(), WorkflowNotFoundError);
+    // No workflow ran: the import wrote the outbox event with the member row.
+    const enrolled = await t.db('program_events').where({ dedupe_key: `member.enrolled:${id}` });
+    assert.equal(enrolled.length, 1);
+    assert.equal(enrolled[0].type, 'member.enrolled');
+    assert.equal(enrolled[0].member_id, id);
 
     const second = await runImport('members', file);
     assert.equal(second.code, 0, second.stderr);

@@ -129,6 +129,30 @@ describe('members: POST /members and GET /members/:id', () => {
     }
   });
 
+  it('writes member.enrolled with the member row, before any workflow has run', async () => {
+    // No worker polls this context's task queue: whatever is in Postgres, the API wrote.
+    const idle = await startTestContext('members-idle', {}, { worker: false });
+    try {
+      const externalId = uniqueId('ext');
+      const res = await idle.api('POST', '/members', { body: { externalId } });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      const id = res.body.id as string;
+      const events = await t
+        .db<ProgramEventRow>('program_events')
+        .where({ member_id: id, type: 'member.enrolled' });
+      assert.equal(events.length, 1, 'written in the enrolment transaction');
+      assert.equal(events[0]!.dedupe_key, `member.enrolled:${id}`);
+      assert.deepEqual(events[0]!.payload, { externalId, tier: 'Member' });
+      const again = await idle.api('POST', '/members', { body: { externalId } });
+      assert.equal(again.status, 200);
+      const after = await t.db('program_events').where({ member_id: id, type: 'member.enrolled' });
+      assert.equal(after.length, 1, 'a repeat enrolment writes no second event');
+      await idle.env.client.workflow.getHandle(workflowIds.member(id)).terminate('test done');
+    } finally {
+      await idle.stop();
+    }
+  });
+
   it('a member saved without its workflow (Temporal was down) shows NOT_FOUND; retrying the enrolment starts it', async () => {
     const externalId = uniqueId('ext');
     const id = randomUUID();

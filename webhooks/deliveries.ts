@@ -98,12 +98,16 @@ export async function loadDelivery(db: Db, id: number) {
   return { delivery, subscription: subscription!, event: event! };
 }
 
-/** Records attempt `attempt` once (a retried activity writes it once) and the delivery's state. */
+/**
+ * Records one attempt (numbered by the database: a retried activity's second try is attempt n+1,
+ * not a duplicate of n) and the delivery's state. A pending delivery takes the attempt's status;
+ * a 2xx always makes it delivered, and nothing undoes that (a late try that ran beside a retry).
+ * Answers the attempt's number.
+ */
 export async function recordAttempt(
   db: Db,
   input: {
     deliveryId: number;
-    attempt: number;
     at: Date;
     statusCode: number | null;
     latencyMs: number;
@@ -111,31 +115,41 @@ export async function recordAttempt(
     status: DeliveryStatus;
     nextAttemptAt: Date | null;
   },
-): Promise<void> {
-  await db.transaction(async (trx) => {
-    const inserted = await trx('webhook_attempts')
-      .insert({
-        delivery_id: input.deliveryId,
-        attempt: input.attempt,
-        at: input.at,
-        status_code: input.statusCode,
-        latency_ms: input.latencyMs,
-        error: input.error,
-      })
-      .onConflict(['delivery_id', 'attempt'])
-      .ignore()
-      .returning('attempt');
-    if (inserted.length === 0) return;
+): Promise<number> {
+  return db.transaction(async (trx) => {
+    // Locked, so the attempts of one delivery are numbered one after the other.
+    const delivery = await trx<DeliveryRow>('webhook_deliveries')
+      .where({ id: input.deliveryId })
+      .forUpdate()
+      .first('status', 'attempts');
+    if (!delivery) throw new Error(`no delivery ${input.deliveryId}`);
+    const attempt = delivery.attempts + 1;
+    await trx('webhook_attempts').insert({
+      delivery_id: input.deliveryId,
+      attempt,
+      at: input.at,
+      status_code: input.statusCode,
+      latency_ms: input.latencyMs,
+      error: input.error,
+    });
+    const settles =
+      delivery.status === 'pending' ||
+      (input.status === 'delivered' && delivery.status !== 'delivered');
     await trx('webhook_deliveries')
       .where({ id: input.deliveryId })
       .update({
-        attempts: input.attempt,
-        status: input.status,
-        last_status_code: input.statusCode,
-        last_error: input.error,
-        next_attempt_at: input.nextAttemptAt,
-        completed_at: input.status === 'pending' ? null : input.at,
+        attempts: attempt,
+        ...(settles
+          ? {
+              status: input.status,
+              last_status_code: input.statusCode,
+              last_error: input.error,
+              next_attempt_at: input.nextAttemptAt,
+              completed_at: input.status === 'pending' ? null : input.at,
+            }
+          : {}),
       });
+    return attempt;
   });
 }
 
@@ -184,4 +198,46 @@ export async function createReplay(
     })
     .returning('*');
   return row!;
+}
+
+/**
+ * Redelivers what a subscription missed between `since` and `until`: one replay delivery for
+ * each claimed event it matches, from after it was made, that it has no delivered or pending
+ * delivery of (so a second call adds nothing for events already on their way). Their workflows
+ * are started by the dispatcher's next pass. Answers how many, at most `limit`, oldest first.
+ */
+export async function createRangeReplay(
+  db: Db,
+  input: {
+    subscription: SubscriptionRow;
+    since: Date;
+    until: Date;
+    requestedBy: string;
+    limit: number;
+  },
+): Promise<number> {
+  const { subscription: s } = input;
+  const { rowCount } = await db.raw<{ rowCount: number }>(
+    `INSERT INTO webhook_deliveries (subscription_id, event_id, replay_of, requested_by)
+     SELECT :id, e.id, first.id, :requestedBy FROM program_events e
+     LEFT JOIN webhook_deliveries first
+       ON first.subscription_id = :id AND first.event_id = e.id AND first.requested_by IS NULL
+     WHERE e.dispatched_at IS NOT NULL AND e.occurred_at >= greatest(:since::timestamptz, :createdAt::timestamptz)
+       AND e.occurred_at < :until::timestamptz
+       AND EXISTS (SELECT 1 FROM unnest(:filters::text[]) f WHERE f = '*' OR f = e.type
+         OR (f LIKE '%.*' AND starts_with(e.type, left(f, -1))))
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.subscription_id = :id
+         AND x.event_id = e.id AND x.status IN ('delivered', 'pending'))
+     ORDER BY e.id LIMIT :limit`,
+    {
+      id: s.id,
+      requestedBy: input.requestedBy,
+      since: input.since,
+      createdAt: s.created_at,
+      until: input.until,
+      filters: s.event_types,
+      limit: input.limit,
+    },
+  );
+  return rowCount;
 }

@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -16,6 +17,9 @@ import {
   type MemberState,
   type MemberWorkflowInput,
 } from './shared';
+
+/** Marks runs started since enrolment writes `member.enrolled` itself: they skip the activity. */
+const enrolmentInTransactionPatch = 'member-enrolled-in-enrolment-transaction';
 
 /** Short Postgres transactions: retried with backoff, business failures not retried. */
 const ledger = proxyActivities<MemberActivities>({
@@ -60,14 +64,16 @@ export async function memberWorkflow(
     ]);
   publish();
 
-  if (!state.enrolmentRecorded) {
+  // `member.enrolled` is written with the member row now (api/members.ts, the outbox). Runs
+  // started before that still record it here (an idempotent insert), so their histories replay.
+  if (!state.enrolmentRecorded && !patched(enrolmentInTransactionPatch)) {
     await ledger.recordMemberEnrolled({
       memberId: state.memberId,
       externalId: state.externalId,
       tier: state.tier,
     });
-    state.enrolmentRecorded = true;
   }
+  state.enrolmentRecorded = true;
 
   for (;;) {
     const due = state.wakeAt !== null && Date.now() >= state.wakeAt;

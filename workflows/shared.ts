@@ -84,7 +84,8 @@ export interface RedemptionState {
   reason: string | null;
   failureType: string | null;
   shipment: { trackingNumber: string } | null;
-  giftCard: { cardId: string; code: string } | null;
+  /** `status`: as the provider's callbacks report it (read from Postgres once ended). */
+  giftCard: { cardId: string; code: string; status?: string } | null;
   coupon: { code: string } | null;
   slaBreached: boolean;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isValidFilter, webhookEventTypes } from '../../domain/webhooks';
 import {
   attemptsOf,
+  createRangeReplay,
   createReplay,
   listDeliveries,
   markStarted,
@@ -292,6 +293,51 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
         await startDeliveryWorkflow(deps.temporal, deps.config, delivery);
         await markStarted(deps.db, [delivery.id]);
         res.status(202).json(deliveryView(delivery, []));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/webhooks/subscriptions/:id/redeliver',
+      operationId: 'redeliverWebhooks',
+      summary:
+        'Send what this subscription missed in a time range (e.g. while it was disabled), once each',
+      tag: 'Webhooks',
+      auth: 'partner',
+      params,
+      body: z
+        .strictObject({
+          since: z.iso.datetime({ offset: true }).describe('From this time (inclusive).'),
+          until: z.iso
+            .datetime({ offset: true })
+            .optional()
+            .describe('Up to this time (exclusive); default now.'),
+        })
+        .describe(
+          'Every event in the range that the subscription matches, from after it was made, and has not been delivered or is not on its way, is sent again (a replay delivery, same webhook-id), at most 1000 a call: call again while `more` is true.',
+        ),
+      responses: {
+        202: {
+          description: 'How many replay deliveries were made; the dispatcher starts them.',
+          schema: z.object({ requested: z.int(), more: z.boolean() }),
+        },
+        404: { description: 'Not yours, or none.' },
+        409: { description: 'The subscription is disabled: enable it first.' },
+      },
+      handler: async ({ params: { id }, body }, _req, res) => {
+        const row = await mine(res, id);
+        if (row.status !== 'enabled') {
+          throw new Problem('conflict', 'The subscription is disabled: enable it first.');
+        }
+        const caller = callerOf(res);
+        const limit = 1000;
+        const requested = await createRangeReplay(deps.db, {
+          subscription: row,
+          since: new Date(body.since),
+          until: body.until ? new Date(body.until) : new Date(),
+          requestedBy: `${caller.role}:${caller.name}`,
+          limit,
+        });
+        res.status(202).json({ requested, more: requested === limit });
       },
     }),
   ];

@@ -1,15 +1,16 @@
 /**
  * `import members`: rows checked like `POST /members`, inserted 5,000 at a time by one statement
- * (a unique external id makes a second run insert nothing), then the lifecycle workflow of each
- * new member started, 16 at a time, as enrolment through the API does.
+ * together with their `member.enrolled` events (a unique external id makes a second run insert
+ * nothing), then the lifecycle workflow of each new member started, 16 at a time, as enrolment
+ * through the API does.
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { z } from 'zod';
-import { startLifecycle } from '../../api/members';
+import { insertMembers, startLifecycle } from '../../api/members';
 import { enrolBody } from '../../api/routes/members';
 import type { AppConfig } from '../../config';
-import { entryTier, type MemberStatus } from '../../domain/member';
+import type { MemberStatus } from '../../domain/member';
 import type { Db } from '../../infra/db';
 import type { CsvFile } from './csv';
 import { batches, limiter } from './concurrency';
@@ -79,19 +80,15 @@ async function saveBatch(
   tally: Tally,
 ): Promise<void> {
   const ids = batch.map(() => randomUUID());
-  const { rows: inserted } = await deps.db.raw<{ rows: MemberRef[] }>(
-    `INSERT INTO members (id, external_id, email, name, status, tier)
-     SELECT id, external_id, nullif(email, ''), nullif(name, ''), 'active', ?
-     FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[]) AS m(id, external_id, email, name)
-     ON CONFLICT (external_id) DO NOTHING
-     RETURNING id, external_id, tier, status`,
-    [
-      entryTier,
-      ids,
-      batch.map((b) => b.member.externalId),
-      batch.map((b) => b.member.email ?? ''), // '' for none: valid ones are never empty
-      batch.map((b) => b.member.name ?? ''),
-    ],
+  // With their `member.enrolled` events, in the same statement (the webhook outbox).
+  const inserted: MemberRef[] = await insertMembers(
+    deps.db,
+    batch.map(({ member }, i) => ({
+      id: ids[i]!,
+      externalId: member.externalId,
+      email: member.email ?? null,
+      name: member.name ?? null,
+    })),
   );
   tally.imported += inserted.length;
   const insertedIds = new Set(inserted.map((m) => m.id));

@@ -31,7 +31,12 @@ export async function startPartners(options: PartnerOptions = {}): Promise<Partn
     ...options.warehouse,
     webhookSecret: secret,
   });
-  const giftcards = await startGiftCards(options.giftcards);
+  const giftCardSecret = generateSecret();
+  const giftcards = await startGiftCards({
+    callbackInitialDelayMs: 50,
+    ...options.giftcards,
+    webhookSecret: giftCardSecret,
+  });
   return {
     warehouse,
     giftcards,
@@ -39,6 +44,7 @@ export async function startPartners(options: PartnerOptions = {}): Promise<Partn
       WAREHOUSE_URL: warehouse.url,
       GIFTCARD_URL: giftcards.url,
       WAREHOUSE_WEBHOOK_SECRET: secret,
+      GIFTCARD_WEBHOOK_SECRET: giftCardSecret,
     },
     stop: async () => {
       await Promise.all([warehouse.close(), giftcards.close()]);
