@@ -53,14 +53,15 @@ export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
      * Claims new outbox events into deliveries and starts their workflows. A crash between the
      * two leaves deliveries unstarted, which the next call starts: nothing is lost.
      */
-    async dispatchWebhooks(): Promise<{ claimed: number; started: number }> {
+    async dispatchWebhooks(): Promise<{ claimed: number; started: number; caughtUp: boolean }> {
       let claimed = 0;
-      for (let round = 0; round < 10; round++) {
+      let caughtUp = false;
+      for (let round = 0; round < 10 && !caughtUp; round++) {
         const n = await claimEvents(db, 200);
         claimed += n;
-        if (n < 200) break;
+        caughtUp = n < 200;
       }
-      return { claimed, started: await startDeliveries() };
+      return { claimed, started: await startDeliveries(), caughtUp };
     },
 
     /** One attempt: POST the event, signed with every valid secret; record what happened. */

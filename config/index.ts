@@ -105,6 +105,24 @@ export const appSchema = z.object({
     .max(60_000)
     .default(1000)
     .describe('How often the dispatcher looks for new outbox events when it has found none.'),
+  ACCRUAL_BATCH_MAX: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .describe(
+      'At most this many earning events per group-commit batch (`POST /events`): one transaction and one statement for them all.',
+    ),
+  ACCRUAL_BATCHES_IN_FLIGHT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(32)
+    .default(2)
+    .describe(
+      'Group-commit batches an API process writes at the same time; events arriving meanwhile wait for the next batch.',
+    ),
   IDEMPOTENCY_LEASE_SECONDS: z.coerce
     .number()
     .int()

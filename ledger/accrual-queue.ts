@@ -22,10 +22,7 @@ interface Waiting {
   done: (outcome: AccrualOutcome) => void;
 }
 
-export function createAccrualQueue(
-  db: Db,
-  options: AccrualQueueOptions = { maxBatch: 100, inFlight: 2 },
-) {
+export function createAccrualQueue(db: Db, options: AccrualQueueOptions) {
   const waiting: Waiting[] = [];
   let running = 0;
 

@@ -117,7 +117,10 @@ const answer = z.object({
 });
 
 export function eventRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
-  const accruals = createAccrualQueue(deps.db);
+  const accruals = createAccrualQueue(deps.db, {
+    maxBatch: deps.config.ACCRUAL_BATCH_MAX,
+    inFlight: deps.config.ACCRUAL_BATCHES_IN_FLIGHT,
+  });
   return [
     defineRoute({
       method: 'post',
