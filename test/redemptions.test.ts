@@ -451,6 +451,23 @@ describe('redemptions with a warehouse that waits to be told', () => {
     assert.equal(again.status, 409);
   });
 
+  it('cancelled in Temporal before it ships: undone as by the API, and the workflow ends cancelled', async () => {
+    const { sku, memberId, id } = await requested();
+    const handle = t.env.client.workflow.getHandle(workflowIds.redemption(id));
+    await handle.cancel();
+    const ended = await waitForStatus(t, id, 'cancelled');
+    assert.match(ended.reason, /cancelled in Temporal/);
+    assert.equal((await handle.describe()).status.name, 'CANCELLED');
+    assert.equal(t.partners!.warehouse.get(id).status, 'cancelled');
+    assert.deepEqual(await inventoryOf(t, sku).then((i) => [i.onHand, i.reserved]), [2, 0]);
+    assert.deepEqual(await balanceOf(t, memberId), {
+      available: 1000,
+      pending: 0,
+      held: 0,
+      debt: 0,
+    });
+  });
+
   it('too late once shipped: 409, and it goes on to delivery', async () => {
     const { id, memberId } = await requested();
     t.partners!.warehouse.ship(id);

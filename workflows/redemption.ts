@@ -341,10 +341,22 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
     await ledger.redeemPoints(ids);
     await record('completed', 'completed', { points: plan.points });
   } catch (err) {
-    if (isCancellation(err)) throw err;
-    const ending = err instanceof Cancelled ? 'cancelled' : err instanceof Lost ? 'lost' : 'failed';
-    state.reason =
-      ending === 'cancelled' ? `cancelled by ${cancel!.actor}: ${cancel!.reason}` : describe(err);
+    // Cancelled in Temporal (an engineer, `temporal workflow cancel`): before the point of no
+    // return it undoes what was done, as a cancel through the API does; after it there is nothing
+    // to undo, and the hold is left for ops to settle.
+    const inTemporal = isCancellation(err);
+    if (inTemporal && noReturn) throw err;
+    const ending =
+      inTemporal || err instanceof Cancelled
+        ? 'cancelled'
+        : err instanceof Lost
+          ? 'lost'
+          : 'failed';
+    state.reason = inTemporal
+      ? 'cancelled: the workflow was cancelled in Temporal'
+      : ending === 'cancelled'
+        ? `cancelled by ${cancel!.actor}: ${cancel!.reason}`
+        : describe(err);
     state.failureType = { cancelled: 'Cancelled', lost: 'Lost', failed: failureType(err) }[ending];
     // Compensation runs even if the workflow itself is being cancelled.
     await CancellationScope.nonCancellable(async () => {
@@ -358,6 +370,7 @@ export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promis
         undone,
       });
     });
+    if (inTemporal) throw err;
   }
   noReturn = true; // ended: a cancel still waiting is answered (too late, unless cancelled)
   await condition(allHandlersFinished);
