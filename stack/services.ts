@@ -129,6 +129,8 @@ export interface PartnerSimulatorOptions {
   giftCardPort?: number;
   /** Signs the warehouse's callbacks. */
   webhookSecret?: string;
+  /** Signs the gift-card provider's status callbacks. */
+  giftCardSecret?: string;
   logLevel: string;
 }
 
@@ -150,6 +152,8 @@ export async function startPartnerSimulators(
   };
   if (options.webhookSecret) env.WAREHOUSE_WEBHOOK_SECRET = options.webhookSecret;
   else delete env.WAREHOUSE_WEBHOOK_SECRET;
+  if (options.giftCardSecret) env.GIFTCARD_WEBHOOK_SECRET = options.giftCardSecret;
+  else delete env.GIFTCARD_WEBHOOK_SECRET;
   await supervisor.start({
     name: 'partners',
     command: process.execPath,

@@ -107,6 +107,7 @@ export async function runStart(): Promise<number> {
     env.GIFTCARD_URL = partners.giftCards.url;
     env.CALLBACK_BASE_URL ||= api;
     if (partners.webhookSecret) env.WAREHOUSE_WEBHOOK_SECRET = partners.webhookSecret;
+    if (partners.giftCardSecret) env.GIFTCARD_WEBHOOK_SECRET = partners.giftCardSecret;
     const config = loadConfig(env);
     const adminKey = await prepareDatabase(config.DATABASE_URL, dataDir);
 
@@ -117,6 +118,7 @@ export async function runStart(): Promise<number> {
           warehousePort: partners.warehouse.simulated ? stack.WAREHOUSE_PORT : undefined,
           giftCardPort: partners.giftCards.simulated ? stack.GIFTCARD_PORT : undefined,
           webhookSecret: partners.webhookSecret,
+          giftCardSecret: partners.giftCardSecret,
           logLevel: config.LOG_LEVEL,
         }),
         death,
@@ -176,13 +178,15 @@ interface PartnerPlan {
   warehouse: { url: string; simulated: boolean; shown: string };
   giftCards: { url: string; simulated: boolean; shown: string };
   webhookSecret?: string;
+  giftCardSecret?: string;
 }
 
 /**
  * The partners the app calls: the local simulators, unless WAREHOUSE_URL / GIFTCARD_URL name
  * another (a real partner replaces a simulator by configuration alone). The warehouse's callbacks
  * are signed with WAREHOUSE_WEBHOOK_SECRET when it is set, else, for the simulator, with a secret
- * made on the first run and kept in the data folder.
+ * made on the first run and kept in the data folder; the gift-card provider's status callbacks
+ * likewise with GIFTCARD_WEBHOOK_SECRET.
  */
 function planPartners(env: NodeJS.ProcessEnv, stack: StackConfig, dataDir: string): PartnerPlan {
   const partner = (variable: string, port: number): PartnerPlan['warehouse'] => {
@@ -197,13 +201,17 @@ function planPartners(env: NodeJS.ProcessEnv, stack: StackConfig, dataDir: strin
   const warehouse = partner('WAREHOUSE_URL', stack.WAREHOUSE_PORT);
   const giftCards = partner('GIFTCARD_URL', stack.GIFTCARD_PORT);
   let webhookSecret = env.WAREHOUSE_WEBHOOK_SECRET || undefined;
-  if (!webhookSecret && warehouse.simulated) webhookSecret = localWebhookSecret(dataDir);
+  if (!webhookSecret && warehouse.simulated)
+    webhookSecret = localWebhookSecret(dataDir, 'warehouse');
+  let giftCardSecret = env.GIFTCARD_WEBHOOK_SECRET || undefined;
+  if (!giftCardSecret && giftCards.simulated)
+    giftCardSecret = localWebhookSecret(dataDir, 'giftcard');
   if (!webhookSecret) {
     log(
       "WAREHOUSE_WEBHOOK_SECRET is unset: the API refuses warehouse callbacks (503) until it is set to the warehouse's secret",
     );
   }
-  return { warehouse, giftCards, webhookSecret };
+  return { warehouse, giftCards, webhookSecret, giftCardSecret };
 }
 
 /** Whether `url` is plain http to this machine on `port`, where the simulator would listen. */
@@ -216,15 +224,17 @@ function isLocalPort(url: string, port: number): boolean {
   );
 }
 
-/** The local warehouse's signing secret, created on the first run (local development only). */
-function localWebhookSecret(dataDir: string): string {
-  const file = path.join(dataDir, 'warehouse-webhook-secret');
+/** A local simulator's signing secret, created on the first run (local development only). */
+function localWebhookSecret(dataDir: string, partner: 'warehouse' | 'giftcard'): string {
+  const file = path.join(dataDir, `${partner}-webhook-secret`);
   const saved = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
   if (saved && appSchema.shape.WAREHOUSE_WEBHOOK_SECRET.safeParse(saved).success) return saved;
   const secret = generateSecret();
   fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   fs.chmodSync(file, 0o600);
-  log(`created a warehouse webhook secret (kept in ${file})`);
+  log(
+    `created a ${partner === 'giftcard' ? 'gift-card' : partner} webhook secret (kept in ${file})`,
+  );
   return secret;
 }
 

@@ -96,6 +96,7 @@ describe('npm start', () => {
       'GIFTCARD_URL',
       'CALLBACK_BASE_URL',
       'WAREHOUSE_WEBHOOK_SECRET',
+      'GIFTCARD_WEBHOOK_SECRET',
       'PARTNERS_HOST',
     ]) {
       delete env[key];
@@ -142,6 +143,27 @@ describe('npm start', () => {
       return lastError !== undefined;
     }).catch(() => undefined);
     assert.equal(lastError, 'answered 404');
+    // Likewise the gift-card simulator's status callback (the card activates at once).
+    const card = await fetch(`${giftCards}/cards`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'stack-test-card' },
+      body: JSON.stringify({
+        denomination: 10,
+        currency: 'EUR',
+        callbackUrl: `${api}/callbacks/giftcards`,
+      }),
+    });
+    assert.equal(card.status, 201);
+    let cardError: string | undefined;
+    await waitFor('the card callback to be answered', async () => {
+      const { callbacks } = (await (await fetch(`${giftCards}/_control/callbacks`)).json()) as {
+        callbacks: { lastError?: string }[];
+      };
+      cardError = callbacks[0]?.lastError;
+      return cardError !== undefined;
+    }).catch(() => undefined);
+    assert.equal(cardError, 'answered 404');
+    assert.match(fs.readFileSync(path.join(dataDir, 'giftcard-webhook-secret'), 'utf8'), /^whsec_/);
 
     const enrolled = await fetch(`${api}/members`, {
       method: 'POST',
