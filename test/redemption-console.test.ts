@@ -71,6 +71,8 @@ describe('redemption detail and codes, with a warehouse that delivers at once', 
     });
     assert.equal(listed.body.redemptions.length, 1);
     assert.ok(!JSON.stringify(listed.body).includes(code.slice(0, -4)));
+    const pool = await t.api('GET', `/rewards/${rewardId}`, { key: t.keys.readonly });
+    assert.deepEqual(pool.body.coupons, { total: 1, available: 0, used: 1 });
   });
 
   it('a gift card code: in full for ops and admin, masked for readonly', async () => {
