@@ -139,7 +139,7 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       path: '/redemptions/:id',
       operationId: 'getRedemption',
       summary:
-        'One redemption: its live status from the workflow and the timeline of what happened',
+        'One redemption for ops: status, timeline with actors and reasons, member, reward, fulfilment, allowed actions, SLA (codes masked below ops)',
       tag: 'Redemptions',
       auth: 'readonly',
       params,
