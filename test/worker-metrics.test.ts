@@ -31,7 +31,25 @@ describe('the worker metrics endpoint', () => {
   let metricsUrl: string;
   const receivers: Receiver[] = [];
   const startedAt = new Date();
+  let port: number;
   const metrics = (): Promise<Sample[]> => scrape(metricsUrl);
+  /** `npm run worker`'s environment: this test's task queue, partners and a metrics port. */
+  const workerEnv = (): NodeJS.ProcessEnv => ({
+    ...process.env,
+    DATABASE_URL: t.config.DATABASE_URL,
+    DATABASE_POOL_MAX: '3',
+    TEMPORAL_ADDRESS: t.config.TEMPORAL_ADDRESS,
+    TEMPORAL_TASK_QUEUE: t.config.TEMPORAL_TASK_QUEUE,
+    WAREHOUSE_URL: t.config.WAREHOUSE_URL,
+    GIFTCARD_URL: t.config.GIFTCARD_URL,
+    WAREHOUSE_WEBHOOK_SECRET: t.config.WAREHOUSE_WEBHOOK_SECRET,
+    GIFTCARD_WEBHOOK_SECRET: t.config.GIFTCARD_WEBHOOK_SECRET,
+    CALLBACK_BASE_URL: t.baseUrl,
+    WEBHOOK_RETRY_SCHEDULE: t.config.WEBHOOK_RETRY_SCHEDULE,
+    WEBHOOK_POLL_MS: String(t.config.WEBHOOK_POLL_MS),
+    WORKER_METRICS_PORT: String(port),
+    LOG_LEVEL: 'error',
+  });
 
   before(async () => {
     t = await startTestContext(
@@ -40,26 +58,11 @@ describe('the worker metrics endpoint', () => {
       { partners: {}, worker: false },
     );
     await publishProgram(t, redemptionProgram);
-    const port = await freePort();
+    port = await freePort();
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
     worker = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'workers', 'main.ts')], {
       cwd: root,
-      env: {
-        ...process.env,
-        DATABASE_URL: t.config.DATABASE_URL,
-        DATABASE_POOL_MAX: '3',
-        TEMPORAL_ADDRESS: t.config.TEMPORAL_ADDRESS,
-        TEMPORAL_TASK_QUEUE: t.config.TEMPORAL_TASK_QUEUE,
-        WAREHOUSE_URL: t.config.WAREHOUSE_URL,
-        GIFTCARD_URL: t.config.GIFTCARD_URL,
-        WAREHOUSE_WEBHOOK_SECRET: t.config.WAREHOUSE_WEBHOOK_SECRET,
-        GIFTCARD_WEBHOOK_SECRET: t.config.GIFTCARD_WEBHOOK_SECRET,
-        CALLBACK_BASE_URL: t.baseUrl,
-        WEBHOOK_RETRY_SCHEDULE: t.config.WEBHOOK_RETRY_SCHEDULE,
-        WEBHOOK_POLL_MS: String(t.config.WEBHOOK_POLL_MS),
-        WORKER_METRICS_PORT: String(port),
-        LOG_LEVEL: 'error',
-      },
+      env: workerEnv(),
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     // Polling: the SDK reports its pollers once they have started.
@@ -207,6 +210,29 @@ describe('the worker metrics endpoint', () => {
       .where('d.subscription_id', down.id)
       .count<{ n: string }[]>({ n: '*' });
     assert.equal(Number(downAttempts[0]!.n), 3);
+  });
+
+  it('stops a second worker whose metrics port is taken, naming the setting', async () => {
+    const second = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'workers', 'main.ts')],
+      {
+        cwd: root,
+        env: { ...workerEnv(), TEMPORAL_TASK_QUEUE: `${t.config.TEMPORAL_TASK_QUEUE}-second` },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    second.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(second, 'exit')) as [number | null];
+    assert.equal(code, 1, stderr);
+    assert.match(
+      stderr,
+      /cannot serve the worker's metrics on 127\.0\.0\.1:\d+ \(WORKER_METRICS_HOST, WORKER_METRICS_PORT/,
+    );
+    assert.match(stderr, /Address already in use/);
+    // The first worker goes on serving.
+    assert.ok((valueOf(await metrics(), 'temporal_num_pollers') ?? 0) > 0);
   });
 
   it("serves the Temporal SDK's worker metrics beside them", async () => {

@@ -1,19 +1,19 @@
 /** `npm run worker`: polls the loyalty task queue until SIGINT/SIGTERM, then drains and exits. */
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config';
 import { createDb } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { createTemporalClient } from '../infra/temporal';
 import { ensureWebhookDispatcher } from './dispatcher';
 import { temporalLogger } from './logging';
-import { workerTelemetry } from './telemetry';
+import { installWorkerRuntime } from './telemetry';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
   // The SDK shuts the worker down on SIGINT/SIGTERM by default; `run()` then resolves.
-  Runtime.install({ logger: temporalLogger(logger), telemetryOptions: workerTelemetry(config) });
+  installWorkerRuntime(config, temporalLogger(logger));
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = createTemporalClient(config);

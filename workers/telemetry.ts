@@ -4,7 +4,7 @@
  * and the activities' business metrics (`activities/metrics.ts`, recorded through the SDK's
  * metric meter) on one port, at `/metrics`.
  */
-import type { RuntimeOptions } from '@temporalio/worker';
+import { Runtime, type RuntimeOptions } from '@temporalio/worker';
 import { histogramBuckets } from '../activities/metrics';
 import type { AppConfig } from '../config';
 
@@ -28,4 +28,19 @@ export function workerTelemetry(
       },
     },
   };
+}
+
+/** Installs the SDK runtime with our logger and metrics; a port in use stops it, naming the key. */
+export function installWorkerRuntime(
+  config: Pick<AppConfig, 'WORKER_METRICS_HOST' | 'WORKER_METRICS_PORT'>,
+  logger: NonNullable<RuntimeOptions['logger']>,
+): void {
+  try {
+    Runtime.install({ logger, telemetryOptions: workerTelemetry(config) });
+  } catch (err) {
+    const where = `${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}`;
+    throw new Error(
+      `cannot serve the worker's metrics on ${where} (WORKER_METRICS_HOST, WORKER_METRICS_PORT; 0 turns them off): ${(err as Error).message}`,
+    );
+  }
 }
