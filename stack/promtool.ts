@@ -1,7 +1,8 @@
 /**
- * Finds Prometheus's `promtool` for the tests that check the shipped rules and config: on PATH
- * (Debian's `prometheus` package ships /usr/bin/promtool); when running as root on Debian, it
- * installs that package with apt-get; otherwise it says how to get one.
+ * Finds Prometheus's `promtool` (and the `prometheus` server) for the tests that check the
+ * shipped rules, config and queries: on PATH (Debian's `prometheus` package ships both in
+ * /usr/bin); when running as root on Debian, it installs that package with apt-get; otherwise it
+ * says how to get them.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,28 +16,35 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-const howToGet =
-  'promtool is needed to check deploy/prometheus: install Prometheus (Debian/Ubuntu: ' +
+const howToGet = (name: string): string =>
+  `${name} is needed to check deploy/prometheus: install Prometheus (Debian/Ubuntu: ` +
   '`apt-get install prometheus`; or the release tarball from https://prometheus.io/download/) ' +
-  'and put promtool on PATH.';
+  `and put ${name} on PATH.`;
 
-export function findPromtool(log: (message: string) => void = () => {}): string {
-  const found = onPath('promtool');
+function findOrInstall(name: 'promtool' | 'prometheus', log: (message: string) => void): string {
+  const found = onPath(name);
   if (found) return found;
   const debianRoot = process.getuid?.() === 0 && fs.existsSync('/etc/debian_version');
-  if (!debianRoot) throw new Error(howToGet);
-  log('promtool not found: apt-get install prometheus');
+  if (!debianRoot) throw new Error(howToGet(name));
+  log(`${name} not found: apt-get install prometheus`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'prometheus']]) {
     const result = spawnSync('apt-get', args, { env, encoding: 'utf8', stdio: 'pipe' });
     if (result.status !== 0) {
       throw new Error(
-        `apt-get ${args.join(' ')} failed: ${result.stderr.slice(-500)}\n${howToGet}`,
+        `apt-get ${args.join(' ')} failed: ${result.stderr.slice(-500)}\n${howToGet(name)}`,
       );
     }
   }
-  const installed = onPath('promtool');
-  if (!installed)
-    throw new Error(`apt-get installed prometheus, yet no promtool on PATH.\n${howToGet}`);
+  const installed = onPath(name);
+  if (!installed) {
+    throw new Error(`apt-get installed prometheus, yet no ${name} on PATH.\n${howToGet(name)}`);
+  }
   return installed;
 }
+
+export const findPromtool = (log: (message: string) => void = () => {}): string =>
+  findOrInstall('promtool', log);
+
+export const findPrometheus = (log: (message: string) => void = () => {}): string =>
+  findOrInstall('prometheus', log);

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../config';
 import { findPromtool } from '../stack/promtool';
+import { metricNamesIn } from './support/prometheus';
 import { startTestContext, type TestContext } from './support/context';
 import {
   apiMetrics,
@@ -54,20 +55,6 @@ const dashboard = JSON.parse(
 ) as { uid: string; title: string; panels: Panel[]; templating: { list: { name: string }[] } };
 const queryPanels = dashboard.panels.filter((panel) => panel.type !== 'row');
 const dashboardExprs = queryPanels.flatMap((panel) => (panel.targets ?? []).map((t) => t.expr));
-
-const keywords = new Set(['and', 'or', 'unless', 'bool', 'offset', 'Inf', 'NaN', 'inf', 'nan']);
-
-/** The metric names a PromQL expression selects (not functions, labels, keywords, variables). */
-function metricNamesIn(expr: string): string[] {
-  const bare = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
-    .replace(/\{[^}]*\}/g, ' ')
-    .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
-    .replace(/\$\w+/g, ' ');
-  const words = bare.match(/\b[a-zA-Z_:][a-zA-Z0-9_:]*\b(?!\s*\()/g) ?? [];
-  return [...new Set(words.filter((word) => !keywords.has(word)))];
-}
 
 const known = [apiMetrics, workerMetrics, temporalSdkMetrics, prometheusMetrics];
 

@@ -7,13 +7,16 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../stack/ports';
+import { findPrometheus } from '../stack/promtool';
 import { eventually, startTestContext, type TestContext } from './support/context';
 import { enrol, publishProgram } from './support/ledger';
-import { temporalSdkMetrics, workerMetrics } from './support/metric-names';
-import { familyNames, scrape, valueOf, type Sample } from './support/prometheus';
+import { prometheusMetrics, temporalSdkMetrics, workerMetrics } from './support/metric-names';
+import { familyNames, metricNamesIn, scrape, valueOf, type Sample } from './support/prometheus';
 import { startReceiver, type Receiver } from './support/receiver';
 import {
   createReward,
@@ -248,6 +251,92 @@ describe('the worker metrics endpoint', () => {
     const used = [...Object.values(temporalSdkMetrics), ...Object.values(workerMetrics)].flat();
     for (const name of used) {
       assert.ok(names.has(name), `${name} in ${[...names].sort().join(', ')}`);
+    }
+  });
+
+  it("is scraped by a real Prometheus: the shipped rules evaluate, the dashboard's worker panels have data", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-prometheus-'));
+    const promPort = await freePort();
+    const api = `http://127.0.0.1:${promPort}/api/v1`;
+    // deploy/prometheus/prometheus.yml's worker job, aimed at this worker, scraped every second.
+    fs.writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      JSON.stringify({
+        global: { scrape_interval: '1s', evaluation_interval: '1s' },
+        rule_files: [path.join(root, 'deploy', 'prometheus', 'alerts.yml')],
+        scrape_configs: [
+          { job_name: 'worker', static_configs: [{ targets: [`127.0.0.1:${port}`] }] },
+        ],
+      }),
+    );
+    const server = spawn(
+      findPrometheus(),
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    /** Prometheus's HTTP API: the `data` of its answer. */
+    const get = async <T>(query: string): Promise<T> => {
+      const res = await fetch(`${api}/${query}`);
+      return ((await res.json()) as { data: T }).data;
+    };
+    interface RuleState {
+      name: string;
+      health: string;
+      lastError?: string;
+      lastEvaluation?: string;
+    }
+    try {
+      await eventually('Prometheus to scrape the worker', async () => {
+        const targets = await get<{ activeTargets: { health: string }[] }>('targets').catch(
+          () => null,
+        );
+        return targets?.activeTargets[0]?.health === 'up' ? true : undefined;
+      });
+      const rules = await eventually('every rule evaluated', async () => {
+        const { groups } = await get<{ groups: { rules: RuleState[] }[] }>('rules');
+        const all = groups.flatMap((g) => g.rules);
+        return all.every((r) => r.lastEvaluation && !r.lastEvaluation.startsWith('0001'))
+          ? all
+          : undefined;
+      });
+      for (const rule of rules) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError}`);
+      // The panels that read only the worker (and `up`), over a few scrapes.
+      const own = new Set(
+        [workerMetrics, temporalSdkMetrics, prometheusMetrics].flatMap((m) => [
+          ...m.others,
+          ...m.histograms.flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]),
+        ]),
+      );
+      const dashboard = JSON.parse(
+        fs.readFileSync(path.join(root, 'deploy/grafana/dashboards/loyalty-ops.json'), 'utf8'),
+      ) as { panels: { title: string; targets?: { expr: string }[] }[] };
+      const queries = dashboard.panels.flatMap((panel) =>
+        (panel.targets ?? [])
+          .filter((target) => metricNamesIn(target.expr).every((name) => own.has(name)))
+          .map((target) => ({ panel: panel.title, expr: target.expr })),
+      );
+      assert.ok(queries.length >= 10, `${queries.length} worker queries`);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // Rules evaluated before the first scrape saw no pollers; once it has, they are quiet.
+      const quiet = ['LoyaltyWorkerDown', 'LoyaltyNoWorkerPolling'];
+      await eventually(`${quiet.join(' and ')} to be quiet while the worker polls`, async () => {
+        const { alerts } = await get<{ alerts: { labels: { alertname: string } }[] }>('alerts');
+        return alerts.some((a) => quiet.includes(a.labels.alertname)) ? undefined : true;
+      });
+      for (const { panel, expr } of queries) {
+        const query = encodeURIComponent(expr.replaceAll('$__rate_interval', '1m'));
+        const data = await get<{ result: unknown[] }>(`query?query=${query}`);
+        assert.ok(data.result.length > 0, `"${panel}" has no data: ${expr}`);
+      }
+    } finally {
+      const exited = once(server, 'exit');
+      server.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -48,3 +48,17 @@ export async function scrape(url: string): Promise<Sample[]> {
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return parseExposition(await response.text());
 }
+
+const keywords = new Set(['and', 'or', 'unless', 'bool', 'offset', 'Inf', 'NaN', 'inf', 'nan']);
+
+/** The metric names a PromQL expression selects (not functions, labels, keywords, variables). */
+export function metricNamesIn(expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    .replace(/\$\w+/g, ' ');
+  const words = bare.match(/\b[a-zA-Z_:][a-zA-Z0-9_:]*\b(?!\s*\()/g) ?? [];
+  return [...new Set(words.filter((word) => !keywords.has(word)))];
+}
