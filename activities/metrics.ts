@@ -12,7 +12,8 @@ export const redemptionOutcomes = ['completed', 'failed', 'cancelled', 'lost'] a
 export type RedemptionOutcome = (typeof redemptionOutcomes)[number];
 
 /**
- * How a partner call went: `ok` (2xx), `rejected` (a 4xx the partner means: not retried),
+ * How a partner call went: `ok` (2xx, or a status the operation expects, like a cancel's 404),
+ * `rejected` (a 4xx the partner means: not retried),
  * `unavailable` (5xx, 408, 409, 425, 429: retried), `timeout` (no answer in time), `network`
  * (no connection, reset).
  */

@@ -45,19 +45,27 @@ export async function callPartner(
   return { status: response.status, body };
 }
 
-function outcomeOf(answer: PartnerAnswer): PartnerOutcome {
-  if (answer.status >= 200 && answer.status < 300) return 'ok';
+function outcomeOf(answer: PartnerAnswer, answers: readonly number[]): PartnerOutcome {
+  if ((answer.status >= 200 && answer.status < 300) || answers.includes(answer.status)) return 'ok';
   return isRetryable(answer.status) ? 'unavailable' : 'rejected';
 }
 
-/** `callPartner` for one partner, each call recorded in the worker's metrics. */
+/**
+ * `callPartner` for one partner, each call recorded in the worker's metrics. `answers`: statuses
+ * that are a normal answer to this operation (a cancel's 404 "never had it"), counted `ok`.
+ */
 export function partnerClient(partner: Partner, metrics: ActivityMetrics, timeoutMs = 10_000) {
-  return async (operation: string, url: string, init: PartnerRequest): Promise<PartnerAnswer> => {
+  return async (
+    operation: string,
+    url: string,
+    init: PartnerRequest,
+    answers: readonly number[] = [],
+  ): Promise<PartnerAnswer> => {
     const started = performance.now();
     const seconds = (): number => (performance.now() - started) / 1000;
     try {
       const answer = await callPartner(url, init, timeoutMs);
-      metrics.partnerCall(partner, operation, outcomeOf(answer), seconds());
+      metrics.partnerCall(partner, operation, outcomeOf(answer, answers), seconds());
       return answer;
     } catch (err) {
       const timedOut = (err as Error).name === 'TimeoutError';
