@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { histogramBuckets } from '../activities/metrics';
 import { freePort } from '../stack/ports';
 import { findPrometheus } from '../stack/promtool';
 import { eventually, startTestContext, type TestContext } from './support/context';
@@ -116,8 +117,12 @@ describe('the worker metrics endpoint', () => {
     );
     const failedSum = valueOf(samples, `${duration}_sum`, { outcome: 'failed' })!;
     assert.ok(Math.abs(failedSum - took(failed)) < 0.002, `${failedSum} vs ${took(failed)}`);
-    // Under a second: the first bucket up from 0.5 s that holds both.
     assert.equal(valueOf(samples, `${duration}_bucket`, { le: '+Inf' }), 2);
+    // The buckets are ours (from instant gift cards to parcels weeks on the road).
+    const bounds = samples
+      .filter((s) => s.name === `${duration}_bucket` && s.labels.outcome === 'completed')
+      .map((s) => (s.labels.le === '+Inf' ? Infinity : Number(s.labels.le)));
+    assert.deepEqual(bounds, [...histogramBuckets[duration]!, Infinity]);
 
     const issue = { partner: 'giftcard', operation: 'issueGiftCard' };
     const calls = 'loyalty_partner_request_duration_seconds_count';
