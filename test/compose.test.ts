@@ -287,6 +287,11 @@ describe('docker-compose.yml', () => {
     };
     const dashboards = mountedFrom(grafana, providers.providers[0]?.options.path ?? '');
     assert.ok(existsSync(path.join(root, dashboards, 'loyalty-ops.json')), dashboards);
+    const home = mountedFrom(
+      grafana,
+      envValue(grafana, 'GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH'),
+    );
+    assert.equal(home, path.join(dashboards, 'loyalty-ops.json'), 'opens on the dashboard');
     assert.equal(dependencies(grafana)[prometheus], 'service_healthy');
     const published = (service(grafana).ports ?? []).map((p) => p.split(':')[0]);
     assert.ok(!published.includes(String(loadConfig(env('api')).PORT)), 'not on the API port');
