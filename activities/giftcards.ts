@@ -3,7 +3,8 @@ import type { AppConfig } from '../config';
 import { FailureType } from '../domain/failures';
 import type { Db } from '../infra/db';
 import { forgetGiftCard, recordFloat, saveGiftCard } from '../redemptions/giftcards';
-import { callPartner, expectSuccess, type PartnerAnswer } from './partner-http';
+import { createActivityMetrics, type ActivityMetrics } from './metrics';
+import { expectSuccess, partnerClient, type PartnerAnswer } from './partner-http';
 
 export interface IssuedCard {
   cardId: string;
@@ -21,10 +22,13 @@ export interface IssuedCard {
 export function createGiftCardActivities({
   db,
   config,
+  metrics = createActivityMetrics(),
 }: {
   db: Db;
   config: Pick<AppConfig, 'GIFTCARD_URL' | 'GIFTCARD_FLOAT_LOW' | 'CALLBACK_BASE_URL'>;
+  metrics?: ActivityMetrics;
 }) {
+  const callPartner = partnerClient('giftcard', metrics);
   const trackFloat = async (provider: string, answer: PartnerAnswer, currency: string) => {
     const balance = Number(answer.body.floatBalance);
     if (answer.body.floatBalance === undefined || !Number.isFinite(balance)) return;
@@ -38,17 +42,21 @@ export function createGiftCardActivities({
       denomination: number;
       currency: string;
     }): Promise<IssuedCard> {
-      const answer = await callPartner(new URL('/cards', config.GIFTCARD_URL).href, {
-        method: 'POST',
-        headers: { 'idempotency-key': `redemption:${input.redemptionId}` },
-        body: {
-          denomination: input.denomination,
-          currency: input.currency,
-          reference: input.redemptionId,
-          // Where the provider reports the card's status changes (activated, redeemed, voided).
-          callbackUrl: new URL('/callbacks/giftcards', config.CALLBACK_BASE_URL).href,
+      const answer = await callPartner(
+        'issueGiftCard',
+        new URL('/cards', config.GIFTCARD_URL).href,
+        {
+          method: 'POST',
+          headers: { 'idempotency-key': `redemption:${input.redemptionId}` },
+          body: {
+            denomination: input.denomination,
+            currency: input.currency,
+            reference: input.redemptionId,
+            // Where the provider reports the card's status changes (activated, redeemed, voided).
+            callbackUrl: new URL('/callbacks/giftcards', config.CALLBACK_BASE_URL).href,
+          },
         },
-      });
+      );
       await trackFloat(input.provider, answer, input.currency);
       if (answer.status === 402) {
         throw ApplicationFailure.nonRetryable(
@@ -83,11 +91,15 @@ export function createGiftCardActivities({
       provider: string;
       currency: string;
     }): Promise<{ voided: boolean }> {
-      const answer = await callPartner(new URL('/cards/void', config.GIFTCARD_URL).href, {
-        method: 'POST',
-        headers: { 'idempotency-key': `redemption:${input.redemptionId}` },
-        body: {},
-      });
+      const answer = await callPartner(
+        'voidGiftCard',
+        new URL('/cards/void', config.GIFTCARD_URL).href,
+        {
+          method: 'POST',
+          headers: { 'idempotency-key': `redemption:${input.redemptionId}` },
+          body: {},
+        },
+      );
       expectSuccess(input.provider, answer);
       await trackFloat(input.provider, answer, input.currency);
       await forgetGiftCard(db, input.redemptionId);

@@ -4,6 +4,7 @@ import type { Db } from '../infra/db';
 import { createGiftCardActivities } from './giftcards';
 import { createInventoryActivities } from './inventory';
 import { createMemberActivities } from './members';
+import type { ActivityMetrics } from './metrics';
 import { createRedemptionActivities } from './redemptions';
 import { createSubstitutionActivities } from './substitutions';
 import { createWarehouseActivities } from './warehouse';
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   config: AppConfig;
   /** For activities that start workflows (the webhook dispatcher). */
   temporal: Client | null;
+  /** Where the activities record their metrics (`activities/metrics.ts`); none: not recorded. */
+  metrics?: ActivityMetrics;
 }
 
 /** Every activity the worker registers, built once from the worker's dependencies. */

@@ -8,8 +8,9 @@ import type { RedemptionPlan, RedemptionRequest, ReturnPlan } from '../domain/re
 import { ms } from '../domain/program';
 import type { Db } from '../infra/db';
 import { planRedemption } from '../redemptions/plan';
-import { recordStep, type StepInput } from '../redemptions/records';
+import { findRedemptionRow, recordStep, type StepInput } from '../redemptions/records';
 import { tierIndex } from '../domain/program';
+import { createActivityMetrics, redemptionOutcomes, type ActivityMetrics } from './metrics';
 
 const actor = 'system:redemption';
 
@@ -25,7 +26,13 @@ function asFailure(err: unknown, type: FailureType): never {
  * the service-recovery credit and the timeline. Each is idempotent by the redemption id, so a
  * retried activity changes nothing twice.
  */
-export function createRedemptionActivities({ db }: { db: Db }) {
+export function createRedemptionActivities({
+  db,
+  metrics = createActivityMetrics(),
+}: {
+  db: Db;
+  metrics?: ActivityMetrics;
+}) {
   return {
     async planRedemption(request: RedemptionRequest): Promise<RedemptionPlan> {
       const result = await planRedemption(db, request);
@@ -133,8 +140,13 @@ export function createRedemptionActivities({ db }: { db: Db }) {
       }
     },
 
+    /** Records a step; the step that ends the redemption is timed from its request, once. */
     async recordRedemption(input: StepInput): Promise<void> {
-      await recordStep(db, input);
+      const recorded = await recordStep(db, input);
+      const outcome = redemptionOutcomes.find((o) => o === input.status);
+      if (!recorded || !outcome) return;
+      const row = await findRedemptionRow(db, input.redemptionId);
+      if (row) metrics.redemptionEnded(outcome, (input.step.at - row.created_at.getTime()) / 1000);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { AppConfig } from '../config';
-import { callPartner, expectSuccess } from './partner-http';
+import { createActivityMetrics, type ActivityMetrics } from './metrics';
+import { expectSuccess, partnerClient } from './partner-http';
 
 /**
  * The warehouse partner at `WAREHOUSE_URL`. The shipment id is the redemption id, so a retried
@@ -8,9 +9,12 @@ import { callPartner, expectSuccess } from './partner-http';
  */
 export function createWarehouseActivities({
   config,
+  metrics = createActivityMetrics(),
 }: {
   config: Pick<AppConfig, 'WAREHOUSE_URL' | 'CALLBACK_BASE_URL'>;
+  metrics?: ActivityMetrics;
 }) {
+  const callPartner = partnerClient('warehouse', metrics);
   return {
     async createShipment(input: {
       redemptionId: string;
@@ -18,16 +22,20 @@ export function createWarehouseActivities({
       quantity: number;
       priority: number;
     }): Promise<{ trackingNumber: string }> {
-      const answer = await callPartner(new URL('/shipments', config.WAREHOUSE_URL).href, {
-        method: 'POST',
-        body: {
-          shipmentId: input.redemptionId,
-          sku: input.sku,
-          quantity: input.quantity,
-          priority: input.priority,
-          callbackUrl: new URL('/callbacks/warehouse', config.CALLBACK_BASE_URL).href,
+      const answer = await callPartner(
+        'createShipment',
+        new URL('/shipments', config.WAREHOUSE_URL).href,
+        {
+          method: 'POST',
+          body: {
+            shipmentId: input.redemptionId,
+            sku: input.sku,
+            quantity: input.quantity,
+            priority: input.priority,
+            callbackUrl: new URL('/callbacks/warehouse', config.CALLBACK_BASE_URL).href,
+          },
         },
-      });
+      );
       expectSuccess('the warehouse', answer);
       return { trackingNumber: String(answer.body.trackingNumber) };
     },
@@ -41,10 +49,13 @@ export function createWarehouseActivities({
       redemptionId: string;
     }): Promise<{ cancelled: boolean; found: boolean }> {
       const path = `/shipments/${encodeURIComponent(input.redemptionId)}/cancel`;
-      const answer = await callPartner(new URL(path, config.WAREHOUSE_URL).href, {
-        method: 'POST',
-        body: {},
-      });
+      // 404 (never had it) and 409 (it has left) are answers, not errors.
+      const answer = await callPartner(
+        'cancelShipment',
+        new URL(path, config.WAREHOUSE_URL).href,
+        { method: 'POST', body: {} },
+        [404, 409],
+      );
       if (answer.status === 404) return { cancelled: true, found: false };
       if (answer.status === 409) return { cancelled: false, found: true };
       expectSuccess('the warehouse', answer);

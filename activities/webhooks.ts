@@ -14,6 +14,7 @@ import {
 } from '../webhooks/deliveries';
 import { startDeliveryWorkflow } from '../webhooks/start';
 import { disableSubscription, signingSecrets } from '../webhooks/subscriptions';
+import { createActivityMetrics, type ActivityMetrics } from './metrics';
 
 export type AttemptOutcome = 'delivered' | 'retry' | 'stop';
 
@@ -22,13 +23,20 @@ export interface WebhookDeps {
   config: AppConfig;
   /** Starts delivery workflows; null in a worker that only delivers. */
   temporal: Client | null;
+  /** Counts delivery attempts (`loyalty_webhook_attempts_total`); none given, nothing counted. */
+  metrics?: ActivityMetrics;
 }
 
 /**
  * Webhook side effects: turning outbox events into deliveries (and their workflows), and one
  * signed attempt of one delivery, recorded with its status code, latency and error.
  */
-export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
+export function createWebhookActivities({
+  db,
+  config,
+  temporal,
+  metrics = createActivityMetrics(),
+}: WebhookDeps) {
   const schedule = parseSchedule(config.WEBHOOK_RETRY_SCHEDULE);
 
   /** Starts the workflow of each delivery not started yet; an existing one is kept. */
@@ -125,6 +133,7 @@ export function createWebhookActivities({ db, config, temporal }: WebhookDeps) {
       const at = new Date();
       const latencyMs = at.getTime() - started;
       const delivered = error === null;
+      metrics.webhookAttempt(delivered ? 'delivered' : 'failed');
       const gone = statusCode === 410;
       const status = delivered ? 'delivered' : gone ? 'gone' : input.last ? 'failed' : 'pending';
       const nextAttemptAt =

@@ -158,6 +158,20 @@ export const appSchema = z.object({
     .describe(
       'How long the API remembers a valid API key (0: look it up on every request); a revoked key keeps working for at most this long.',
     ),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9464)
+    .describe(
+      "Port of the worker's Prometheus endpoint (`/metrics`: the Temporal SDK's worker metrics and the redemption, partner and webhook metrics); 0 turns it off. Each worker on one machine needs its own.",
+    ),
+  WORKER_METRICS_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe("Interface the worker's metrics endpoint binds to (`0.0.0.0` in a container)."),
 });
 
 /** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */

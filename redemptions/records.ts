@@ -106,9 +106,10 @@ export interface StepInput {
   reason: string | null;
 }
 
-export async function recordStep(db: Db, input: StepInput): Promise<void> {
+/** Answers whether this call recorded the step (false: it was recorded before). */
+export async function recordStep(db: Db, input: StepInput): Promise<boolean> {
   const { step } = input;
-  await db.transaction(async (trx) => {
+  return db.transaction(async (trx) => {
     const inserted = await trx('redemption_steps')
       .insert({
         redemption_id: input.redemptionId,
@@ -120,7 +121,7 @@ export async function recordStep(db: Db, input: StepInput): Promise<void> {
       .onConflict(['redemption_id', 'seq'])
       .ignore()
       .returning('seq');
-    if (inserted.length === 0) return;
+    if (inserted.length === 0) return false;
     const detail = step.detail ?? {};
     if (input.status) {
       await trx('redemptions')
@@ -147,6 +148,7 @@ export async function recordStep(db: Db, input: StepInput): Promise<void> {
         .onConflict('dedupe_key')
         .ignore();
     }
+    return true;
   });
 }
 

@@ -57,6 +57,8 @@ export async function runTests(args: string[]): Promise<number> {
   const started = Date.now();
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+    // Workers a test spawns get no metrics port unless it gives one: several may run at once.
+    env.WORKER_METRICS_PORT ??= '0';
     const cli = await findTemporalCli(stack.TEMPORAL_CLI_PATH, log);
     env.TEMPORAL_CLI_PATH = cli;
     env.TEMPORAL_NAMESPACE = 'default';

@@ -131,7 +131,8 @@ describe('docker-compose.yml', () => {
   });
 
   test('uses official images with pinned tags, admin-tools matching the server', () => {
-    const official = /^(postgres|temporalio\/(server|admin-tools|ui)):(?!latest$)[\w.-]+$/;
+    const official =
+      /^(postgres|temporalio\/(server|admin-tools|ui)|prom\/prometheus|grafana\/grafana):(?!latest$)[\w.-]+$/;
     for (const name of names.filter((n) => !service(n).build)) {
       assert.match(service(name).image ?? '', official, name);
     }
@@ -239,6 +240,63 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  test('runs Prometheus with the shipped config and rules, scraping the API and every worker', () => {
+    const prometheus = runnerOf('prom/prometheus');
+    const configFile = (service(prometheus).command ?? [])
+      .find((arg) => arg.startsWith('--config.file='))
+      ?.split('=')[1];
+    assert.ok(configFile, 'prometheus is given its config file');
+    const local = mountedFrom(prometheus, configFile);
+    assert.equal(local, path.join('deploy', 'prometheus', 'prometheus.yml'));
+    const config = parse(read(local)) as {
+      rule_files: string[];
+      scrape_configs: {
+        job_name: string;
+        static_configs?: { targets: string[] }[];
+        dns_sd_configs?: { names: string[]; port: number }[];
+      }[];
+    };
+    for (const rules of config.rule_files) {
+      const file = mountedFrom(prometheus, path.posix.join(path.posix.dirname(configFile), rules));
+      assert.ok(existsSync(path.join(root, file)), `rule file ${file}`);
+    }
+    const job = (name: string) => config.scrape_configs.find((c) => c.job_name === name);
+    const api = loadConfig(env('api'));
+    assert.deepEqual(job('api')?.static_configs?.[0]?.targets, [`api:${api.PORT}`]);
+    const worker = loadConfig(env('worker'));
+    assert.equal(worker.WORKER_METRICS_HOST, '0.0.0.0', 'the worker serves metrics to others');
+    const discovery = job('worker')?.dns_sd_configs?.[0];
+    assert.deepEqual(discovery?.names, ['worker'], 'every worker replica, by the service name');
+    assert.equal(discovery.port, worker.WORKER_METRICS_PORT);
+  });
+
+  test('runs Grafana provisioned with the dashboard and Prometheus as its data source', () => {
+    const grafana = runnerOf('grafana/grafana');
+    const provisioning = mountedFrom(grafana, '/etc/grafana/provisioning');
+    const sources = parse(read(path.join(provisioning, 'datasources', 'prometheus.yml'))) as {
+      datasources: { type: string; url: string }[];
+    };
+    const prometheus = runnerOf('prom/prometheus');
+    assert.deepEqual(
+      sources.datasources.map((s) => [s.type, s.url]),
+      [['prometheus', `http://${prometheus}:9090`]],
+    );
+    assert.ok(service(prometheus).ports?.includes('9090:9090'), 'Prometheus is published');
+    const providers = parse(read(path.join(provisioning, 'dashboards', 'loyalty-ops.yml'))) as {
+      providers: { options: { path: string } }[];
+    };
+    const dashboards = mountedFrom(grafana, providers.providers[0]?.options.path ?? '');
+    assert.ok(existsSync(path.join(root, dashboards, 'loyalty-ops.json')), dashboards);
+    const home = mountedFrom(
+      grafana,
+      envValue(grafana, 'GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH'),
+    );
+    assert.equal(home, path.join(dashboards, 'loyalty-ops.json'), 'opens on the dashboard');
+    assert.equal(dependencies(grafana)[prometheus], 'service_healthy');
+    const published = (service(grafana).ports ?? []).map((p) => p.split(':')[0]);
+    assert.ok(!published.includes(String(loadConfig(env('api')).PORT)), 'not on the API port');
+  });
+
   test('mounts the scripts its Temporal jobs run', () => {
     for (const job of ['temporal-schema', 'temporal-setup']) {
       const script = service(job).command?.find((arg) => arg.endsWith('.sh')) ?? '';
@@ -248,6 +306,18 @@ describe('docker-compose.yml', () => {
     }
   });
 });
+
+/** The repository path that `service` mounts at `target` (a file or folder inside a mount). */
+function mountedFrom(name: string, target: string): string {
+  for (const volume of service(name).volumes ?? []) {
+    const [from = '', to = ''] = volume.split(':');
+    if (!from.startsWith('.')) continue; // a named volume
+    if (target === to || target.startsWith(`${to}/`)) {
+      return path.normalize(path.join(from, path.posix.relative(to, target)));
+    }
+  }
+  assert.fail(`${name} mounts nothing from the repository at ${target}`);
+}
 
 /** The Dockerfile's stages: the image or stage each starts FROM, its name and its instructions. */
 function dockerStages(): { from: string; name: string; lines: string[] }[] {

@@ -1,18 +1,19 @@
 /** `npm run worker`: polls the loyalty task queue until SIGINT/SIGTERM, then drains and exits. */
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfigOrExit } from '../config';
 import { createDb } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { createTemporalClient } from '../infra/temporal';
 import { ensureWebhookDispatcher } from './dispatcher';
 import { temporalLogger } from './logging';
+import { installWorkerRuntime } from './telemetry';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
   // The SDK shuts the worker down on SIGINT/SIGTERM by default; `run()` then resolves.
-  Runtime.install({ logger: temporalLogger(logger) });
+  installWorkerRuntime(config, temporalLogger(logger));
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = createTemporalClient(config);
@@ -20,7 +21,11 @@ async function main(): Promise<void> {
     const worker = await createWorker({ config, connection, db, temporal });
     // Every worker makes sure the outbox is being dispatched (one dispatcher per task queue).
     await ensureWebhookDispatcher(temporal, config);
-    logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker polling');
+    const metrics =
+      config.WORKER_METRICS_PORT === 0
+        ? null
+        : `http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics`;
+    logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics }, 'worker polling');
     await worker.run();
     logger.info('worker stopped');
   } finally {

@@ -1,8 +1,9 @@
 import type { Client } from '@temporalio/client';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
 import { createActivities } from '../activities';
+import { createActivityMetrics } from '../activities/metrics';
 
 export interface WorkerDeps {
   config: AppConfig;
@@ -23,6 +24,12 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundlePath
       ? { workflowBundle: { codePath: deps.workflowBundlePath } }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ db: deps.db, config: deps.config, temporal: deps.temporal }),
+    activities: createActivities({
+      db: deps.db,
+      config: deps.config,
+      temporal: deps.temporal,
+      // Through the runtime's exporter, beside the SDK's own metrics (workers/telemetry.ts).
+      metrics: createActivityMetrics(Runtime.instance().metricMeter),
+    }),
   });
 }
