@@ -149,6 +149,15 @@ export const appSchema = z.object({
     .describe(
       'How long the API remembers a valid API key (0: look it up on every request); a revoked key keeps working for at most this long.',
     ),
+  SESSION_TTL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(480)
+    .describe(
+      'How long a console session lasts after sign-in (an API key exchanged at `POST /session`); it also ends on sign-out and when its key is revoked.',
+    ),
 });
 
 /** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */
