@@ -38,6 +38,11 @@ export const pages: Page[] = [
     component: () => <Placeholder title="Members" />,
   },
   {
+    path: '/members/:id',
+    needs: 'getMember',
+    component: () => <Placeholder title="Member" />,
+  },
+  {
     path: '/health',
     nav: 'Programme health',
     needs: 'listRedemptions',

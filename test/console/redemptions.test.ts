@@ -12,6 +12,7 @@ import { eventually } from '../support/context';
 import { waitForStatus } from '../support/redemptions';
 import { backorderedRedemption, completedRedemption, usePrograms } from './support';
 
+const docs = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
 const rowOf = (page: Page, id: string) => page.locator(`tr[data-redemption="${id}"]`);
 
 /** One attribute of every element a locator finds, in order. */
@@ -31,6 +32,13 @@ describe('console: the redemption queue and a redemption’s page', () => {
     ({ page } = await c.signIn('ops'));
   });
   after(async () => {
+    // `CONSOLE_DOCS_SCREENSHOTS=1 npm test -- test/console/redemptions.test.ts` renews the README's.
+    if (process.env.CONSOLE_DOCS_SCREENSHOTS && page) {
+      await page.goto(`${c.t.baseUrl}/console/`);
+      await page.locator('table.queue tbody tr').first().waitFor();
+      fs.mkdirSync(docs, { recursive: true });
+      await page.screenshot({ path: path.join(docs, 'queue.png') });
+    }
     await c?.stop();
   });
 
@@ -81,11 +89,6 @@ describe('console: the redemption queue and a redemption’s page', () => {
       `All ${all.body.redemptions.length}`,
     );
     await checkPage(page, 'queue');
-    if (process.env.CONSOLE_DOCS_SCREENSHOTS) {
-      const docs = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
-      fs.mkdirSync(docs, { recursive: true });
-      await page.screenshot({ path: path.join(docs, 'queue.png') });
-    }
   });
 
   it('filters by status and reward', async () => {
@@ -134,6 +137,7 @@ describe('console: the redemption queue and a redemption’s page', () => {
     const summary = await page.getByRole('region', { name: 'Member and reward' }).innerText();
     assert.match(summary, new RegExp(memberId));
     assert.match(summary, new RegExp(rewardId));
+    assert.match(summary, /Test physical \(physical\)/, 'the reward by name');
     const shipment = await page.getByRole('region', { name: 'Shipment or gift card' }).innerText();
     assert.match(shipment, new RegExp(view.live.shipment.trackingNumber));
     assert.equal(await page.getByRole('button', { name: 'Cancel redemption…' }).count(), 0);
