@@ -112,12 +112,19 @@ export function sessionTokenOf(req: Request): string | undefined {
   return undefined;
 }
 
+/**
+ * Over https, directly or behind a proxy that terminates TLS and says so. A forged
+ * X-Forwarded-Proto can only add the Secure flag, which makes the cookie stricter, never looser.
+ */
+const servedOverHttps = (req: Request): boolean =>
+  req.secure || req.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
+
 function cookieAttributes(req: Request, maxAgeSeconds: number): string {
   return [
     'Path=/',
     'HttpOnly',
     'SameSite=Strict',
-    ...(req.secure ? ['Secure'] : []),
+    ...(servedOverHttps(req) ? ['Secure'] : []),
     `Max-Age=${maxAgeSeconds}`,
   ].join('; ');
 }

@@ -60,6 +60,16 @@ describe('console sessions: POST/GET/DELETE /session and the session cookie', ()
     assert.ok(!JSON.stringify(rows).includes(token), 'the token is stored hashed only');
   });
 
+  it('behind a proxy that terminates https, the cookie is Secure', async () => {
+    const res = await t.api('POST', '/session', {
+      key: null,
+      body: { apiKey: t.keys.readonly },
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    assert.equal(res.status, 201);
+    assert.match(res.headers.getSetCookie()[0] ?? '', /; HttpOnly; SameSite=Strict; Secure; /);
+  });
+
   it('a readonly session is told it may only read', async () => {
     const { cookie } = await signIn(t, t.keys.readonly);
     const me = await t.api('GET', '/session', { key: null, headers: { cookie } });
