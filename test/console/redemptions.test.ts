@@ -115,9 +115,11 @@ describe('console: the redemption queue and a redemption’s page', () => {
   it('a redemption’s page shows its member, reward, shipment and each step of its timeline', async () => {
     const { id, rewardId, memberId, view } = await completedRedemption(c.t);
     await rowOf(page, id).waitFor({ timeout: 20_000 });
+    // By keyboard: the row's link takes focus and Enter opens the redemption.
     await rowOf(page, id)
       .getByRole('link', { name: /Open redemption/ })
-      .click();
+      .focus();
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: `Redemption ${id}` }).waitFor();
     assert.equal(new URL(page.url()).pathname, `/console/redemptions/${id}`);
 
@@ -153,6 +155,15 @@ describe('console: the redemption queue and a redemption’s page', () => {
     await page.getByRole('button', { name: 'Cancel redemption…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Cancel this redemption' });
     await dialog.waitFor();
+    await page.keyboard.press('Escape'); // closes it, nothing sent
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Cancel redemption…' }).click();
+    await dialog.waitFor();
+    assert.equal(
+      await page.evaluate('document.activeElement && document.activeElement.id'),
+      'cancel-reason',
+      'the reason field has the focus',
+    );
     await dialog.getByRole('button', { name: 'Cancel redemption' }).click();
     await dialog.getByRole('alert').getByText('Give a reason of at least 3 characters.').waitFor();
     await checkPage(page, 'redemption-cancel-dialog');
