@@ -86,8 +86,8 @@ export function RedemptionPage({ params }: { params: Record<string, string> }) {
           </div>
           <Actions session={session} redemption={r} done={found.reload} />
           <div className="columns">
-            <Summary r={r} />
-            <Fulfilment r={r} />
+            <Summary r={r} now={found.updatedAt} />
+            <Fulfilment r={r} now={found.updatedAt} />
           </div>
           <Timeline r={r} />
         </>
@@ -174,7 +174,7 @@ function useMemberAndReward(r: RedemptionDetail) {
   };
 }
 
-function Summary({ r }: { r: RedemptionDetail }) {
+function Summary({ r, now }: { r: RedemptionDetail; now: Date | undefined }) {
   const { member, reward } = useMemberAndReward(r);
   return (
     <section className="card" aria-labelledby="summary-heading">
@@ -207,7 +207,7 @@ function Summary({ r }: { r: RedemptionDetail }) {
         </dd>
         <dt>Requested</dt>
         <dd>
-          <Ago at={r.createdAt} /> by {r.requestedBy}
+          <Ago at={r.createdAt} now={now} /> by {r.requestedBy}
         </dd>
       </dl>
     </section>
@@ -225,7 +225,7 @@ function fulfilmentOf(r: RedemptionDetail): Fulfilment {
   };
 }
 
-function Fulfilment({ r }: { r: RedemptionDetail }) {
+function Fulfilment({ r, now }: { r: RedemptionDetail; now: Date | undefined }) {
   const { shipment, giftCard, coupon } = fulfilmentOf(r);
   return (
     <section className="card" aria-labelledby="fulfilment-heading">
@@ -243,7 +243,7 @@ function Fulfilment({ r }: { r: RedemptionDetail }) {
             <>
               <dt>Delivered</dt>
               <dd>
-                <Ago at={shipment.deliveredAt} />
+                <Ago at={shipment.deliveredAt} now={now} />
               </dd>
             </>
           )}
