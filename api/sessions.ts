@@ -51,6 +51,10 @@ export async function createSession(
   keyId: string,
   ttlMinutes: number,
 ): Promise<{ token: string; expiresAt: Date }> {
+  // Sessions a day past their end are of no use, even to explain a 401: forgotten at sign-in.
+  await db<SessionRow>('sessions')
+    .where('expires_at', '<', db.raw(`now() - interval '1 day'`))
+    .delete();
   const token = `los_${randomBytes(32).toString('base64url')}`;
   const now = new Date();
   const expiresAt = new Date(now.getTime() + ttlMinutes * 60_000);

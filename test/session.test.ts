@@ -181,6 +181,21 @@ describe('console sessions: POST/GET/DELETE /session and the session cookie', ()
     assert.equal(revoked.status, 401);
   });
 
+  it('sessions a day past their end are deleted at the next sign-in', async () => {
+    const old = await signIn(t, t.keys.ops);
+    const token = old.cookie.split('=')[1]!;
+    const mine = () =>
+      t
+        .db('sessions')
+        .whereRaw("token_hash = encode(sha256(convert_to(?, 'UTF8')), 'hex')", [token]);
+    await mine().update({
+      created_at: t.db.raw("now() - interval '3 days'"),
+      expires_at: t.db.raw("now() - interval '2 days'"),
+    });
+    await signIn(t, t.keys.readonly);
+    assert.equal((await mine()).length, 0);
+  });
+
   it('with a Bearer key, GET /session says who holds it (no session, no CSRF token)', async () => {
     const me = await t.api('GET', '/session', { key: t.keys.admin });
     assert.equal(me.status, 200);
