@@ -146,6 +146,26 @@ describe('console: the redemption queue and a redemption’s page', () => {
     await checkPage(page, 'redemption');
   });
 
+  it('ops records the return of a delivered reward, with a reason', async () => {
+    const { id } = await completedRedemption(c.t);
+    await page.goto(`${c.t.baseUrl}/console/redemptions/${id}`);
+    await page.getByRole('button', { name: 'Record a return…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Record a return' });
+    await dialog.getByLabel(/Reason/).fill('Parcel came back damaged');
+    await dialog.getByRole('button', { name: 'Record the return' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/Return recorded/)
+      .waitFor();
+    await waitForStatus(c.t, id, 'refunded');
+    await page.locator('.timeline li[data-step="refunded"]').waitFor({ timeout: 10_000 });
+    assert.match(
+      await page.locator('.timeline li[data-step="returned"]').innerText(),
+      /Parcel came back damaged/,
+    );
+    assert.equal(await page.getByRole('button', { name: 'Record a return…' }).count(), 0);
+  });
+
   it('ops cancels a redemption with a reason, in a dialog, and the page shows it', async () => {
     const { id } = await backorderedRedemption(c.t);
     // Opened by its address: the API answers the console's page for any path under /console/.
