@@ -101,6 +101,12 @@ describe('console: the redemption queue and a redemption’s page', () => {
     assert.ok(statuses.length > 0);
     assert.deepEqual(new Set(statuses), new Set(['backordered']));
 
+    // Kept in the address: a reload (or a shared link) shows the same filter.
+    assert.equal(new URL(page.url()).search, '?status=backordered');
+    await page.reload();
+    await rowOf(page, id).waitFor();
+    assert.equal(await page.getByLabel('Status', { exact: true }).inputValue(), 'backordered');
+
     await page.getByLabel('Status', { exact: true }).selectOption('');
     await page.getByLabel('Reward', { exact: true }).fill(rewardId);
     await eventually('only that reward', async () => {

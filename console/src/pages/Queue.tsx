@@ -67,6 +67,22 @@ interface QueueView {
 }
 
 const countLimit = 500;
+const filterNames = ['status', 'tier', 'rewardId', 'olderThan'] as const;
+
+/** The filters are kept in the address (?status=…), so a reload or a shared link keeps them. */
+function filtersFromAddress(): Filters {
+  const query = new URLSearchParams(window.location.search);
+  const filters = { status: '', tier: '', rewardId: '', olderThan: '' };
+  for (const name of filterNames) filters[name] = query.get(name) ?? '';
+  return filters;
+}
+
+function keepInAddress(filters: Filters): void {
+  const query = new URLSearchParams();
+  for (const name of filterNames) if (filters[name]) query.set(name, filters[name]);
+  const search = query.size ? `?${query.toString()}` : '';
+  window.history.replaceState(null, '', `${window.location.pathname}${search}`);
+}
 
 /**
  * One poll: the page of rows, and the counts. The API answers counts per status at
@@ -116,16 +132,15 @@ async function loadQueue(filters: Filters, serverCounts: boolean): Promise<Queue
 
 export function Queue() {
   const session = useSignedIn();
-  const [filters, setFilters] = useState<Filters>({
-    status: '',
-    tier: '',
-    rewardId: '',
-    olderThan: '',
-  });
+  const [filters, setFilters] = useState<Filters>(filtersFromAddress);
   const serverCounts = may(session, 'countRedemptions');
   const queue = usePolling(() => loadQueue(filters, serverCounts), pollMs, JSON.stringify(filters));
   const set = (name: keyof Filters) => (value: string) =>
-    setFilters((f) => ({ ...f, [name]: value }));
+    setFilters((f) => {
+      const next = { ...f, [name]: value };
+      keepInAddress(next);
+      return next;
+    });
 
   return (
     <section aria-labelledby="queue-heading">
