@@ -9,16 +9,19 @@ ENV NPM_CONFIG_FUND=false NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 
-# Compiles TypeScript to dist/ (the worker bundles workflows from dist/workflows at start).
+# Compiles TypeScript to dist/ (the worker bundles workflows from dist/workflows at start), and
+# builds the ops console into console/dist (served by the API at /console).
 FROM base AS build
 RUN npm ci
 COPY . .
 RUN npm run build
+RUN npm run console:build
 
 FROM base AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/console/dist ./console/dist
 USER node
 EXPOSE 3000
 CMD ["node", "dist/api/server.js"]

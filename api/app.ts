@@ -7,6 +7,7 @@ import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import { version } from '../package.json';
 import { errorHandler, notFoundHandler } from './errors';
+import { consoleRoutes, mountConsoleAssets } from './console';
 import { cachedKeyLookup } from './keys';
 import { createMetrics, timeRequests } from './metrics';
 import { buildOpenApi } from './openapi';
@@ -22,6 +23,7 @@ import { redemptionRoutes } from './routes/redemptions';
 import { substitutionRoutes } from './routes/substitutions';
 import { webhookRoutes } from './routes/webhooks';
 import { ruleSetRoutes } from './routes/rule-sets';
+import { sessionRoutes } from './routes/session';
 import { systemRoutes } from './routes/system';
 
 export interface AppDeps {
@@ -64,6 +66,7 @@ export function createApp(deps: AppDeps): App {
   const routes: RouteSpec[] = [
     ...systemRoutes({ ...deps, metrics, openApi: () => openApi }),
     ...docsRoutes(),
+    ...consoleRoutes(),
     ...memberRoutes(deps),
     ...ledgerRoutes(deps),
     ...eventRoutes(deps),
@@ -74,6 +77,7 @@ export function createApp(deps: AppDeps): App {
     ...substitutionRoutes(deps),
     ...webhookRoutes(deps),
     ...callbackRoutes(deps),
+    ...sessionRoutes({ ...deps, routes: () => routes }),
   ];
   const openApi = buildOpenApi(routes, { version });
   const findKey = cachedKeyLookup(deps.db, deps.config.API_KEY_CACHE_SECONDS * 1000);
@@ -85,6 +89,8 @@ export function createApp(deps: AppDeps): App {
       ttlMs: deps.config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
     },
   });
+
+  mountConsoleAssets(app);
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

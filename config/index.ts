@@ -172,6 +172,15 @@ export const appSchema = z.object({
     .min(1)
     .default('127.0.0.1')
     .describe("Interface the worker's metrics endpoint binds to (`0.0.0.0` in a container)."),
+  SESSION_TTL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(480)
+    .describe(
+      'How long a console session lasts after sign-in (an API key exchanged at `POST /session`); it also ends on sign-out and when its key is revoked.',
+    ),
 });
 
 /** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */

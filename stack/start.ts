@@ -16,6 +16,7 @@ import {
   startTemporal,
   waitForPoller,
 } from './services';
+import { ensureConsoleBuilt } from './console';
 import { Supervisor } from './supervisor';
 import { findTemporalCli } from './temporal-cli';
 import { waitFor } from './ports';
@@ -81,6 +82,7 @@ export async function runStart(): Promise<number> {
       ...(partners.giftCards.simulated ? { GIFTCARD_PORT: stack.GIFTCARD_PORT } : {}),
     });
 
+    await ensureConsoleBuilt(log);
     const cli = await findTemporalCli(stack.TEMPORAL_CLI_PATH, log);
     log(`starting Temporal (${cli})`);
     env.TEMPORAL_ADDRESS = await startTemporal(supervisor, {
@@ -150,6 +152,7 @@ export async function runStart(): Promise<number> {
       [
         '',
         'loyalty-ops is running:',
+        `  Console      ${api}/console/   (sign in with the admin key below)`,
         `  API          ${api}   (docs ${api}/docs/)`,
         `  Temporal UI  ${env.TEMPORAL_UI_URL}`,
         `  Metrics      ${api}/metrics`,

@@ -13,6 +13,8 @@ import { loadConfig, loadStackConfig } from '../config';
 import { createDb, migrateLatest } from '../infra/db';
 import { freePort } from './ports';
 import { startEmbeddedPostgres, startTemporal } from './services';
+import { findChromium } from './chromium';
+import { ensureConsoleBuilt } from './console';
 import { Supervisor } from './supervisor';
 import { findTemporalCli } from './temporal-cli';
 
@@ -59,6 +61,8 @@ export async function runTests(args: string[]): Promise<number> {
     const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
     // Workers a test spawns get no metrics port unless it gives one: several may run at once.
     env.WORKER_METRICS_PORT ??= '0';
+    // The browser tests (test/console/) drive the built console.
+    await ensureConsoleBuilt(log);
     const cli = await findTemporalCli(stack.TEMPORAL_CLI_PATH, log);
     env.TEMPORAL_CLI_PATH = cli;
     env.TEMPORAL_NAMESPACE = 'default';
@@ -97,6 +101,14 @@ export async function runTests(args: string[]): Promise<number> {
     log(`services up in ${Math.round((Date.now() - started) / 1000)}s; running the suite`);
 
     const files = testFiles(args);
+    // The browser tests (test/console/) drive a system Chromium, installed here if need be.
+    if (files.some((file) => file.includes(`${path.sep}console${path.sep}`))) {
+      try {
+        env.CHROMIUM_PATH = findChromium(log);
+      } catch (err) {
+        log((err as Error).message); // those tests fail with this message; the others run
+      }
+    }
     return await new Promise<number>((resolve) => {
       const child = spawn(
         process.execPath,

@@ -1,0 +1,212 @@
+/**
+ * The console in headless Chromium against the real stack: sign in, the queue, a redemption's
+ * page and its timeline, and a cancel with a reason. Each page is photographed and checked by axe.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Locator, Page } from 'playwright-core';
+import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
+import { eventually } from '../support/context';
+import { waitForStatus } from '../support/redemptions';
+import { backorderedRedemption, completedRedemption, usePrograms } from './support';
+
+const docs = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+const rowOf = (page: Page, id: string) => page.locator(`tr[data-redemption="${id}"]`);
+
+/** One attribute of every element a locator finds, in order. */
+async function attributes(locator: Locator, name: string): Promise<(string | null)[]> {
+  const found: (string | null)[] = [];
+  for (let i = 0; i < (await locator.count()); i++)
+    found.push(await locator.nth(i).getAttribute(name));
+  return found;
+}
+
+describe('console: the redemption queue and a redemption’s page', () => {
+  let c: ConsoleTest;
+  let page: Page;
+  before(async () => {
+    c = await startConsoleTest('console-redemptions');
+    await usePrograms(c.t);
+    ({ page } = await c.signIn('ops'));
+  });
+  after(async () => {
+    // `CONSOLE_DOCS_SCREENSHOTS=1 npm test -- test/console/redemptions.test.ts` renews the README's.
+    if (process.env.CONSOLE_DOCS_SCREENSHOTS && page) {
+      await page.goto(`${c.t.baseUrl}/console/`);
+      await page.locator('table.queue tbody tr').first().waitFor();
+      fs.mkdirSync(docs, { recursive: true });
+      await page.screenshot({ path: path.join(docs, 'queue.png') });
+    }
+    await c?.stop();
+  });
+
+  it('signs in with an API key and shows who is signed in, the pages and the queue', async () => {
+    const header = page.getByRole('banner');
+    await assert.doesNotReject(header.getByText('Signed in as console-redemptions-ops').waitFor());
+    assert.equal(await header.locator('.role').textContent(), 'ops');
+    const nav = page.getByRole('navigation', { name: 'Pages' });
+    assert.deepEqual(await nav.getByRole('link').allTextContents(), [
+      'Queue',
+      'Substitutions',
+      'Members',
+      'Programme health',
+      'Catalog',
+    ]);
+    assert.equal(
+      await nav.getByRole('link', { name: 'Queue' }).getAttribute('aria-current'),
+      'page',
+    );
+    assert.equal(await page.title(), 'Redemption queue · loyalty-ops console');
+  });
+
+  it('a redemption made through the API appears in the queue without a reload', async () => {
+    // Set in the page now: still there once the row shows, so the page was not reloaded.
+    const marker = await page.evaluate(() => ((globalThis as { marker?: number }).marker = 42));
+    const { id, rewardId, view } = await completedRedemption(c.t);
+    const row = rowOf(page, id);
+    await row.waitFor({ timeout: 20_000 });
+    assert.equal(await page.evaluate(() => (globalThis as { marker?: number }).marker), marker);
+    assert.match(await row.innerText(), new RegExp(rewardId));
+    assert.equal(await row.locator('.badge').first().textContent(), 'completed');
+    assert.equal(
+      await row.getByRole('link', { name: /Temporal UI/ }).getAttribute('href'),
+      view.workflow.url,
+    );
+
+    // The counts per status are those of the API.
+    const all = await c.t.api('GET', '/redemptions?limit=500');
+    const completed = all.body.redemptions.filter(
+      (r: { status: string }) => r.status === 'completed',
+    ).length;
+    await eventually('the counts to match the API', async () => {
+      const text = await page.getByRole('button', { name: /^completed \d+$/ }).textContent();
+      return text === `completed ${completed}` ? true : undefined;
+    });
+    assert.equal(
+      await page.getByRole('button', { name: /^All \d+$/ }).textContent(),
+      `All ${all.body.redemptions.length}`,
+    );
+    await checkPage(page, 'queue');
+  });
+
+  it('filters by status and reward', async () => {
+    const { id, rewardId } = await backorderedRedemption(c.t);
+    await page.getByLabel('Status', { exact: true }).selectOption('backordered');
+    await rowOf(page, id).waitFor();
+    const statuses = await page
+      .locator('table.queue tbody tr .badge:first-child')
+      .allTextContents();
+    assert.ok(statuses.length > 0);
+    assert.deepEqual(new Set(statuses), new Set(['backordered']));
+
+    // Kept in the address: a reload (or a shared link) shows the same filter.
+    assert.equal(new URL(page.url()).search, '?status=backordered');
+    await page.reload();
+    await rowOf(page, id).waitFor();
+    assert.equal(await page.getByLabel('Status', { exact: true }).inputValue(), 'backordered');
+
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    await page.getByLabel('Reward', { exact: true }).fill(rewardId);
+    await eventually('only that reward', async () => {
+      const ids = await attributes(page.locator('table.queue tbody tr'), 'data-redemption');
+      return ids.length === 1 && ids[0] === id ? true : undefined;
+    });
+    await page.getByLabel('Reward', { exact: true }).fill('no-such-reward');
+    await page.getByText('No redemptions match these filters.').waitFor();
+    await page.getByLabel('Reward', { exact: true }).fill('');
+  });
+
+  it('a redemption’s page shows its member, reward, shipment and each step of its timeline', async () => {
+    const { id, rewardId, memberId, view } = await completedRedemption(c.t);
+    await rowOf(page, id).waitFor({ timeout: 20_000 });
+    // By keyboard: the row's link takes focus and Enter opens the redemption.
+    await rowOf(page, id)
+      .getByRole('link', { name: /Open redemption/ })
+      .focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: `Redemption ${id}` }).waitFor();
+    assert.equal(new URL(page.url()).pathname, `/console/redemptions/${id}`);
+
+    const steps = page.locator('.timeline li[data-step]');
+    assert.deepEqual(
+      await attributes(steps, 'data-step'),
+      view.timeline.map((s: { step: string }) => s.step),
+    );
+    for (const [i, step] of (view.timeline as { step: string; at: string }[]).entries()) {
+      const item = steps.nth(i);
+      assert.equal(await item.locator('time').getAttribute('datetime'), step.at);
+      assert.match(await item.innerText(), / by \S+/);
+    }
+    const timeline = await page.locator('.timeline').innerText();
+    assert.match(timeline, /requested .* by ops:console-redemptions-ops/);
+
+    const summary = await page.getByRole('region', { name: 'Member and reward' }).innerText();
+    assert.match(summary, new RegExp(memberId));
+    assert.match(summary, new RegExp(rewardId));
+    assert.match(summary, /Test physical \(physical\)/, 'the reward by name');
+    const shipment = await page.getByRole('region', { name: 'Shipment or gift card' }).innerText();
+    assert.match(shipment, new RegExp(view.live.shipment.trackingNumber));
+    assert.equal(await page.getByRole('button', { name: 'Cancel redemption…' }).count(), 0);
+    await checkPage(page, 'redemption');
+  });
+
+  it('ops records the return of a delivered reward, with a reason', async () => {
+    const { id } = await completedRedemption(c.t);
+    await page.goto(`${c.t.baseUrl}/console/redemptions/${id}`);
+    await page.getByRole('button', { name: 'Record a return…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Record a return' });
+    await dialog.getByLabel(/Reason/).fill('Parcel came back damaged');
+    await dialog.getByRole('button', { name: 'Record the return' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/Return recorded/)
+      .waitFor();
+    await waitForStatus(c.t, id, 'refunded');
+    await page.locator('.timeline li[data-step="refunded"]').waitFor({ timeout: 10_000 });
+    assert.match(
+      await page.locator('.timeline li[data-step="returned"]').innerText(),
+      /Parcel came back damaged/,
+    );
+    assert.equal(await page.getByRole('button', { name: 'Record a return…' }).count(), 0);
+  });
+
+  it('ops cancels a redemption with a reason, in a dialog, and the page shows it', async () => {
+    const { id } = await backorderedRedemption(c.t);
+    // Opened by its address: the API answers the console's page for any path under /console/.
+    await page.goto(`${c.t.baseUrl}/console/redemptions/${id}`);
+    await page.getByRole('heading', { name: `Redemption ${id}` }).waitFor();
+    await page.getByText('backordered', { exact: true }).first().waitFor();
+    await page.getByRole('button', { name: 'Cancel redemption…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Cancel this redemption' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape'); // closes it, nothing sent
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Cancel redemption…' }).click();
+    await dialog.waitFor();
+    assert.equal(
+      await page.evaluate('document.activeElement && document.activeElement.id'),
+      'cancel-reason',
+      'the reason field has the focus',
+    );
+    await dialog.getByRole('button', { name: 'Cancel redemption' }).click();
+    await dialog.getByRole('alert').getByText('Give a reason of at least 3 characters.').waitFor();
+    await checkPage(page, 'redemption-cancel-dialog');
+
+    await dialog.getByLabel(/Reason/).fill('Member asked by phone');
+    await dialog.getByRole('button', { name: 'Cancel redemption' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/Cancelled: stock and points are given back/)
+      .waitFor();
+    const done = await waitForStatus(c.t, id, 'cancelled');
+    assert.ok(done.timeline.some((s: { step: string }) => s.step === 'cancelled'));
+    await page.locator('.timeline li[data-step="cancelled"]').waitFor({ timeout: 10_000 });
+    assert.match(
+      await page.locator('.timeline li[data-step="cancelled"]').innerText(),
+      /Member asked by phone/,
+    );
+    assert.equal(await page.getByRole('button', { name: 'Cancel redemption…' }).count(), 0);
+  });
+});
