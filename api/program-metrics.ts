@@ -57,12 +57,22 @@ async function read(deps: ProgramMetricsDeps) {
 type Reading = Awaited<ReturnType<typeof read>>;
 
 export function registerProgramMetrics(registry: Registry, deps: ProgramMetricsDeps): void {
-  let cached: { at: number; reading: Promise<Reading | null> } | null = null;
+  // One reading per scrape (the gauges are collected together, so they share the one in flight),
+  // then reused for `cacheMs` after it answered.
+  let cached: { reading: Promise<Reading | null>; answeredAt: number | null } | null = null;
   const reading = (): Promise<Reading | null> => {
-    if (!cached || Date.now() - cached.at >= deps.cacheMs) {
-      cached = { at: Date.now(), reading: read(deps).catch(() => null) };
+    const fresh =
+      cached && (cached.answeredAt === null || Date.now() - cached.answeredAt < deps.cacheMs);
+    if (!fresh) {
+      const entry: { reading: Promise<Reading | null>; answeredAt: number | null } = {
+        reading: read(deps)
+          .catch(() => null)
+          .finally(() => (entry.answeredAt = Date.now())),
+        answeredAt: null,
+      };
+      cached = entry;
     }
-    return cached.reading;
+    return cached!.reading;
   };
 
   const gauge = <L extends string>(
