@@ -6,8 +6,19 @@
 import type { Db } from '../infra/db';
 import type { Window } from './window';
 
-/** The rollup as of this statement: compacted hours plus the changes not compacted yet. */
-export const ledgerRollup = `(SELECT * FROM ledger_hourly UNION ALL SELECT * FROM ledger_hourly_changes)`;
+const sumColumns = 'entries, credited, debited, available, pending, held, debt';
+
+/**
+ * The ledger rollup at one level, as of this statement: the compacted rows plus the changes not
+ * compacted yet, each with `at`, the start of its hour or UTC day.
+ */
+export const ledgerRollup = (level: 'hour' | 'day'): string =>
+  level === 'hour'
+    ? `(SELECT hour AS at, kind, cause, ${sumColumns} FROM ledger_hourly
+        UNION ALL SELECT hour, kind, cause, ${sumColumns} FROM ledger_hourly_changes)`
+    : `(SELECT day AS at, kind, cause, ${sumColumns} FROM ledger_daily
+        UNION ALL SELECT date_trunc('day', hour, 'UTC'), kind, cause, ${sumColumns}
+        FROM ledger_hourly_changes)`;
 
 /** Moves committed changes into the rollups (one compaction at a time; others skip). */
 export async function compactRollups(db: Db): Promise<void> {
@@ -79,29 +90,39 @@ export function outstandingOf(rows: SumsRow[]): Outstanding {
   return { available, pending, held, total: available + pending + held, debt: sum('debt') };
 }
 
-const columns = ['entries', 'credited', 'debited', 'available', 'pending', 'held', 'debt'] as const;
+const summed = sumColumns
+  .split(', ')
+  .map((c) => `sum(${c})::bigint AS ${c}`)
+  .join(', ');
 
-/** All-time sums and the window's, by kind and cause, in one pass over the rollup. */
+/** Whole UTC days inside an hour-aligned window, and the hours at its two edges. */
+function split(window: Window): { dayFrom: Date; dayTo: Date } {
+  const day = 86_400_000;
+  const dayFrom = new Date(Math.ceil(window.from.getTime() / day) * day);
+  const dayTo = new Date(Math.floor(window.to.getTime() / day) * day);
+  return dayFrom < dayTo ? { dayFrom, dayTo } : { dayFrom: window.to, dayTo: window.to };
+}
+
+/** All-time sums and the window's, by kind and cause: days from the daily level, edges hourly. */
 export async function ledgerSums(
   db: Db,
   window: Window,
 ): Promise<{ allTime: SumsRow[]; window: SumsRow[] }> {
-  const inWindow = 'hour >= :from AND hour < :to';
-  const { rows } = await db.raw<{ rows: Record<string, string | number>[] }>(
-    `SELECT kind, cause, ${columns.map((c) => `sum(${c})::bigint AS ${c}`).join(', ')},
-       ${columns.map((c) => `coalesce(sum(${c}) FILTER (WHERE ${inWindow}), 0)::bigint AS w_${c}`).join(', ')}
-     FROM ${ledgerRollup} r GROUP BY kind, cause`,
-    { from: window.from, to: window.to },
-  );
-  const pick = (row: Record<string, string | number>, prefix: string): SumsRow => ({
-    kind: String(row.kind),
-    cause: String(row.cause),
-    ...(Object.fromEntries(columns.map((c) => [c, Number(row[`${prefix}${c}`])])) as Record<
-      (typeof columns)[number],
-      number
-    >),
-  });
-  return { allTime: rows.map((r) => pick(r, '')), window: rows.map((r) => pick(r, 'w_')) };
+  const [allTime, inWindow] = await Promise.all([
+    db.raw<{ rows: SumsRow[] }>(
+      `SELECT kind, cause, ${summed} FROM ${ledgerRollup('day')} r GROUP BY kind, cause`,
+    ),
+    db.raw<{ rows: SumsRow[] }>(
+      `SELECT kind, cause, ${summed} FROM (
+         SELECT * FROM ${ledgerRollup('day')} d WHERE at >= :dayFrom AND at < :dayTo
+         UNION ALL
+         SELECT * FROM ${ledgerRollup('hour')} h
+         WHERE (at >= :from AND at < :dayFrom) OR (at >= :dayTo AND at < :to)) r
+       GROUP BY kind, cause`,
+      { from: window.from, to: window.to, ...split(window) },
+    ),
+  ]);
+  return { allTime: allTime.rows, window: inWindow.rows };
 }
 
 /** Rates over a window: null when nothing was issued in it. */

@@ -59,12 +59,14 @@ export async function redemptionsByStatus(db: Db): Promise<Record<RedemptionStat
   return counts;
 }
 
-/** Shipped, still undelivered, longer ago than the SLA (the workflow's clock starts at shipping). */
+/**
+ * Shipped, still undelivered, longer ago than the SLA (the workflow's clock starts at shipping).
+ * A redemption's `updated_at` is when its status last changed (`recordStep`), so for one still
+ * `shipped` it is when it shipped.
+ */
 export async function openPastSla(db: Db, asOf: Date, deliverySlaMs: number): Promise<number> {
   const { rows } = await db.raw<{ rows: { n: number }[] }>(
-    `SELECT count(*)::bigint AS n FROM redemptions r
-     WHERE r.status = 'shipped' AND EXISTS (SELECT 1 FROM redemption_steps s
-       WHERE s.redemption_id = r.id AND s.step = 'shipped' AND s.at < ?)`,
+    `SELECT count(*)::bigint AS n FROM redemptions WHERE status = 'shipped' AND updated_at < ?`,
     [new Date(asOf.getTime() - deliverySlaMs)],
   );
   return rows[0]!.n;

@@ -117,13 +117,14 @@ export async function healthSeries(
     values = (start) => byStart.get(start.getTime()) ?? 0;
   } else {
     await compactRollups(db);
+    const level = bucket === 'hour' ? 'hour' : 'day';
     const { rows } = await db.raw<{ rows: (SumsRow & { start: Date | null })[] }>(
-      `SELECT CASE WHEN hour >= :from THEN date_trunc(:bucket, hour, 'UTC') END AS start,
+      `SELECT CASE WHEN at >= :from THEN date_trunc(:bucket, at, 'UTC') END AS start,
          kind, cause, sum(entries)::bigint AS entries, sum(credited)::bigint AS credited,
          sum(debited)::bigint AS debited, sum(available)::bigint AS available,
          sum(pending)::bigint AS pending, sum(held)::bigint AS held, sum(debt)::bigint AS debt
-       FROM ${ledgerRollup} r
-       WHERE hour < :to ${metric === 'points_outstanding' ? '' : 'AND hour >= :from'}
+       FROM ${ledgerRollup(level)} r
+       WHERE at < :to ${metric === 'points_outstanding' ? '' : 'AND at >= :from'}
        GROUP BY 1, 2, 3`,
       range,
     );
