@@ -446,6 +446,11 @@ describe('programme health', () => {
     if (midnight.getUTCHours() > 0) midnight.setUTCHours(24, 0, 0, 0); // the next UTC midnight
     const to = midnight.toISOString();
     const threeDaysBefore = new Date(Date.parse(to) - 3 * 86_400_000).toISOString();
+    // A window holding today whole: its flows come from the daily level, the edges hourly.
+    const hourAfter = (iso: string) => new Date(Date.parse(iso) + 3_600_000).toISOString();
+    const wide = await health(`?from=${hourAfter(threeDaysBefore)}&to=${hourAfter(to)}`);
+    assert.deepEqual(wide.points.window, flows((await expectedFor(wide)).window));
+    assert.ok(wide.points.window.issued >= 400, 'today is in it');
     const bySql = async (sql: string, s: Series) => {
       const { rows } = await t.db.raw<{ rows: { start: Date; v: number }[] }>(sql, [
         s.bucket,
