@@ -27,7 +27,11 @@ export interface FulfilmentCost {
   perRedemption: Money;
 }
 
-/** Per currency of the rewards, for redemptions fulfilled (shipped or issued) in the window. */
+/**
+ * Per currency of the rewards, for redemptions fulfilled (shipped or issued) in the window. A
+ * redemption has at most one of these steps (a parcel ships once; a card or code is issued once;
+ * steps are written once each), so each is counted once.
+ */
 export async function fulfilmentCost(
   db: Db,
   window: Window,
@@ -38,12 +42,10 @@ export async function fulfilmentCost(
   }>(
     `SELECT w.currency, count(*)::bigint AS n, sum(w.cash_value * r.quantity)::float8 AS value,
        count(*) FILTER (WHERE f.step = 'shipped')::bigint AS shipped
-     FROM (SELECT DISTINCT ON (redemption_id) redemption_id, step FROM redemption_steps
-           WHERE step IN ('shipped', 'issued') AND at >= :from AND at < :to
-           ORDER BY redemption_id, at) f
-     JOIN redemptions r ON r.id = f.redemption_id
+     FROM redemption_steps f JOIN redemptions r ON r.id = f.redemption_id
      LEFT JOIN stock_reservations sr ON sr.redemption_id = r.id
      JOIN rewards w ON w.id = coalesce(sr.sku, r.reward_id)
+     WHERE f.step IN ('shipped', 'issued') AND f.at >= :from AND f.at < :to
      GROUP BY w.currency ORDER BY w.currency`,
     { from: window.from, to: window.to },
   );

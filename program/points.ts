@@ -20,9 +20,9 @@ export const ledgerRollup = (level: 'hour' | 'day'): string =>
         UNION ALL SELECT date_trunc('day', hour, 'UTC'), kind, cause, ${sumColumns}
         FROM ledger_hourly_changes)`;
 
-/** Moves committed changes into the rollups (one compaction at a time; others skip). */
+/** Moves committed changes into every rollup (one compaction at a time; others skip). */
 export async function compactRollups(db: Db): Promise<void> {
-  await db.raw('SELECT program_health_compact()');
+  await db.raw('SELECT program_health_compact(), redemption_counts_compact()');
 }
 
 export interface SumsRow {

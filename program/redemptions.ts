@@ -46,10 +46,14 @@ const velocity = (current: number, previous: number): Velocity => ({
   trend: previous === 0 ? null : (current - previous) / previous,
 });
 
-/** Redemptions in each status now (every status listed, 0 included). */
+/**
+ * Redemptions in each status now (every status listed, 0 included), from the exact rollup
+ * (migration 20261204100200) plus the changes not compacted yet.
+ */
 export async function redemptionsByStatus(db: Db): Promise<Record<RedemptionStatus, number>> {
   const { rows } = await db.raw<{ rows: { status: RedemptionStatus; n: number }[] }>(
-    'SELECT status, count(*)::bigint AS n FROM redemptions GROUP BY status',
+    `SELECT status, sum(redemptions)::bigint AS n FROM (SELECT * FROM redemption_counts
+       UNION ALL SELECT * FROM redemption_counts_changes) c GROUP BY status`,
   );
   const counts = Object.fromEntries(redemptionStatuses.map((s) => [s, 0])) as Record<
     RedemptionStatus,
