@@ -334,12 +334,21 @@ async function main(): Promise<void> {
     // Off, the trigger would miss these entries: the rollups are rebuilt below, before any read.
     if (args['write-blocks'] !== '0') {
       await writeCost(db, positive('write-blocks', args['write-blocks']), 200);
-      await db.raw(`TRUNCATE ledger_hourly, ledger_hourly_changes;
+      await db.raw(`TRUNCATE ledger_hourly, ledger_daily, ledger_hourly_changes;
         INSERT INTO ledger_hourly
         SELECT date_trunc('hour', created_at, 'UTC'), kind, ledger_entry_cause(kind, dedupe_key),
           count(*), sum(greatest(amount, 0)), sum(greatest(-amount, 0)), sum(available_delta),
           sum(pending_delta), sum(held_delta), sum(debt_delta)
-        FROM ledger_entries GROUP BY 1, 2, 3`);
+        FROM ledger_entries GROUP BY 1, 2, 3;
+        INSERT INTO ledger_daily
+        SELECT date_trunc('day', hour, 'UTC'), kind, cause, sum(entries), sum(credited),
+          sum(debited), sum(available), sum(pending), sum(held), sum(debt)
+        FROM ledger_hourly GROUP BY 1, 2, 3`);
+      const check = await db.raw<{ rows: { ok: boolean }[] }>(
+        `SELECT (SELECT sum(available + pending + held) FROM members) =
+           (SELECT sum(available + pending + held) FROM ledger_daily) AS ok`,
+      );
+      log(`rollups rebuilt; they ${check.rows[0]!.ok ? 'match' : 'DO NOT match'} the balances`);
     }
   } finally {
     await db.destroy();
