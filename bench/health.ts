@@ -239,9 +239,9 @@ async function main(): Promise<void> {
   const members = positive('members', args.members);
   const redemptions = positive('redemptions', args.redemptions, true);
   const runs = positive('runs', args.runs);
-  const supervisor = new Supervisor(path.join(os.tmpdir(), `bench-health-${process.pid}.json`));
   let url = process.env.DATABASE_URL;
   const dir = args.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'bench-health-'));
+  const supervisor = new Supervisor(path.join(dir, 'bench.pids.json'));
   if (!url) {
     url = await startEmbeddedPostgres(supervisor, {
       root: dir,
@@ -337,6 +337,7 @@ async function main(): Promise<void> {
   } finally {
     await db.destroy();
     await supervisor.stopAll(log);
+    if (!args.dir) fs.rmSync(dir, { recursive: true, force: true }); // gigabytes: not left behind
   }
 }
 
