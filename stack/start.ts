@@ -155,7 +155,10 @@ export async function runStart(): Promise<number> {
         `  Console      ${api}/console/   (sign in with the admin key below)`,
         `  API          ${api}   (docs ${api}/docs/)`,
         `  Temporal UI  ${env.TEMPORAL_UI_URL}`,
-        `  Metrics      ${api}/metrics`,
+        `  Metrics      ${api}/metrics (API)` +
+          (config.WORKER_METRICS_PORT
+            ? `, http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics (worker)`
+            : ''),
         `  Temporal     ${env.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,
         `  Postgres     ${redactUrl(config.DATABASE_URL)}`,
         `  Warehouse    ${partners.warehouse.shown}`,
