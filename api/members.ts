@@ -182,3 +182,36 @@ export async function findMember(deps: MemberDeps, id: string) {
     return { ...memberView(member), ...summary, workflow: { ...workflow, runId: null, status } };
   }
 }
+
+export interface MemberLookup {
+  /** A member id, an external id or an email address. */
+  q?: string | undefined;
+  externalId?: string | undefined;
+  email?: string | undefined;
+  limit: number;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Members matching every criterion given: `q` is an id, an external id or an email (exact, email
+ * in any case); `externalId` and `email` narrow to that one field. Oldest enrolment first.
+ */
+export async function lookupMembers(
+  db: Db,
+  lookup: MemberLookup,
+): Promise<(MemberRow & LedgerMemberRow)[]> {
+  const query = db<MemberRow & LedgerMemberRow>('members')
+    .orderBy([{ column: 'enrolled_at' }, { column: 'id' }])
+    .limit(lookup.limit);
+  if (lookup.q !== undefined) {
+    const q = lookup.q;
+    void query.where((w) => {
+      if (uuidPattern.test(q)) void w.orWhere('id', q.toLowerCase());
+      void w.orWhere('external_id', q).orWhereRaw('lower(email) = lower(?)', [q]);
+    });
+  }
+  if (lookup.externalId !== undefined) void query.where('external_id', lookup.externalId);
+  if (lookup.email !== undefined) void query.whereRaw('lower(email) = lower(?)', [lookup.email]);
+  return query;
+}

@@ -39,7 +39,7 @@ export interface RewardFilter {
 /** What a reward has left: the inventory of a physical one, the code pool of a coupon. */
 export interface RewardStock {
   inventory: InventoryRow | null;
-  coupons: { total: number; available: number } | null;
+  coupons: { total: number; available: number; used: number } | null;
 }
 
 /** The columns a create or patch input sets (all but the id and the timestamps). */
@@ -215,7 +215,11 @@ export async function rewardStock(db: Db, rewards: RewardRow[]): Promise<Map<str
           inventory: inventory.find((i) => i.sku === reward.id) ?? null,
           coupons:
             reward.kind === 'coupon'
-              ? { total: pool?.total ?? 0, available: pool?.available ?? 0 }
+              ? {
+                  total: pool?.total ?? 0,
+                  available: pool?.available ?? 0,
+                  used: (pool?.total ?? 0) - (pool?.available ?? 0),
+                }
               : null,
         },
       ];

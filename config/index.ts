@@ -140,6 +140,15 @@ export const appSchema = z.object({
     .describe(
       'How long an `Idempotency-Key` and its stored answer are remembered; after that the key may be used for a new request.',
     ),
+  SLA_AT_RISK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 24 * 3600)
+    .default(24 * 3600)
+    .describe(
+      'A redemption still waiting for delivery is `atRisk` from this many seconds before its delivery SLA deadline (and once past it): `GET /redemptions` and `GET /redemptions/:id`.',
+    ),
   API_KEY_CACHE_SECONDS: z.coerce
     .number()
     .int()

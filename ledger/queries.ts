@@ -77,17 +77,62 @@ export async function memberSummary(db: Db, member: LedgerMemberRow, now: Date =
   };
 }
 
+/** An entry with the member's balances after it, and the event it came from (if any). */
+interface ExplainedRow extends EntryRow {
+  after_available: number;
+  after_pending: number;
+  after_held: number;
+  after_debt: number;
+  after_total: number;
+  event_type: string | null;
+  event_order_id: string | null;
+  event_occurred_at: Date | null;
+}
+
+/**
+ * A page of a member's ledger, oldest first, each line explained: the balances after it (running
+ * sums over the member's whole ledger, so any page starts where the one before ended) and the
+ * program event it came from (its type and order id).
+ */
 export async function ledgerPage(
   db: Db,
   memberId: string,
   page: { after?: number | undefined; limit: number },
 ) {
-  const { rows } = await db.raw<{ rows: EntryRow[] }>(
-    'SELECT * FROM ledger_entries WHERE member_id = ? AND id > ? ORDER BY id LIMIT ?',
+  const { rows } = await db.raw<{ rows: ExplainedRow[] }>(
+    `SELECT e.*, ev.type AS event_type, ev.order_id AS event_order_id,
+       ev.occurred_at AS event_occurred_at
+     FROM (
+       SELECT le.*,
+         sum(available_delta) OVER w AS after_available, sum(pending_delta) OVER w AS after_pending,
+         sum(held_delta) OVER w AS after_held, sum(debt_delta) OVER w AS after_debt,
+         sum(amount) OVER w AS after_total
+       FROM ledger_entries le WHERE member_id = ?
+       WINDOW w AS (ORDER BY id)
+     ) e
+     LEFT JOIN ledger_events ev ON ev.id = e.source_event_id
+     WHERE e.id > ? ORDER BY e.id LIMIT ?`,
     [memberId, page.after ?? 0, page.limit + 1],
   );
   const more = rows.length > page.limit;
-  const entries = rows.slice(0, page.limit).map(entryView);
+  const entries = rows.slice(0, page.limit).map((row) => ({
+    ...entryView(row),
+    balanceAfter: {
+      available: Number(row.after_available),
+      pending: Number(row.after_pending),
+      held: Number(row.after_held),
+      debt: Number(row.after_debt),
+      total: Number(row.after_total),
+    },
+    source: row.source_event_id
+      ? {
+          eventId: row.source_event_id,
+          type: row.event_type,
+          orderId: row.event_order_id,
+          occurredAt: row.event_occurred_at?.toISOString() ?? null,
+        }
+      : null,
+  }));
   return { entries, nextAfter: more ? entries[entries.length - 1]!.id : null };
 }
 

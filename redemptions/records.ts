@@ -165,35 +165,3 @@ export async function getRedemption(
   const row = await findRedemptionRow(db, id);
   return row && { row, steps: await stepsOf(db, id) };
 }
-
-export interface RedemptionFilter {
-  status?: RedemptionStatus | undefined;
-  tier?: string | undefined;
-  memberId?: string | undefined;
-  /** Only those asked for before this time (older than some age). */
-  before?: Date | undefined;
-  /**
-   * Keyset paging: after the redemption with this id, by (created_at, id). Compared in SQL, as
-   * `created_at` has microseconds that a JavaScript Date would round away.
-   */
-  after?: string | undefined;
-  limit: number;
-}
-
-/** Oldest first: what has waited longest is what ops look at first. */
-export async function listRedemptions(db: Db, filter: RedemptionFilter): Promise<RedemptionRow[]> {
-  const query = db<RedemptionRow>('redemptions')
-    .orderBy([{ column: 'created_at' }, { column: 'id' }])
-    .limit(filter.limit);
-  if (filter.status) void query.where({ status: filter.status });
-  if (filter.tier) void query.where({ tier: filter.tier });
-  if (filter.memberId) void query.where({ member_id: filter.memberId });
-  if (filter.before) void query.where('created_at', '<', filter.before);
-  if (filter.after) {
-    void query.whereRaw(
-      '(created_at, id) > (SELECT created_at, id FROM redemptions WHERE id = ?)',
-      [filter.after],
-    );
-  }
-  return query;
-}

@@ -167,3 +167,29 @@ export async function listSubstitutions(
   if (filter.status) void query.where({ status: filter.status });
   return query;
 }
+
+/** What each candidate of these substitutions has in stock now (available units), by SKU. */
+export async function candidateStock(
+  db: Db,
+  rows: SubstitutionRow[],
+): Promise<Map<string, number>> {
+  const skus = [...new Set(rows.flatMap((row) => row.candidates.map((c) => c.sku)))];
+  if (skus.length === 0) return new Map();
+  const stock = await db('inventory')
+    .whereIn('sku', skus)
+    .select<{ sku: string; available: number }[]>('sku', 'available');
+  return new Map(stock.map((s) => [s.sku, s.available]));
+}
+
+/** Whether `row` already holds this very decision (a repeated request): nothing to do again. */
+export function alreadyDecided(
+  row: SubstitutionRow,
+  decision: { approve: boolean; sku?: string; actor: string; reason: string },
+): boolean {
+  return (
+    row.status === (decision.approve ? 'approved' : 'rejected') &&
+    (!decision.approve || row.chosen_sku === decision.sku) &&
+    row.decided_by === decision.actor &&
+    row.reason === decision.reason
+  );
+}

@@ -144,7 +144,7 @@ describe('rewards catalog', () => {
       assert.equal(fetched.body.id, card.id);
 
       const coupon = await create({ ...physical(), kind: 'coupon', inventory: undefined });
-      assert.deepEqual(coupon.coupons, { total: 0, available: 0 });
+      assert.deepEqual(coupon.coupons, { total: 0, available: 0, used: 0 });
       assert.equal(coupon.inventory, null);
     });
 
@@ -633,6 +633,7 @@ describe('rewards catalog', () => {
       assert.deepEqual((await t.api('GET', `/rewards/${id}`)).body.coupons, {
         total: 4,
         available: 4,
+        used: 0,
       });
 
       for (const [res, status, field] of [

@@ -91,6 +91,17 @@ describe('out-of-stock substitution', () => {
     const id = res.body.redemptionId as string;
     const sub = await pending(id);
     assert.ok(sub.deadlineAt);
+    const offered = await t.api('GET', `/substitutions/${id}`, { key: t.keys.readonly });
+    assert.deepEqual(
+      (offered.body.candidates as { sku: string; cashValue: number; available: number }[]).map(
+        (o) => [o.sku, o.cashValue, o.available],
+      ),
+      [
+        [c.close, 105, 3],
+        [c.near, 115, 3],
+      ],
+      'each candidate with its value and the stock it has now',
+    );
     const list = await t.api('GET', '/substitutions?status=pending', { key: t.keys.readonly });
     assert.ok(list.body.substitutions.some((s: { redemptionId: string }) => s.redemptionId === id));
 
@@ -117,6 +128,21 @@ describe('out-of-stock substitution', () => {
     assert.equal(ok.body.chosenSku, c.near);
     assert.match(ok.body.decidedBy, /^ops:/);
     assert.equal(ok.body.reason, 'member prefers the blue one');
+    // A retried approval (a double click, a lost answer) is the same decision, decided once.
+    const repeat = await t.api('POST', `/substitutions/${id}/approve`, {
+      key: t.keys.ops,
+      body: { sku: c.near, reason: 'member prefers the blue one' },
+    });
+    assert.equal(repeat.status, 200, JSON.stringify(repeat.body));
+    assert.deepEqual(
+      [repeat.body.status, repeat.body.chosenSku, repeat.body.decidedAt],
+      ['approved', c.near, ok.body.decidedAt],
+    );
+    const other = await t.api('POST', `/substitutions/${id}/approve`, {
+      key: t.keys.ops,
+      body: { sku: c.close, reason: 'member prefers the blue one' },
+    });
+    assert.equal(other.status, 409, 'another decision after the first is refused');
     await waitForStatus(t, id, 'completed');
     assert.equal(t.partners!.warehouse.get(id).sku, c.near);
     const again = await t.api('POST', `/substitutions/${id}/reject`, {

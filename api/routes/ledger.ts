@@ -38,9 +38,21 @@ const entry = z.object({
   reason: z.string(),
   actor: z.string(),
   sourceEventId: z.string().nullable(),
-  holdId: z.string().nullable(),
-  ruleVersion: z.number().int().nullable(),
+  holdId: z.string().nullable().describe('The redemption whose hold this entry moves.'),
+  ruleVersion: z.number().int().nullable().describe('The program version that decided the points.'),
   at: z.iso.datetime(),
+  balanceAfter: balance
+    .extend({ total: z.number().describe('available + pending + held - debt.') })
+    .describe("The member's balances right after this entry (a running sum of the ledger)."),
+  source: z
+    .object({
+      eventId: z.string(),
+      type: z.string().nullable().describe('purchase, return, referral, review, custom.'),
+      orderId: z.string().nullable(),
+      occurredAt: z.iso.datetime().nullable(),
+    })
+    .nullable()
+    .describe('The program event this entry came from (accruals, reversals); null otherwise.'),
 });
 
 async function assertMember(db: Db, id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { memberStatuses } from '../../domain/member';
-import { enrolMember, findMember, memberView, type MemberDeps } from '../members';
+import { enrolMember, findMember, lookupMembers, memberView, type MemberDeps } from '../members';
 import { defineRoute, type RouteSpec } from '../route';
 
 export const externalId = z
@@ -89,6 +89,53 @@ export function memberRoutes(deps: MemberDeps): RouteSpec[] {
           .status(result.created ? 201 : 200)
           .location(`/members/${result.member.id}`)
           .json(memberView(result.member));
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/members',
+      operationId: 'lookupMembers',
+      summary: 'Find members by id, external id or email (`q` is any of the three)',
+      tag: 'Members',
+      auth: 'readonly',
+      query: z
+        .object({
+          q: z
+            .string()
+            .trim()
+            .min(1)
+            .max(320)
+            .optional()
+            .describe('A member id, an external id or an email (exact; email in any case).'),
+          externalId: externalId.optional(),
+          email: z.string().trim().min(1).max(320).optional().describe('In any letter case.'),
+          limit: z.coerce.number().int().min(1).max(100).default(20),
+        })
+        .refine((query) => [query.q, query.externalId, query.email].some((v) => v !== undefined), {
+          message: 'name q, externalId or email',
+          path: ['q'],
+        }),
+      responses: {
+        200: {
+          description:
+            'The members matching every criterion given, oldest enrolment first (none: an empty list). `GET /members/:id` has tier progress and next expiry; `GET /redemptions?memberId=` the redemptions.',
+          schema: z.object({ members: z.array(member.extend({ balance })) }),
+        },
+        422: { description: 'No criterion given, or one is not valid.' },
+      },
+      handler: async ({ query }, _req, res) => {
+        const rows = await lookupMembers(deps.db, query);
+        res.json({
+          members: rows.map((row) => ({
+            ...memberView(row),
+            balance: {
+              available: row.available,
+              pending: row.pending,
+              held: row.held,
+              debt: row.debt,
+            },
+          })),
+        });
       },
     }),
     defineRoute({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { redemptionStatuses } from '../../domain/redemption';
-import { findRedemptionRow, listRedemptions } from '../../redemptions/records';
+import { countQueue, listQueue } from '../../redemptions/queue';
+import { findRedemptionRow } from '../../redemptions/records';
 import { Problem } from '../problem';
 import { callerOf } from '../auth';
 import { idempotencyKeyOf } from '../idempotency';
@@ -9,47 +10,21 @@ import {
   redemptionIdFor,
   redemptionView,
   returnRedemption,
-  showRedemption,
   startRedemption,
   type RedemptionDeps,
 } from '../redemptions';
+import { queueRowView, redemptionDetail, redemptionPolicy } from '../redemption-detail';
 import { defineRoute, type RouteSpec } from '../route';
-
-const key = z.string().regex(/^[A-Za-z0-9._:@-]{1,128}$/, '1 to 128 letters, digits or . _ : @ -');
-
-const redeemBody = z.strictObject({
-  redemptionId: key
-    .optional()
-    .describe(
-      'Your id for this redemption: the same id is one redemption. Unset: derived from the Idempotency-Key header, else new.',
-    ),
-  memberId: z.uuid(),
-  rewardId: key,
-  quantity: z.number().int().min(1).max(100).default(1),
-  backorder: z
-    .boolean()
-    .default(false)
-    .describe('Out of stock with no substitute taken: wait for stock instead of a refund.'),
-});
-
-const view = z.object({
-  redemptionId: z.string(),
-  memberId: z.uuid(),
-  rewardId: z.string(),
-  quantity: z.number().int(),
-  backorder: z.boolean(),
-  status: z.enum(redemptionStatuses),
-  tier: z.string().nullable(),
-  points: z.number().int().nullable(),
-  priority: z.number().int().nullable(),
-  reason: z.string().nullable(),
-  requestedBy: z.string(),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-  workflow: z.object({ id: z.string(), url: z.url() }),
-});
-
-const params = z.object({ id: key });
+import {
+  detail,
+  filterOf,
+  key,
+  params,
+  queueFilter,
+  redeemBody,
+  row,
+  view,
+} from './redemption-schemas';
 
 export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
   return [
@@ -89,26 +64,19 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       method: 'get',
       path: '/redemptions',
       operationId: 'listRedemptions',
-      summary: 'Redemptions oldest first, by status, tier, member and age, with workflow links',
+      summary:
+        'The redemption queue: by status (several), tier, reward, member, age and SLA risk; oldest first',
       tag: 'Redemptions',
       auth: 'readonly',
-      query: z.object({
-        status: z.enum(redemptionStatuses).optional(),
-        tier: z.string().min(1).max(64).optional(),
-        memberId: z.uuid().optional(),
-        olderThan: z.coerce
-          .number()
-          .int()
-          .min(0)
-          .optional()
-          .describe('Only those asked for at least this many seconds ago.'),
+      query: queueFilter.extend({
+        order: z.enum(['oldest', 'newest']).default('oldest'),
         after: key.optional().describe('The last redemptionId of the previous page.'),
         limit: z.coerce.number().int().min(1).max(500).default(50),
       }),
       responses: {
         200: {
           description: 'A page of redemptions; `next` is the `after` of the next page.',
-          schema: z.object({ redemptions: z.array(view), next: z.string().nullable() }),
+          schema: z.object({ redemptions: z.array(row), next: z.string().nullable() }),
         },
         422: { description: 'A filter is not valid, or `after` names no redemption.' },
       },
@@ -118,20 +86,51 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
             errors: [{ field: 'query.after', message: 'unknown redemptionId' }],
           });
         }
-        const rows = await listRedemptions(deps.db, {
-          status: query.status,
-          tier: query.tier,
-          memberId: query.memberId,
-          before:
-            query.olderThan === undefined
-              ? undefined
-              : new Date(Date.now() - query.olderThan * 1000),
-          after: query.after,
-          limit: query.limit,
-        });
+        const policy = await redemptionPolicy(deps.db, deps.config);
+        const rows = await listQueue(
+          deps.db,
+          {
+            ...filterOf(query, policy.now),
+            order: query.order,
+            after: query.after,
+            limit: query.limit,
+          },
+          policy,
+        );
         res.json({
-          redemptions: rows.map((row) => redemptionView(deps.config, row)),
+          redemptions: rows.map((r) => queueRowView(deps.config, r, policy)),
           next: rows.length === query.limit ? rows[rows.length - 1]!.id : null,
+        });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/redemptions/counts',
+      operationId: 'countRedemptions',
+      summary: 'How many redemptions per status (and at risk) under the same filters as the queue',
+      tag: 'Redemptions',
+      auth: 'readonly',
+      query: queueFilter,
+      responses: {
+        200: {
+          description:
+            'Counts per status (every status, 0 included; the `status` filter does not narrow them), at risk, and in all.',
+          schema: z.object({
+            byStatus: z.record(z.enum(redemptionStatuses), z.number().int()),
+            atRisk: z.number().int(),
+            total: z.number().int(),
+          }),
+        },
+        422: { description: 'A filter is not valid.' },
+      },
+      handler: async ({ query }, _req, res) => {
+        const policy = await redemptionPolicy(deps.db, deps.config);
+        const counts = await countQueue(deps.db, filterOf(query, policy.now), policy);
+        res.json({
+          ...counts,
+          byStatus: Object.fromEntries(
+            redemptionStatuses.map((st) => [st, counts.byStatus[st] ?? 0]),
+          ),
         });
       },
     }),
@@ -140,28 +139,19 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       path: '/redemptions/:id',
       operationId: 'getRedemption',
       summary:
-        'One redemption: its live status from the workflow and the timeline of what happened',
+        'One redemption for ops: status, timeline with actors and reasons, member, reward, fulfilment, allowed actions, SLA (codes masked below ops)',
       tag: 'Redemptions',
       auth: 'readonly',
       params,
       responses: {
         200: {
           description: 'The redemption.',
-          schema: view.extend({
-            live: z.record(z.string(), z.unknown()).nullable(),
-            timeline: z.array(
-              z.object({
-                step: z.string(),
-                at: z.iso.datetime(),
-                detail: z.record(z.string(), z.unknown()),
-              }),
-            ),
-          }),
+          schema: detail,
         },
         404: { description: 'No such redemption.' },
       },
       handler: async ({ params: { id } }, _req, res) => {
-        res.json(await showRedemption(deps, id));
+        res.json(await redemptionDetail(deps, id, callerOf(res).role));
       },
     }),
     defineRoute({
@@ -187,7 +177,7 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
           actor: `${caller.role}:${caller.name}`,
           reason: body.reason,
         });
-        res.json(await showRedemption(deps, id));
+        res.json(await redemptionDetail(deps, id, caller.role));
       },
     }),
     defineRoute({
@@ -210,7 +200,7 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
           actor: `${caller.role}:${caller.name}`,
           reason: body.reason,
         });
-        res.status(202).json(await showRedemption(deps, id));
+        res.status(202).json(await redemptionDetail(deps, id, caller.role));
       },
     }),
   ];

@@ -44,7 +44,11 @@ const rewardSchema = z.object({
   updatedAt: z.iso.datetime(),
   inventory: inventorySchema.nullable().describe('Physical rewards: the stock.'),
   coupons: z
-    .object({ total: z.number().int(), available: z.number().int() })
+    .object({
+      total: z.number().int().describe('Codes imported.'),
+      available: z.number().int().describe('Codes not yet given out.'),
+      used: z.number().int().describe('Codes given to redemptions (total - available).'),
+    })
     .nullable()
     .describe('Coupons: the pool of codes.'),
 });

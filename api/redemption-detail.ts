@@ -1,0 +1,119 @@
+/**
+ * Redemptions as the console shows them: each queue row with its SLA deadline and risk; the
+ * detail with who did each step and why, the member, the reward, the shipment or gift card, the
+ * actions the caller may take now, and codes only for the roles that may read them.
+ */
+import { codeFor } from '../domain/codes';
+import { ms } from '../domain/program';
+import { actorOf, allowedActions, slaOf } from '../domain/redemption-ops';
+import type { Role } from '../domain/roles';
+import type { Db } from '../infra/db';
+import { loadRuleSet } from '../ledger/programs';
+import { fulfilmentOf, redemptionContext } from '../redemptions/details';
+import type { QueueRow, RiskPolicy } from '../redemptions/queue';
+import { getRedemption } from '../redemptions/records';
+import type { AppConfig } from '../config';
+import { notFound } from './problem';
+import { redemptionView, showRedemption, type RedemptionDeps } from './redemptions';
+
+export interface RedemptionPolicy extends RiskPolicy {
+  returnWindowMs: number;
+}
+
+/** The program's delivery SLA and return window in force, the configured margin, and now. */
+export async function redemptionPolicy(db: Db, config: AppConfig): Promise<RedemptionPolicy> {
+  const { program } = await loadRuleSet(db);
+  return {
+    deliverySlaMs: ms(program.redemption.deliverySla),
+    returnWindowMs: ms(program.redemption.returnWindow),
+    marginMs: config.SLA_AT_RISK_SECONDS * 1000,
+    now: new Date(),
+  };
+}
+
+export function queueRowView(config: AppConfig, row: QueueRow, policy: RiskPolicy) {
+  return {
+    ...redemptionView(config, row),
+    ...slaOf(
+      {
+        status: row.status,
+        createdAt: row.created_at,
+        shippedAt: row.shipped_at,
+        breachRecorded: row.sla_breach_recorded,
+      },
+      policy,
+      policy.now,
+    ),
+  };
+}
+
+type Shown = Awaited<ReturnType<typeof showRedemption>>;
+
+/** The live state's codes as `role` may see them. */
+function maskLive(live: Shown['live'], role: Role): Shown['live'] {
+  if (!live) return live;
+  return {
+    ...live,
+    giftCard: live.giftCard && { ...live.giftCard, code: codeFor(role, live.giftCard.code) },
+    coupon: live.coupon && { ...live.coupon, code: codeFor(role, live.coupon.code) },
+  };
+}
+
+export async function redemptionDetail(deps: RedemptionDeps, id: string, role: Role) {
+  const shown = await showRedemption(deps, id);
+  // Read after the workflow answered, so these records hold every step it reported.
+  const [found, policy] = await Promise.all([
+    getRedemption(deps.db, id),
+    redemptionPolicy(deps.db, deps.config),
+  ]);
+  if (!found) throw notFound('redemption', 'id', id);
+  const { row, steps } = found;
+  const { member, reward } = await redemptionContext(deps.db, row);
+  const fulfilment = await fulfilmentOf(deps.db, row, steps, reward?.kind ?? null);
+  const status = shown.status;
+  const has = (step: string) => steps.some((s) => s.step === step);
+  return {
+    ...shown,
+    live: maskLive(shown.live, role),
+    timeline: shown.timeline.map((entry) => {
+      const detail =
+        typeof entry.detail.coupon === 'string'
+          ? { ...entry.detail, coupon: codeFor(role, entry.detail.coupon) }
+          : entry.detail;
+      return {
+        ...entry,
+        detail,
+        ...actorOf(entry.step, entry.detail, reward),
+      };
+    }),
+    ...slaOf(
+      {
+        status,
+        createdAt: row.created_at,
+        shippedAt: steps.find((s) => s.step === 'shipped')?.at ?? null,
+        breachRecorded: has('sla_breached'),
+      },
+      policy,
+      policy.now,
+    ),
+    allowedActions: allowedActions(
+      role,
+      { status, createdAt: row.created_at, delivered: has('delivered') },
+      policy.returnWindowMs,
+      policy.now,
+    ),
+    member,
+    reward,
+    fulfilment: {
+      shipment: fulfilment.shipment,
+      giftCard: fulfilment.giftCard && {
+        ...fulfilment.giftCard,
+        code: codeFor(role, fulfilment.giftCard.code),
+      },
+      coupon: fulfilment.coupon && {
+        ...fulfilment.coupon,
+        code: codeFor(role, fulfilment.coupon.code),
+      },
+    },
+  };
+}

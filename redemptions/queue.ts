@@ -1,0 +1,119 @@
+/**
+ * The redemption queue as ops work it: filtered by status (several), tier, reward, member, age and
+ * SLA risk, oldest first (or newest), in keyset pages; and how many there are per status under the
+ * same filters, in one grouped query. Each row comes with when it shipped and whether the workflow
+ * recorded an SLA breach, so its deadline and risk can be told (see `domain/redemption-ops.ts`).
+ */
+import type { Knex } from 'knex';
+import type { RedemptionStatus } from '../domain/redemption';
+import { slaOpenStatuses } from '../domain/redemption-ops';
+import type { Db } from '../infra/db';
+import type { RedemptionRow } from './records';
+
+export interface QueueRow extends RedemptionRow {
+  shipped_at: Date | null;
+  delivered: boolean;
+  sla_breach_recorded: boolean;
+}
+
+export interface QueueFilter {
+  statuses?: RedemptionStatus[] | undefined;
+  tier?: string | undefined;
+  memberId?: string | undefined;
+  rewardId?: string | undefined;
+  /** Only those asked for before this time (older than some age). */
+  createdBefore?: Date | undefined;
+  /** true: only those at risk of breaching their delivery SLA (or past it); false: the others. */
+  atRisk?: boolean | undefined;
+}
+
+/** What "at risk" means now: within `marginMs` of `deliverySlaMs` since shipping or the request. */
+export interface RiskPolicy {
+  deliverySlaMs: number;
+  marginMs: number;
+  now: Date;
+}
+
+const shippedAt = `(SELECT min(s.at) FROM redemption_steps s
+  WHERE s.redemption_id = r.id AND s.step = 'shipped')`;
+
+function applyFilter(query: Knex.QueryBuilder, filter: QueueFilter, risk: RiskPolicy): void {
+  if (filter.statuses?.length) void query.whereIn('r.status', filter.statuses);
+  if (filter.tier) void query.where('r.tier', filter.tier);
+  if (filter.memberId) void query.where('r.member_id', filter.memberId);
+  if (filter.rewardId) void query.where('r.reward_id', filter.rewardId);
+  if (filter.createdBefore) void query.where('r.created_at', '<', filter.createdBefore);
+  if (filter.atRisk !== undefined) {
+    // deadline - margin <= now  <=>  clock start <= now - sla + margin
+    const cutoff = new Date(risk.now.getTime() - risk.deliverySlaMs + risk.marginMs);
+    void query.whereRaw(
+      `(r.status = ANY(?) AND coalesce(${shippedAt}, r.created_at) <= ?) IS ${filter.atRisk ? 'TRUE' : 'NOT TRUE'}`,
+      [[...slaOpenStatuses], cutoff],
+    );
+  }
+}
+
+export async function listQueue(
+  db: Db,
+  filter: QueueFilter & {
+    order: 'oldest' | 'newest';
+    /** Keyset paging: after the redemption with this id in the chosen order. */
+    after?: string | undefined;
+    limit: number;
+  },
+  risk: RiskPolicy,
+): Promise<QueueRow[]> {
+  const direction = filter.order === 'oldest' ? 'asc' : 'desc';
+  const query = db('redemptions as r')
+    .select(
+      'r.*',
+      db.raw(`${shippedAt} AS shipped_at`),
+      db.raw(`EXISTS (SELECT 1 FROM redemption_steps s
+        WHERE s.redemption_id = r.id AND s.step = 'delivered') AS delivered`),
+      db.raw(`EXISTS (SELECT 1 FROM redemption_steps s
+        WHERE s.redemption_id = r.id AND s.step = 'sla_breached') AS sla_breach_recorded`),
+    )
+    .orderBy([
+      { column: 'r.created_at', order: direction },
+      { column: 'r.id', order: direction },
+    ])
+    .limit(filter.limit);
+  applyFilter(query, filter, risk);
+  if (filter.after) {
+    // Compared in SQL: `created_at` has microseconds that a JavaScript Date would round away.
+    void query.whereRaw(
+      `(r.created_at, r.id) ${direction === 'asc' ? '>' : '<'} (SELECT created_at, id FROM redemptions WHERE id = ?)`,
+      [filter.after],
+    );
+  }
+  return (await query) as QueueRow[];
+}
+
+/**
+ * How many redemptions per status match `filter` (its `statuses` aside, so every status has its
+ * count whichever is shown), how many of them are at risk, and in all.
+ */
+export async function countQueue(
+  db: Db,
+  filter: QueueFilter,
+  risk: RiskPolicy,
+): Promise<{ byStatus: Record<string, number>; atRisk: number; total: number }> {
+  const cutoff = new Date(risk.now.getTime() - risk.deliverySlaMs + risk.marginMs);
+  const query = db('redemptions as r')
+    .select(
+      'r.status',
+      db.raw('count(*)::int AS count'),
+      db.raw(
+        `(count(*) FILTER (WHERE r.status = ANY(?) AND coalesce(${shippedAt}, r.created_at) <= ?))::int AS at_risk`,
+        [[...slaOpenStatuses], cutoff],
+      ),
+    )
+    .groupBy('r.status');
+  applyFilter(query, { ...filter, statuses: undefined }, risk);
+  const rows = (await query) as { status: string; count: number; at_risk: number }[];
+  return {
+    byStatus: Object.fromEntries(rows.map((row) => [row.status, row.count])),
+    atRisk: rows.reduce((sum, row) => sum + row.at_risk, 0),
+    total: rows.reduce((sum, row) => sum + row.count, 0),
+  };
+}
