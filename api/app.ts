@@ -18,6 +18,7 @@ import { eventRoutes } from './routes/events';
 import { inventoryRoutes } from './routes/inventory';
 import { ledgerRoutes } from './routes/ledger';
 import { memberRoutes } from './routes/members';
+import { programHealthRoutes } from './routes/program-health';
 import { rewardRoutes } from './routes/rewards';
 import { redemptionRoutes } from './routes/redemptions';
 import { substitutionRoutes } from './routes/substitutions';
@@ -47,7 +48,7 @@ export function createApp(deps: AppDeps): App {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
-  const metrics = createMetrics({ db: deps.db });
+  const metrics = createMetrics({ db: deps.db, config: deps.config });
   app.use(timeRequests(metrics));
   app.use(
     pinoHttp({
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): App {
     ...webhookRoutes(deps),
     ...callbackRoutes(deps),
     ...sessionRoutes({ ...deps, routes: () => routes }),
+    ...programHealthRoutes(deps),
   ];
   const openApi = buildOpenApi(routes, { version });
   const findKey = cachedKeyLookup(deps.db, deps.config.API_KEY_CACHE_SECONDS * 1000);

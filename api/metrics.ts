@@ -1,7 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
 import { listFloats } from '../redemptions/giftcards';
+import { registerProgramMetrics } from './program-metrics';
 
 export interface Metrics {
   registry: Registry;
@@ -9,7 +11,7 @@ export interface Metrics {
 }
 
 /** A registry per app instance (tests build several apps in one process). */
-export function createMetrics(deps: { db?: Db } = {}): Metrics {
+export function createMetrics(deps: { db?: Db; config?: AppConfig } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const httpDuration = new Histogram({
@@ -40,6 +42,14 @@ export function createMetrics(deps: { db?: Db } = {}): Metrics {
         }
       },
     });
+    if (deps.config) {
+      registerProgramMetrics(registry, {
+        db,
+        pointCost: deps.config.POINT_COST,
+        floatBurnDays: deps.config.FLOAT_BURN_DAYS,
+        cacheMs: deps.config.METRICS_CACHE_SECONDS * 1000,
+      });
+    }
   }
   return { registry, httpDuration };
 }

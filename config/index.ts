@@ -15,6 +15,17 @@ const postgresUrl = url.refine(
   'expected a postgres:// URL',
 );
 
+/** `EUR:0.01,USD:0.012`: an amount per ISO 4217 currency. */
+const perCurrency = z
+  .string()
+  .regex(
+    /^[A-Z]{3}:\d+(\.\d+)?(,[A-Z]{3}:\d+(\.\d+)?)*$/,
+    'expected CUR:amount pairs separated by commas, e.g. EUR:0.01,USD:0.012',
+  )
+  .transform((value) =>
+    Object.fromEntries(value.split(',').map((pair) => [pair.slice(0, 3), Number(pair.slice(4))])),
+  );
+
 /** Settings of the running services: the API, the workers and the operator commands. */
 export const appSchema = z.object({
   PORT: port.default(3000).describe('Port the HTTP API listens on.'),
@@ -166,6 +177,33 @@ export const appSchema = z.object({
     .default(480)
     .describe(
       'How long a console session lasts after sign-in (an API key exchanged at `POST /session`); it also ends on sign-out and when its key is revoked.',
+    ),
+  POINT_COST: perCurrency
+    .default({ EUR: 0.01, USD: 0.01, GBP: 0.01 })
+    .describe(
+      'What one outstanding point costs the programme, per currency (`EUR:0.01,USD:0.01`): programme health values the points liability in each.',
+    ),
+  SHIPPING_COST: perCurrency
+    .default({ EUR: 5, USD: 5, GBP: 5 })
+    .describe(
+      'Shipping cost of one physical redemption, per currency of the reward (`EUR:5,USD:5`): programme health adds it to the fulfilment cost.',
+    ),
+  FLOAT_BURN_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(365)
+    .default(7)
+    .describe(
+      "A gift-card provider's burn rate is the value of cards issued in this many past days, per day; its float's days left follow from it.",
+    ),
+  METRICS_CACHE_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .max(300)
+    .default(5)
+    .describe(
+      'How long `/metrics` reuses the business gauges (members, points, redemptions...) it read from Postgres (0: read on every scrape).',
     ),
 });
 
