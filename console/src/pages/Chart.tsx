@@ -78,7 +78,13 @@ export function Chart({ id, title, lines }: { id: string; title: string; lines: 
           </g>
         ))}
         {labelled.map((i) => (
-          <text key={i} className="x-label" x={x(i)} y={height - 8} textAnchor="middle">
+          <text
+            key={i}
+            className="x-label"
+            x={x(i)}
+            y={height - 8}
+            textAnchor={n > 1 && i === 0 ? 'start' : n > 1 && i === n - 1 ? 'end' : 'middle'}
+          >
             {bucketLabel(first.points[i]!.start, first.bucket)}
           </text>
         ))}
