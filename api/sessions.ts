@@ -51,6 +51,10 @@ export async function createSession(
   keyId: string,
   ttlMinutes: number,
 ): Promise<{ token: string; expiresAt: Date }> {
+  // Sessions a day past their end are of no use, even to explain a 401: forgotten at sign-in.
+  await db<SessionRow>('sessions')
+    .where('expires_at', '<', db.raw(`now() - interval '1 day'`))
+    .delete();
   const token = `los_${randomBytes(32).toString('base64url')}`;
   const now = new Date();
   const expiresAt = new Date(now.getTime() + ttlMinutes * 60_000);
@@ -112,12 +116,19 @@ export function sessionTokenOf(req: Request): string | undefined {
   return undefined;
 }
 
+/**
+ * Over https, directly or behind a proxy that terminates TLS and says so. A forged
+ * X-Forwarded-Proto can only add the Secure flag, which makes the cookie stricter, never looser.
+ */
+const servedOverHttps = (req: Request): boolean =>
+  req.secure || req.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
+
 function cookieAttributes(req: Request, maxAgeSeconds: number): string {
   return [
     'Path=/',
     'HttpOnly',
     'SameSite=Strict',
-    ...(req.secure ? ['Secure'] : []),
+    ...(servedOverHttps(req) ? ['Secure'] : []),
     `Max-Age=${maxAgeSeconds}`,
   ].join('; ');
 }

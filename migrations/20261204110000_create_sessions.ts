@@ -13,6 +13,7 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('expires_at', { useTz: true }).notNullable();
     t.timestamp('revoked_at', { useTz: true });
     t.index(['key_id']);
+    t.index(['expires_at']);
   });
   await knex.raw(
     'ALTER TABLE sessions ADD CONSTRAINT sessions_expiry_check CHECK (expires_at > created_at)',

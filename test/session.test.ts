@@ -60,6 +60,16 @@ describe('console sessions: POST/GET/DELETE /session and the session cookie', ()
     assert.ok(!JSON.stringify(rows).includes(token), 'the token is stored hashed only');
   });
 
+  it('behind a proxy that terminates https, the cookie is Secure', async () => {
+    const res = await t.api('POST', '/session', {
+      key: null,
+      body: { apiKey: t.keys.readonly },
+      headers: { 'x-forwarded-proto': 'https' },
+    });
+    assert.equal(res.status, 201);
+    assert.match(res.headers.getSetCookie()[0] ?? '', /; HttpOnly; SameSite=Strict; Secure; /);
+  });
+
   it('a readonly session is told it may only read', async () => {
     const { cookie } = await signIn(t, t.keys.readonly);
     const me = await t.api('GET', '/session', { key: null, headers: { cookie } });
@@ -169,6 +179,21 @@ describe('console sessions: POST/GET/DELETE /session and the session cookie', ()
     await t.db('api_keys').where({ id: key.id }).update({ revoked_at: new Date() });
     const revoked = await t.api('GET', '/session', { key: null, headers: { cookie } });
     assert.equal(revoked.status, 401);
+  });
+
+  it('sessions a day past their end are deleted at the next sign-in', async () => {
+    const old = await signIn(t, t.keys.ops);
+    const token = old.cookie.split('=')[1]!;
+    const mine = () =>
+      t
+        .db('sessions')
+        .whereRaw("token_hash = encode(sha256(convert_to(?, 'UTF8')), 'hex')", [token]);
+    await mine().update({
+      created_at: t.db.raw("now() - interval '3 days'"),
+      expires_at: t.db.raw("now() - interval '2 days'"),
+    });
+    await signIn(t, t.keys.readonly);
+    assert.equal((await mine()).length, 0);
   });
 
   it('with a Bearer key, GET /session says who holds it (no session, no CSRF token)', async () => {

@@ -47,7 +47,12 @@ export interface Fulfilment {
   } | null;
   coupon: { code?: string | null } | null;
 }
-export type RedemptionDetail = Omit<DetailBase, 'timeline'> &
+// The fields declared here are left out of the generated type, so this still type-checks when
+// apigaps' shapes (a superset of these) arrive.
+export type RedemptionDetail = Omit<
+  DetailBase,
+  'timeline' | 'allowedActions' | 'member' | 'reward' | 'fulfilment' | keyof SlaFields
+> &
   Partial<SlaFields> & {
     timeline: TimelineEntry[];
     allowedActions?: RedemptionAction[];

@@ -20,7 +20,10 @@ export function usePolling<T>(load: () => Promise<T>, everyMs: number, key: stri
     updatedAt: undefined,
   });
   const latest = useRef(load);
-  latest.current = load;
+  // The newest `load` (it closes over the page's filters), for the timer to call.
+  useEffect(() => {
+    latest.current = load;
+  });
   const [tick, setTick] = useState(0);
   const reload = useCallback(() => setTick((n) => n + 1), []);
 
@@ -107,9 +110,13 @@ export function SlaBadge({ atRisk, breached }: { atRisk?: boolean; breached?: bo
   return null;
 }
 
-/** "5 min ago", with the exact time on hover and for screen readers. */
-export function Ago({ at, now = Date.now() }: { at: string; now?: number }) {
-  const seconds = Math.max(0, Math.round((now - Date.parse(at)) / 1000));
+/**
+ * "5 min ago" as of `now` (when the page's data last came), with the exact time on hover and
+ * for screen readers; the exact time alone until there is a `now`.
+ */
+export function Ago({ at, now }: { at: string; now: Date | undefined }) {
+  if (!now) return <time dateTime={at}>{new Date(at).toLocaleString()}</time>;
+  const seconds = Math.max(0, Math.round((now.getTime() - Date.parse(at)) / 1000));
   const text =
     seconds < 60
       ? `${seconds} s ago`

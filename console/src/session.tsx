@@ -16,39 +16,39 @@ const SessionContext = createContext<SessionState | null>(null);
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [notice, setNotice] = useState<string | null>(null);
-  const use = useCallback((next: Session | null) => {
+  const adopt = useCallback((next: Session | null) => {
     setCsrfToken(next?.csrfToken ?? null);
     setSession(next);
   }, []);
 
   useEffect(() => {
     whenSessionEnds(() => {
-      use(null);
+      adopt(null);
       setNotice('Your session has ended. Sign in again to go on.');
     });
-    api.session().then(use, (err: unknown) => {
-      use(null);
+    api.session().then(adopt, (err: unknown) => {
+      adopt(null);
       if (!(err instanceof ApiError) || err.status !== 401) {
         setNotice(err instanceof Error ? err.message : 'The API cannot be reached.');
       }
     });
-  }, [use]);
+  }, [adopt]);
 
   const signIn = useCallback(
     async (apiKey: string) => {
-      use(await api.signIn(apiKey));
+      adopt(await api.signIn(apiKey));
       setNotice(null);
     },
-    [use],
+    [adopt],
   );
   const signOut = useCallback(async () => {
     try {
       await api.signOut();
     } finally {
-      use(null);
+      adopt(null);
       setNotice('You are signed out.');
     }
-  }, [use]);
+  }, [adopt]);
 
   return (
     <SessionContext.Provider value={{ session, notice, signIn, signOut }}>

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createApiKey } from '../../api/keys';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
 import { waitForStatus } from '../support/redemptions';
 import { backorderedRedemption, usePrograms } from './support';
@@ -69,6 +70,32 @@ describe('console: sign-in, roles and sign-out', () => {
     ]);
     const still = await waitForStatus(c.t, id, 'backordered');
     assert.ok(!still.timeline.some((s: { step: string }) => s.step === 'cancelled'));
+  });
+
+  it('a page that cannot be found says so, with a way back', async () => {
+    const { page } = await c.signIn('readonly');
+    await page.goto(`${c.t.baseUrl}/console/redemptions/no-such-redemption`);
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /No redemption with id 'no-such-redemption'/);
+    await alert.getByRole('button', { name: 'Try again' }).waitFor();
+    await checkPage(page, 'redemption-not-found');
+    await page.goto(`${c.t.baseUrl}/console/nowhere`);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    await page.getByRole('link', { name: 'Go to the redemption queue.' }).click();
+    await page.getByRole('heading', { name: 'Redemption queue' }).waitFor();
+  });
+
+  it('when the key is revoked, the open console asks to sign in again', async () => {
+    const key = await createApiKey(c.t.db, { role: 'ops', name: 'console-revoked' });
+    const { page } = await c.anonymous();
+    await page.getByLabel('API key').fill(key.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Redemption queue' }).waitFor();
+    await c.t.db('api_keys').where({ id: key.id }).update({ revoked_at: new Date() });
+    // The queue's next poll is refused (401): the console shows why and the sign-in form.
+    await page.getByText('Your session has ended. Sign in again to go on.').waitFor();
+    await page.getByLabel('API key').waitFor();
   });
 
   it('sign-out ends the session: the page asks to sign in and the old cookie gets 401', async () => {

@@ -12,6 +12,7 @@ import { eventually } from '../support/context';
 import { waitForStatus } from '../support/redemptions';
 import { backorderedRedemption, completedRedemption, usePrograms } from './support';
 
+const docs = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
 const rowOf = (page: Page, id: string) => page.locator(`tr[data-redemption="${id}"]`);
 
 /** One attribute of every element a locator finds, in order. */
@@ -31,6 +32,13 @@ describe('console: the redemption queue and a redemption’s page', () => {
     ({ page } = await c.signIn('ops'));
   });
   after(async () => {
+    // `CONSOLE_DOCS_SCREENSHOTS=1 npm test -- test/console/redemptions.test.ts` renews the README's.
+    if (process.env.CONSOLE_DOCS_SCREENSHOTS && page) {
+      await page.goto(`${c.t.baseUrl}/console/`);
+      await page.locator('table.queue tbody tr').first().waitFor();
+      fs.mkdirSync(docs, { recursive: true });
+      await page.screenshot({ path: path.join(docs, 'queue.png') });
+    }
     await c?.stop();
   });
 
@@ -81,11 +89,6 @@ describe('console: the redemption queue and a redemption’s page', () => {
       `All ${all.body.redemptions.length}`,
     );
     await checkPage(page, 'queue');
-    if (process.env.CONSOLE_DOCS_SCREENSHOTS) {
-      const docs = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
-      fs.mkdirSync(docs, { recursive: true });
-      await page.screenshot({ path: path.join(docs, 'queue.png') });
-    }
   });
 
   it('filters by status and reward', async () => {
@@ -112,9 +115,11 @@ describe('console: the redemption queue and a redemption’s page', () => {
   it('a redemption’s page shows its member, reward, shipment and each step of its timeline', async () => {
     const { id, rewardId, memberId, view } = await completedRedemption(c.t);
     await rowOf(page, id).waitFor({ timeout: 20_000 });
+    // By keyboard: the row's link takes focus and Enter opens the redemption.
     await rowOf(page, id)
       .getByRole('link', { name: /Open redemption/ })
-      .click();
+      .focus();
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: `Redemption ${id}` }).waitFor();
     assert.equal(new URL(page.url()).pathname, `/console/redemptions/${id}`);
 
@@ -134,10 +139,31 @@ describe('console: the redemption queue and a redemption’s page', () => {
     const summary = await page.getByRole('region', { name: 'Member and reward' }).innerText();
     assert.match(summary, new RegExp(memberId));
     assert.match(summary, new RegExp(rewardId));
+    assert.match(summary, /Test physical \(physical\)/, 'the reward by name');
     const shipment = await page.getByRole('region', { name: 'Shipment or gift card' }).innerText();
     assert.match(shipment, new RegExp(view.live.shipment.trackingNumber));
     assert.equal(await page.getByRole('button', { name: 'Cancel redemption…' }).count(), 0);
     await checkPage(page, 'redemption');
+  });
+
+  it('ops records the return of a delivered reward, with a reason', async () => {
+    const { id } = await completedRedemption(c.t);
+    await page.goto(`${c.t.baseUrl}/console/redemptions/${id}`);
+    await page.getByRole('button', { name: 'Record a return…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Record a return' });
+    await dialog.getByLabel(/Reason/).fill('Parcel came back damaged');
+    await dialog.getByRole('button', { name: 'Record the return' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/Return recorded/)
+      .waitFor();
+    await waitForStatus(c.t, id, 'refunded');
+    await page.locator('.timeline li[data-step="refunded"]').waitFor({ timeout: 10_000 });
+    assert.match(
+      await page.locator('.timeline li[data-step="returned"]').innerText(),
+      /Parcel came back damaged/,
+    );
+    assert.equal(await page.getByRole('button', { name: 'Record a return…' }).count(), 0);
   });
 
   it('ops cancels a redemption with a reason, in a dialog, and the page shows it', async () => {
@@ -149,6 +175,15 @@ describe('console: the redemption queue and a redemption’s page', () => {
     await page.getByRole('button', { name: 'Cancel redemption…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Cancel this redemption' });
     await dialog.waitFor();
+    await page.keyboard.press('Escape'); // closes it, nothing sent
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Cancel redemption…' }).click();
+    await dialog.waitFor();
+    assert.equal(
+      await page.evaluate('document.activeElement && document.activeElement.id'),
+      'cancel-reason',
+      'the reason field has the focus',
+    );
     await dialog.getByRole('button', { name: 'Cancel redemption' }).click();
     await dialog.getByRole('alert').getByText('Give a reason of at least 3 characters.').waitFor();
     await checkPage(page, 'redemption-cancel-dialog');

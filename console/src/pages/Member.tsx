@@ -64,7 +64,7 @@ export function MemberPage({ params }: { params: Record<string, string> }) {
             </span>
             {data.member.email && <span>{data.member.email}</span>}
             <span>
-              Enrolled <Ago at={data.member.enrolledAt} />
+              Enrolled <Ago at={data.member.enrolledAt} now={found.updatedAt} />
             </span>
             <a href={data.member.workflow.url} target="_blank" rel="noreferrer">
               Open the member workflow in Temporal UI
@@ -77,7 +77,7 @@ export function MemberPage({ params }: { params: Record<string, string> }) {
           )}
           <div className="columns">
             <Balances m={data.member} />
-            <Tier m={data.member} />
+            <Tier m={data.member} now={found.updatedAt} />
           </div>
           {may(session, 'adjustPoints') && data.member.status !== 'closed' && (
             <AdjustForm
@@ -89,7 +89,7 @@ export function MemberPage({ params }: { params: Record<string, string> }) {
             />
           )}
           <Ledger entries={data.ledger.entries} more={data.ledger.more} />
-          <Redemptions rows={data.redemptions} />
+          <Redemptions rows={data.redemptions} now={found.updatedAt} />
         </>
       )}
     </section>
@@ -125,7 +125,7 @@ function Balances({ m }: { m: MemberDetail }) {
   );
 }
 
-function Tier({ m }: { m: MemberDetail }) {
+function Tier({ m, now }: { m: MemberDetail; now: Date | undefined }) {
   const { tier, nextExpiry } = m;
   return (
     <section className="card" aria-labelledby="tier-heading">
@@ -169,13 +169,19 @@ function Tier({ m }: { m: MemberDetail }) {
             : 'nothing due to expire'}
         </dd>
         <dt>Last activity</dt>
-        <dd>{m.lastActivityAt ? <Ago at={m.lastActivityAt} /> : 'none yet'}</dd>
+        <dd>{m.lastActivityAt ? <Ago at={m.lastActivityAt} now={now} /> : 'none yet'}</dd>
       </dl>
     </section>
   );
 }
 
-function Redemptions({ rows }: { rows: Awaited<ReturnType<typeof loadMember>>['redemptions'] }) {
+function Redemptions({
+  rows,
+  now,
+}: {
+  rows: Awaited<ReturnType<typeof loadMember>>['redemptions'];
+  now: Date | undefined;
+}) {
   return (
     <section className="card" aria-labelledby="member-redemptions-heading">
       <h2 id="member-redemptions-heading">Redemptions</h2>
@@ -199,7 +205,7 @@ function Redemptions({ rows }: { rows: Awaited<ReturnType<typeof loadMember>>['r
             {rows.map((r) => (
               <tr key={r.redemptionId} data-redemption={r.redemptionId}>
                 <td>
-                  <Ago at={r.createdAt} />
+                  <Ago at={r.createdAt} now={now} />
                 </td>
                 <td>
                   <Link

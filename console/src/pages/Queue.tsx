@@ -194,7 +194,7 @@ export function Queue() {
             selected={filters.status}
             select={(status) => set('status')(status)}
           />
-          <QueueTable rows={queue.data.rows} more={queue.data.more} />
+          <QueueTable rows={queue.data.rows} more={queue.data.more} now={queue.updatedAt} />
         </>
       ) : (
         !queue.error && <Loading what="the queue" />
@@ -246,9 +246,16 @@ function StatusCounts({
   );
 }
 
-function QueueTable({ rows, more }: { rows: RedemptionRow[]; more: boolean }) {
+function QueueTable({
+  rows,
+  more,
+  now,
+}: {
+  rows: RedemptionRow[];
+  more: boolean;
+  now: Date | undefined;
+}) {
   if (!rows.length) return <Empty>No redemptions match these filters.</Empty>;
-  const now = Date.now();
   return (
     <>
       <table className="queue">

@@ -86,8 +86,8 @@ export function RedemptionPage({ params }: { params: Record<string, string> }) {
           </div>
           <Actions session={session} redemption={r} done={found.reload} />
           <div className="columns">
-            <Summary r={r} />
-            <Fulfilment r={r} />
+            <Summary r={r} now={found.updatedAt} />
+            <Fulfilment r={r} now={found.updatedAt} />
           </div>
           <Timeline r={r} />
         </>
@@ -145,18 +145,50 @@ function Actions({
   );
 }
 
-function Summary({ r }: { r: RedemptionDetail }) {
+/**
+ * The member and the reward: from the redemption's answer once `apigaps` adds them, else read
+ * once from GET /members/:id and GET /rewards/:id.
+ * TODO(apigaps): drop the separate reads once `member` and `reward` are always in the answer.
+ */
+function useMemberAndReward(r: RedemptionDetail) {
+  const needed = r.member === undefined;
+  const member = usePolling(
+    () => (needed ? api.member(r.memberId) : Promise.resolve(null)),
+    0,
+    `${r.memberId}:${needed}`,
+  );
+  const reward = usePolling(
+    () => (r.reward === undefined ? api.reward(r.rewardId) : Promise.resolve(null)),
+    0,
+    `${r.rewardId}:${r.reward === undefined}`,
+  );
+  const m = r.member ?? member.data;
+  const w = r.reward ?? reward.data;
+  return {
+    member: m && {
+      label: m.name ?? m.externalId,
+      tier: typeof m.tier === 'string' ? m.tier : m.tier.name,
+      status: m.status,
+    },
+    reward: w && { name: w.name, kind: w.kind, pointsCost: w.pointsCost },
+  };
+}
+
+function Summary({ r, now }: { r: RedemptionDetail; now: Date | undefined }) {
+  const { member, reward } = useMemberAndReward(r);
   return (
     <section className="card" aria-labelledby="summary-heading">
       <h2 id="summary-heading">Member and reward</h2>
       <dl>
         <dt>Member</dt>
         <dd>
-          <code>{r.memberId}</code>
-          {r.member && (
+          <Link to={`/members/${encodeURIComponent(r.memberId)}`}>
+            {member ? member.label : <code>{r.memberId}</code>}
+          </Link>
+          {member && (
             <>
               {' '}
-              ({r.member.name ?? r.member.externalId}, {r.member.tier}, {r.member.status})
+              — {member.tier}, {member.status} <code className="muted">{r.memberId}</code>
             </>
           )}
         </dd>
@@ -164,15 +196,18 @@ function Summary({ r }: { r: RedemptionDetail }) {
         <dd>{r.tier ?? '—'}</dd>
         <dt>Reward</dt>
         <dd>
-          {r.reward ? `${r.reward.name} (${r.reward.kind}) — ` : ''}
+          {reward ? `${reward.name} (${reward.kind.replaceAll('_', ' ')}) ` : ''}
           <code>{r.rewardId}</code>
           {r.quantity > 1 ? ` × ${r.quantity}` : ''}
         </dd>
         <dt>Points</dt>
-        <dd>{r.points ?? '—'}</dd>
+        <dd>
+          {r.points ?? '—'}
+          {reward && r.points === null ? ` (costs ${reward.pointsCost})` : ''}
+        </dd>
         <dt>Requested</dt>
         <dd>
-          <Ago at={r.createdAt} /> by {r.requestedBy}
+          <Ago at={r.createdAt} now={now} /> by {r.requestedBy}
         </dd>
       </dl>
     </section>
@@ -190,7 +225,7 @@ function fulfilmentOf(r: RedemptionDetail): Fulfilment {
   };
 }
 
-function Fulfilment({ r }: { r: RedemptionDetail }) {
+function Fulfilment({ r, now }: { r: RedemptionDetail; now: Date | undefined }) {
   const { shipment, giftCard, coupon } = fulfilmentOf(r);
   return (
     <section className="card" aria-labelledby="fulfilment-heading">
@@ -208,7 +243,7 @@ function Fulfilment({ r }: { r: RedemptionDetail }) {
             <>
               <dt>Delivered</dt>
               <dd>
-                <Ago at={shipment.deliveredAt} />
+                <Ago at={shipment.deliveredAt} now={now} />
               </dd>
             </>
           )}

@@ -92,7 +92,12 @@ export function Substitutions() {
         <ul className="substitutions">
           {list.data.substitutions.map((s) => (
             <li key={s.redemptionId} data-substitution={s.redemptionId}>
-              <SubstitutionCard s={s} mayDecide={mayDecide} decided={decided} />
+              <SubstitutionCard
+                s={s}
+                mayDecide={mayDecide}
+                decided={decided}
+                now={list.updatedAt}
+              />
             </li>
           ))}
         </ul>
@@ -105,10 +110,12 @@ function SubstitutionCard({
   s,
   mayDecide,
   decided,
+  now,
 }: {
   s: Substitution;
   mayDecide: boolean;
   decided: (text: ReactNode) => void;
+  now: Date | undefined;
 }) {
   const headingId = `substitution-${s.redemptionId}`;
   const pending = s.status === 'pending';
@@ -133,7 +140,7 @@ function SubstitutionCard({
         </dd>
         <dt>Offered</dt>
         <dd>
-          <Ago at={s.createdAt} />
+          <Ago at={s.createdAt} now={now} />
         </dd>
         {pending && s.deadlineAt && (
           <>
