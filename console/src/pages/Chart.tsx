@@ -16,11 +16,17 @@ const width = 600;
 const height = 220;
 const pad = { left: 56, right: 12, top: 12, bottom: 28 };
 
-/** 0, and a round number at or above the largest value: 1, 2 or 5 times a power of ten. */
+/**
+ * The top of the y axis: a round number at or above the largest value (1, 2, 4, 6 or 8 times a
+ * power of ten), whose half (the middle gridline) is a whole number when the values are.
+ */
 function niceMax(max: number): number {
   if (max <= 0) return 1;
   const power = 10 ** Math.floor(Math.log10(max));
-  return [1, 2, 5, 10].map((m) => m * power).find((m) => m >= max) ?? 10 * power;
+  const top = [1, 2, 4, 6, 8, 10]
+    .map((m) => m * power)
+    .find((m) => m >= max && (power < 1 || Number.isInteger(m / 2)));
+  return top ?? 10 * power;
 }
 
 export const bucketLabel = (at: string, bucket: Bucket): string => {
