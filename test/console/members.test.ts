@@ -171,6 +171,34 @@ describe('console: member lookup, the ledger explained, adjustments', () => {
     await checkPage(page, 'member-adjusted');
   });
 
+  it('says so when the member does not exist, or the API refuses an adjustment', async () => {
+    const { page } = await c.signIn('ops');
+    const missing = randomUUID();
+    await page.goto(`${c.t.baseUrl}/console/members/${missing}`);
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), new RegExp(`No member with id '${missing}'`));
+    await alert.getByRole('button', { name: 'Try again' }).waitFor();
+
+    await page.goto(`${c.t.baseUrl}/console/members/${memberId}`);
+    await page.locator('table.ledger').waitFor();
+    const lines = (await shownLedger(page)).length;
+    const available = (await balanceOf(c.t, memberId)).available;
+    await page.getByLabel('Points (negative removes)').fill(String(-(available + 1000)));
+    await page.getByLabel('Reason (kept in the ledger)').fill('Too much');
+    await page.getByRole('button', { name: 'Adjust' }).click();
+    const refused = page.getByRole('region', { name: 'Adjust points' }).getByRole('alert');
+    await refused.waitFor();
+    assert.equal(
+      await refused.innerText(),
+      `Cannot remove ${available + 1000} points: ${available} available. — points: exceeds the ${available} points available`,
+    );
+    assert.equal((await balanceOf(c.t, memberId)).available, available);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByText(/^Updated /).waitFor();
+    assert.equal((await shownLedger(page)).length, lines);
+  });
+
   it('readonly finds the member by external id and sees the ledger, with no adjustment', async () => {
     const { page } = await c.signIn('readonly');
     await page.getByRole('link', { name: 'Members' }).click();
