@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
 import { eventually, type TestContext } from '../support/context';
+import { balanceOf } from '../support/ledger';
 import { createReward, memberWithPoints, redeem, waitForStatus } from '../support/redemptions';
 import { usePrograms } from './support';
 
@@ -33,7 +34,7 @@ async function pendingSubstitution(t: TestContext) {
     const body = found.body as { status: string; deadlineAt: string | null };
     return found.status === 200 && body.status === 'pending' ? body : undefined;
   });
-  return { id, wanted, close, near, sub };
+  return { id, memberId, wanted, close, near, sub };
 }
 
 const cardOf = (page: Page, id: string) => page.locator(`li[data-substitution="${id}"]`);
@@ -124,6 +125,35 @@ describe('console: substitutions awaiting a decision', () => {
       new RegExp(`approved ${near} by ops:console-substitutions-ops — Member agreed by email`),
     );
     await checkPage(page, 'substitutions-approved');
+  });
+
+  it('ops reject with a reason (asked for first); the member gets the points back', async () => {
+    const { id, memberId } = await pendingSubstitution(c.t);
+    const { page } = await c.signIn('ops');
+    await page.getByRole('link', { name: 'Substitutions' }).click();
+    const card = cardOf(page, id);
+    await card.waitFor();
+    await card.getByRole('button', { name: 'Reject substitution' }).click();
+    await card.getByRole('alert').getByText('Give a reason of at least 3 characters.').waitFor();
+    assert.equal((await c.t.api('GET', `/substitutions/${id}`)).body.status, 'pending');
+
+    await card.getByLabel(/Reason/).fill('Nothing comparable in stock');
+    await card.getByRole('button', { name: 'Reject substitution' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/^Rejected: redemption .* is refunded/)
+      .waitFor();
+    await card.waitFor({ state: 'detached' });
+    const decided = (await c.t.api('GET', `/substitutions/${id}`)).body;
+    assert.equal(decided.status, 'rejected');
+    assert.equal(decided.reason, 'Nothing comparable in stock');
+    await waitForStatus(c.t, id, 'failed');
+    assert.deepEqual(await balanceOf(c.t, memberId), {
+      available: 500,
+      pending: 0,
+      held: 0,
+      debt: 0,
+    });
   });
 
   it('a readonly session sees the candidates and the deadline but no way to decide', async () => {
