@@ -171,6 +171,43 @@ describe('console: member lookup, the ledger explained, adjustments', () => {
     await checkPage(page, 'member-adjusted');
   });
 
+  it('an adjustment whose answer was lost, sent again, is made once', async () => {
+    const { page } = await c.signIn('ops');
+    await page.goto(`${c.t.baseUrl}/console/members/${memberId}`);
+    await page.locator('table.ledger').waitFor();
+    const before = (await shownLedger(page)).length;
+    const available = (await balanceOf(c.t, memberId)).available;
+    // The first answer never reaches the page (the server has done the adjustment by then).
+    let lost = false;
+    await page.route(`**/members/${memberId}/adjustments`, async (route) => {
+      if (lost) return route.continue();
+      lost = true;
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    await page.getByLabel('Points (negative removes)').fill('25');
+    await page.getByLabel('Reason (kept in the ledger)').fill('Lost answer, sent again');
+    await page.getByRole('button', { name: 'Adjust' }).click();
+    await page.getByRole('alert').getByText('The API cannot be reached').waitFor();
+    assert.equal((await balanceOf(c.t, memberId)).available, available + 25);
+
+    await page.getByRole('button', { name: 'Adjust' }).click();
+    await page
+      .getByRole('status')
+      .getByText(`Adjusted by +25 points: available now ${available + 25}.`)
+      .waitFor();
+    assert.equal((await balanceOf(c.t, memberId)).available, available + 25);
+    await eventually('the ledger to reload', async () =>
+      (await shownLedger(page)).length > before ? true : undefined,
+    );
+    const added = (await shownLedger(page)).slice(before);
+    assert.deepEqual(
+      added.map((line) => [line.amount, line.cells[1]]),
+      [[25, 'adjustment Lost answer, sent again']],
+    );
+    await page.unroute(`**/members/${memberId}/adjustments`);
+  });
+
   it('says so when the member does not exist, or the API refuses an adjustment', async () => {
     const { page } = await c.signIn('ops');
     const missing = randomUUID();
