@@ -31,3 +31,7 @@ export function formatSeconds(seconds: number | null): string {
 
 export const formatDateTime = (at: string): string =>
   new Date(at).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+
+/** The same in UTC, said so: programme-health windows are whole UTC hours. */
+export const formatUtc = (at: string): string =>
+  `${new Date(at).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })} UTC`;

@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { ErrorState, Loading, PageHeading, UpdatedAt, usePolling } from '../components';
-import { formatDateTime } from '../format';
+import { formatUtc } from '../format';
 import { resources, type Bucket, type SeriesMetric } from '../resources';
 import { Chart, type Line } from './Chart';
 import { HealthTiles } from './HealthTiles';
@@ -112,12 +112,10 @@ export function HealthPage() {
         <>
           <p className="help window">
             Flows from{' '}
-            <time dateTime={data.health.window.from}>
-              {formatDateTime(data.health.window.from)}
-            </time>{' '}
-            to <time dateTime={data.health.window.to}>{formatDateTime(data.health.window.to)}</time>{' '}
-            (UTC hours); balances and statuses as of{' '}
-            <time dateTime={data.health.asOf}>{formatDateTime(data.health.asOf)}</time>.
+            <time dateTime={data.health.window.from}>{formatUtc(data.health.window.from)}</time> to{' '}
+            <time dateTime={data.health.window.to}>{formatUtc(data.health.window.to)}</time>;
+            balances and statuses as of{' '}
+            <time dateTime={data.health.asOf}>{formatUtc(data.health.asOf)}</time>.
           </p>
           <HealthTiles h={data.health} />
           <h2 className="section">Over time</h2>
