@@ -17,7 +17,6 @@ export type LedgerEntry = LedgerPage['entries'][number];
 export type Adjusted = JsonOf<paths['/members/{id}/adjustments']['post']['responses'][201]>;
 export type RewardsPage = JsonOf<paths['/rewards']['get']['responses'][200]>;
 export type CatalogReward = RewardsPage['rewards'][number];
-export type Stock = JsonOf<paths['/inventory']['get']['responses'][200]>['inventory'][number];
 export type Health = JsonOf<paths['/program/health']['get']['responses'][200]>;
 export type Series = JsonOf<paths['/program/health/series']['get']['responses'][200]>;
 export type SeriesMetric = NonNullable<
