@@ -5,10 +5,15 @@
 import type { ComponentType } from 'react';
 import { may, type Session } from './api';
 import { Loading } from './components';
+import { Catalog } from './pages/Catalog';
+import { HealthPage } from './pages/Health';
+import { MemberPage } from './pages/Member';
+import { Members } from './pages/Members';
 import { Placeholder } from './pages/Placeholder';
 import { Queue } from './pages/Queue';
 import { RedemptionPage } from './pages/Redemption';
 import { SignIn } from './pages/SignIn';
+import { Substitutions } from './pages/Substitutions';
 import { Link, match, usePath } from './router';
 import { SessionProvider, useSession } from './session';
 
@@ -29,31 +34,12 @@ export const pages: Page[] = [
     path: '/substitutions',
     nav: 'Substitutions',
     needs: 'listSubstitutions',
-    component: () => <Placeholder title="Substitutions awaiting a decision" />,
+    component: Substitutions,
   },
-  {
-    path: '/members',
-    nav: 'Members',
-    needs: 'getMember',
-    component: () => <Placeholder title="Members" />,
-  },
-  {
-    path: '/members/:id',
-    needs: 'getMember',
-    component: () => <Placeholder title="Member" />,
-  },
-  {
-    path: '/health',
-    nav: 'Programme health',
-    needs: 'listRedemptions',
-    component: () => <Placeholder title="Programme health" />,
-  },
-  {
-    path: '/catalog',
-    nav: 'Catalog',
-    needs: 'listRewards',
-    component: () => <Placeholder title="Catalog and stock" />,
-  },
+  { path: '/members', nav: 'Members', needs: 'lookupMembers', component: Members },
+  { path: '/members/:id', needs: 'getMember', component: MemberPage },
+  { path: '/health', nav: 'Programme health', needs: 'programHealth', component: HealthPage },
+  { path: '/catalog', nav: 'Catalog', needs: 'listRewards', component: Catalog },
 ];
 
 function Shell({ session }: { session: Session }) {

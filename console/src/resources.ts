@@ -1,0 +1,95 @@
+/**
+ * The API calls and answer types of the substitutions, members, catalog and programme-health
+ * pages, beside the foundation's `api` (same `request`: cookie, CSRF header, problem+json). The
+ * types come from the API's OpenAPI document, so a change of shape there fails the typecheck here.
+ */
+import { request, type RedemptionPage } from './api';
+import type { operations, paths } from './generated/openapi';
+
+type JsonOf<R> = R extends { content: { 'application/json': infer Body } } ? Body : never;
+
+export type Substitution = JsonOf<paths['/substitutions/{id}']['get']['responses'][200]>;
+export type SubstitutionStatus = Substitution['status'];
+export type MemberFound = JsonOf<paths['/members']['get']['responses'][200]>['members'][number];
+export type MemberDetail = JsonOf<paths['/members/{id}']['get']['responses'][200]>;
+export type LedgerPage = JsonOf<paths['/members/{id}/ledger']['get']['responses'][200]>;
+export type LedgerEntry = LedgerPage['entries'][number];
+export type Adjusted = JsonOf<paths['/members/{id}/adjustments']['post']['responses'][201]>;
+export type RewardsPage = JsonOf<paths['/rewards']['get']['responses'][200]>;
+export type CatalogReward = RewardsPage['rewards'][number];
+export type Health = JsonOf<paths['/program/health']['get']['responses'][200]>;
+export type Series = JsonOf<paths['/program/health/series']['get']['responses'][200]>;
+export type SeriesMetric = NonNullable<
+  operations['programHealthSeries']['parameters']['query']
+>['metric'];
+export type Bucket = Series['bucket'];
+
+const id = (value: string) => encodeURIComponent(value);
+
+/** The most ledger lines the member page loads (following `nextAfter`, 500 at a time). */
+export const ledgerMax = 2000;
+
+export const resources = {
+  substitutions: (status: SubstitutionStatus | undefined) =>
+    request<{ substitutions: Substitution[] }>('GET', '/substitutions', {
+      query: { status, limit: 200 },
+    }),
+  approveSubstitution: (redemptionId: string, sku: string, reason: string, key: string) =>
+    request<Substitution>('POST', `/substitutions/${id(redemptionId)}/approve`, {
+      body: { sku, reason },
+      idempotencyKey: key,
+    }),
+  rejectSubstitution: (redemptionId: string, reason: string, key: string) =>
+    request<Substitution>('POST', `/substitutions/${id(redemptionId)}/reject`, {
+      body: { reason },
+      idempotencyKey: key,
+    }),
+
+  findMembers: (q: string) =>
+    request<{ members: MemberFound[] }>('GET', '/members', { query: { q, limit: 50 } }),
+  member: (memberId: string) => request<MemberDetail>('GET', `/members/${id(memberId)}`),
+  /** The whole ledger, oldest first, up to `ledgerMax` lines; `more` when there are others. */
+  ledger: async (memberId: string): Promise<{ entries: LedgerEntry[]; more: boolean }> => {
+    const entries: LedgerEntry[] = [];
+    let after: number | undefined;
+    for (;;) {
+      const page = await request<LedgerPage>('GET', `/members/${id(memberId)}/ledger`, {
+        query: { after, limit: 500 },
+      });
+      entries.push(...page.entries);
+      if (page.nextAfter === null) return { entries, more: false };
+      if (entries.length >= ledgerMax) return { entries, more: true };
+      after = page.nextAfter;
+    }
+  },
+  memberRedemptions: (memberId: string) =>
+    request<RedemptionPage>('GET', '/redemptions', {
+      query: { memberId, order: 'newest', limit: 50 },
+    }),
+  adjust: (
+    memberId: string,
+    body: { points: number; reason: string; reference?: string },
+    key: string,
+  ) =>
+    request<Adjusted>('POST', `/members/${id(memberId)}/adjustments`, {
+      body,
+      idempotencyKey: key,
+    }),
+
+  /** Every reward (following `nextAfter`), with its stock or coupon pool. */
+  rewards: async (): Promise<CatalogReward[]> => {
+    const rewards: CatalogReward[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await request<RewardsPage>('GET', '/rewards', { query: { after, limit: 500 } });
+      rewards.push(...page.rewards);
+      if (page.nextAfter === null || rewards.length >= 5000) return rewards;
+      after = page.nextAfter;
+    }
+  },
+
+  health: (window: { from: string; to: string }) =>
+    request<Health>('GET', '/program/health', { query: window }),
+  series: (metric: SeriesMetric, bucket: Bucket, window: { from: string; to: string }) =>
+    request<Series>('GET', '/program/health/series', { query: { metric, bucket, ...window } }),
+};
