@@ -11,7 +11,12 @@ import type { Locator, Page } from 'playwright-core';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
 import { eventually } from '../support/context';
 import { waitForStatus } from '../support/redemptions';
-import { backorderedRedemption, completedRedemption, usePrograms } from './support';
+import {
+  backorderedRedemption,
+  completedRedemption,
+  seedQueueForDocs,
+  usePrograms,
+} from './support';
 
 const docs = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
 const rowOf = (page: Page, id: string) => page.locator(`tr[data-redemption="${id}"]`);
@@ -77,11 +82,19 @@ describe('console: the redemption queue and a redemption’s page', () => {
   });
   after(async () => {
     // `CONSOLE_DOCS_SCREENSHOTS=1 npm test -- test/console/redemptions.test.ts` renews the README's.
+    // Over the tests' redemptions (two at risk by now), one of each kind and outcome.
     if (process.env.CONSOLE_DOCS_SCREENSHOTS && page) {
+      await seedQueueForDocs(c.t);
+      await eventually(
+        'two at risk',
+        async () => ((await countsOfApi(c)).atRisk >= 2 ? true : undefined),
+        60_000,
+      );
       await page.goto(`${c.t.baseUrl}/console/`);
-      await page.locator('table.queue tbody tr').first().waitFor();
+      await page.locator('table.queue tbody tr[data-redemption]').nth(12).waitFor();
+      await page.locator('.at-risk-count').waitFor();
       fs.mkdirSync(docs, { recursive: true });
-      await page.screenshot({ path: path.join(docs, 'queue.png') });
+      await page.screenshot({ path: path.join(docs, 'queue.png'), fullPage: true });
     }
     await c?.stop();
   });
@@ -163,6 +176,8 @@ describe('console: the redemption queue and a redemption’s page', () => {
     await page.getByRole('heading', { name: `Redemption ${id}` }).waitFor();
     assert.equal(new URL(page.url()).pathname, `/console/redemptions/${id}`);
 
+    // The heading shows at once; the timeline once the redemption is read.
+    await page.locator('.timeline li[data-step="completed"]').waitFor();
     const steps = page.locator('.timeline li[data-step]');
     assert.deepEqual(
       await attributes(steps, 'data-step'),

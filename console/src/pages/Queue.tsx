@@ -1,5 +1,5 @@
 /**
- * The redemption queue: oldest first, filtered by status, tier, reward and age, with counts per
+ * The redemption queue: oldest first, filtered by status, tier, reward, age and SLA risk, with counts per
  * status; at-risk redemptions stand out. Polls every few seconds.
  */
 import { useState } from 'react';
@@ -225,7 +225,7 @@ function StatusCounts({
       {(counts.atRisk > 0 || atRiskOnly) && (
         <p className="at-risk-count">
           <strong>{counts.atRisk}</strong> at risk of breaching their SLA{' '}
-          <button type="button" aria-pressed={atRiskOnly} onClick={() => showAtRisk(!atRiskOnly)}>
+          <button type="button" onClick={() => showAtRisk(!atRiskOnly)}>
             {atRiskOnly ? 'Show all' : 'Show only these'}
           </button>
         </p>
