@@ -311,5 +311,13 @@ describe('console: the redemption queue and a redemption’s page', () => {
     await line.getByRole('button', { name: 'Show all' }).click();
     await rowOf(page, fresh.id).waitFor();
     assert.equal(new URL(page.url()).search, '');
+
+    // Its page says so too, with the deadline the API gives.
+    const { slaDeadline } = (await c.t.api('GET', `/redemptions/${waiting.id}`)).body;
+    await late.getByRole('link', { name: /Open redemption/ }).click();
+    const status = page.locator('.status-line');
+    await status.getByText('At risk', { exact: true }).waitFor();
+    assert.equal(await status.locator('.sla-deadline time').getAttribute('datetime'), slaDeadline);
+    assert.match(await status.innerText(), /To be delivered by /);
   });
 });
