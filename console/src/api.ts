@@ -9,57 +9,19 @@ type JsonOf<R> = R extends { content: { 'application/json': infer Body } } ? Bod
 
 export type Session = JsonOf<paths['/session']['get']['responses'][200]>;
 export type RedemptionPage = JsonOf<paths['/redemptions']['get']['responses'][200]>;
-export type RedemptionStatus = RedemptionPage['redemptions'][number]['status'];
+/** A queue row, with its SLA deadline and whether it is at risk of breaching it. */
+export type RedemptionRow = RedemptionPage['redemptions'][number];
+export type RedemptionStatus = RedemptionRow['status'];
+export type RedemptionQuery = NonNullable<paths['/redemptions']['get']['parameters']['query']>;
+export type RedemptionCounts = JsonOf<paths['/redemptions/counts']['get']['responses'][200]>;
+export type CountQuery = NonNullable<paths['/redemptions/counts']['get']['parameters']['query']>;
+/** One redemption as ops read it: timeline with actors and reasons, member, reward, fulfilment. */
+export type RedemptionDetail = JsonOf<paths['/redemptions/{id}']['get']['responses'][200]>;
+export type TimelineEntry = RedemptionDetail['timeline'][number];
+export type RedemptionAction = RedemptionDetail['allowedActions'][number];
+export type Fulfilment = RedemptionDetail['fulfilment'];
 export type Member = JsonOf<paths['/members/{id}']['get']['responses'][200]>;
 export type Reward = JsonOf<paths['/rewards/{id}']['get']['responses'][200]>;
-
-/**
- * Fields the `apigaps` branch adds to the redemption answers (SLA flags, the timeline's actor and
- * reason, allowedActions, the member, the reward, the fulfilment). Optional until it lands; once
- * the generated types carry them these intersections change nothing.
- * TODO(apigaps): drop the Partial<> wrappers once the API answers them.
- */
-interface SlaFields {
-  slaDeadline: string | null;
-  slaBreached: boolean;
-  atRisk: boolean;
-}
-export type RedemptionRow = RedemptionPage['redemptions'][number] & Partial<SlaFields>;
-
-type DetailBase = JsonOf<paths['/redemptions/{id}']['get']['responses'][200]>;
-export type TimelineEntry = DetailBase['timeline'][number] &
-  Partial<{ actor: string; actorType: string; reason: string | null }>;
-export type RedemptionAction = 'cancel' | 'return';
-export interface Fulfilment {
-  shipment: {
-    sku?: string;
-    trackingNumber: string | null;
-    shippedAt?: string | null;
-    deliveredAt?: string | null;
-  } | null;
-  giftCard: {
-    provider?: string;
-    cardId: string;
-    code?: string | null;
-    status: string;
-    denomination?: number;
-    currency?: string;
-  } | null;
-  coupon: { code?: string | null } | null;
-}
-// The fields declared here are left out of the generated type, so this still type-checks when
-// apigaps' shapes (a superset of these) arrive.
-export type RedemptionDetail = Omit<
-  DetailBase,
-  'timeline' | 'allowedActions' | 'member' | 'reward' | 'fulfilment' | keyof SlaFields
-> &
-  Partial<SlaFields> & {
-    timeline: TimelineEntry[];
-    allowedActions?: RedemptionAction[];
-    member?: (Pick<Member, 'id' | 'externalId' | 'name' | 'status'> & { tier: string }) | null;
-    reward?: Pick<Reward, 'id' | 'name' | 'kind' | 'pointsCost'> | null;
-    fulfilment?: Fulfilment;
-  };
 
 export interface Problem {
   type?: string;
@@ -92,7 +54,8 @@ export function whenSessionEnds(callback: () => void): void {
 }
 
 export interface RequestOptions {
-  query?: Record<string, string | number | undefined>;
+  /** Empty values are left out; a list is sent as the parameter repeated. */
+  query?: Record<string, string | string[] | number | undefined>;
   body?: unknown;
   idempotencyKey?: string;
 }
@@ -104,7 +67,9 @@ export async function request<T>(
 ): Promise<T> {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(options.query ?? {})) {
-    if (value !== undefined && value !== '') params.set(name, String(value));
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== '') params.append(name, String(one));
+    }
   }
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -135,14 +100,10 @@ export const api = {
   session: () => request<Session>('GET', '/session'),
   signIn: (apiKey: string) => request<Session>('POST', '/session', { body: { apiKey } }),
   signOut: () => request<void>('DELETE', '/session'),
-  redemptions: (query: RequestOptions['query']) =>
+  redemptions: (query: RedemptionQuery) =>
     request<RedemptionPage>('GET', '/redemptions', { query }),
-  redemptionCounts: (query: RequestOptions['query']) =>
-    request<{ byStatus: Record<string, number>; atRisk: number; total: number }>(
-      'GET',
-      '/redemptions/counts',
-      { query },
-    ),
+  redemptionCounts: (query: CountQuery) =>
+    request<RedemptionCounts>('GET', '/redemptions/counts', { query }),
   redemption: (id: string) =>
     request<RedemptionDetail>('GET', `/redemptions/${encodeURIComponent(id)}`),
   member: (id: string) => request<Member>('GET', `/members/${encodeURIComponent(id)}`),

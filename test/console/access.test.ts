@@ -3,11 +3,39 @@
  * readonly session is offered no action and its direct POSTs are refused; sign-out ends it.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createApiKey } from '../../api/keys';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
-import { waitForStatus } from '../support/redemptions';
+import type { Page } from 'playwright-core';
+import { createReward, memberWithPoints, redeem, waitForStatus } from '../support/redemptions';
 import { backorderedRedemption, usePrograms } from './support';
+
+/** A completed redemption of a gift card or a coupon, and its code. */
+async function redemptionWithCode(c: ConsoleTest, kind: 'gift_card' | 'coupon') {
+  const coupon = `CPN-${randomUUID().slice(0, 13).toUpperCase()}`;
+  const rewardId = await createReward(c.t, { kind, pointsCost: 50, codes: [coupon] });
+  const memberId = await memberWithPoints(c.t, 100);
+  const res = await redeem(c.t, { memberId, rewardId });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const id = res.body.redemptionId as string;
+  await waitForStatus(c.t, id, 'completed');
+  if (kind === 'coupon') return { id, code: coupon };
+  const card = c.t.partners!.giftcards.cards().find((card) => card.reference === id);
+  assert.ok(card, 'the provider issued a card');
+  return { id, code: card.code };
+}
+
+/** The redemption's page: the code as a person reads it under "Code" or "Coupon code". */
+async function codeShown(page: Page, c: ConsoleTest, id: string, label: string) {
+  await page.goto(`${c.t.baseUrl}/console/redemptions/${id}`);
+  const region = page.getByRole('region', { name: 'Shipment or gift card' });
+  const value = region
+    .locator('dt', { hasText: new RegExp(`^${label}$`) })
+    .locator('xpath=following-sibling::dd[1]');
+  await value.waitFor();
+  return { value: await value.innerText(), page: await page.locator('main').innerText() };
+}
 
 describe('console: sign-in, roles and sign-out', () => {
   let c: ConsoleTest;
@@ -70,6 +98,32 @@ describe('console: sign-in, roles and sign-out', () => {
     ]);
     const still = await waitForStatus(c.t, id, 'backordered');
     assert.ok(!still.timeline.some((s: { step: string }) => s.step === 'cancelled'));
+  });
+
+  it('gift-card and coupon codes: in full for ops, masked for a readonly session', async () => {
+    const ops = (await c.signIn('ops')).page;
+    const readonly = (await c.signIn('readonly')).page;
+    for (const [kind, label] of [
+      ['gift_card', 'Code'],
+      ['coupon', 'Coupon code'],
+    ] as const) {
+      const { id, code } = await redemptionWithCode(c, kind);
+      assert.ok(code.length > 8, code);
+      const full = await codeShown(ops, c, id, label);
+      assert.equal(full.value, code, `${kind}: ops read the code`);
+
+      const masked = await codeShown(readonly, c, id, label);
+      const last4 = code.slice(-4);
+      assert.equal(
+        masked.value,
+        `${'*'.repeat(code.length - 4)}${last4} (masked for your role)`,
+        `${kind}: readonly reads the last 4 only`,
+      );
+      // Nowhere on the page (the timeline's issued step names the coupon too).
+      assert.ok(!masked.page.includes(code.slice(0, -4)), `${kind}: no more than the last 4`);
+      if (kind === 'coupon') assert.match(masked.page, new RegExp(`coupon: \\*+${last4}`));
+      await checkPage(readonly, `redemption-${kind}-readonly`);
+    }
   });
 
   it('a page that cannot be found says so, with a way back', async () => {

@@ -5,12 +5,18 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
 import { eventually } from '../support/context';
 import { waitForStatus } from '../support/redemptions';
-import { backorderedRedemption, completedRedemption, usePrograms } from './support';
+import {
+  backorderedRedemption,
+  completedRedemption,
+  seedQueueForDocs,
+  usePrograms,
+} from './support';
 
 const docs = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
 const rowOf = (page: Page, id: string) => page.locator(`tr[data-redemption="${id}"]`);
@@ -23,21 +29,72 @@ async function attributes(locator: Locator, name: string): Promise<(string | nul
   return found;
 }
 
+/** The counts the page shows (`All`, per status, `at risk`), as `{ label: count }`. */
+async function countsShown(page: Page): Promise<Record<string, number>> {
+  const shown: Record<string, number> = {};
+  for (const text of await page
+    .getByLabel('Redemptions per status')
+    .getByRole('listitem')
+    .allTextContents()) {
+    const [, label, count] = /^(.+) (\d+)$/.exec(text) ?? [];
+    assert.ok(label && count, `a count: '${text}'`);
+    shown[label] = Number(count);
+  }
+  const atRisk = page.locator('.at-risk-count strong');
+  if (await atRisk.count()) shown['at risk'] = Number(await atRisk.textContent());
+  return shown;
+}
+
+/** GET /redemptions/counts as the page should show it: `All`, each status with any, at risk. */
+async function countsOfApi(c: ConsoleTest, query = '') {
+  const res = await c.t.api('GET', `/redemptions/counts${query}`);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const body = res.body as { byStatus: Record<string, number>; atRisk: number; total: number };
+  const shown: Record<string, number> = { All: body.total };
+  for (const [status, count] of Object.entries(body.byStatus))
+    if (count > 0) shown[status.replaceAll('_', ' ')] = count;
+  // Shown when some are at risk, and while the queue shows only those.
+  if (body.atRisk > 0 || query.includes('atRisk=true')) shown['at risk'] = body.atRisk;
+  return { shown, atRisk: body.atRisk };
+}
+
+/** The page's counts become those of GET /redemptions/counts (the page polls every 4 s). */
+async function assertCountsOfApi(c: ConsoleTest, page: Page, query = ''): Promise<void> {
+  let last: [Record<string, number>, Record<string, number>] = [{}, {}];
+  await eventually('the counts shown to be the API’s', async () => {
+    last = [await countsShown(page), (await countsOfApi(c, query)).shown];
+    return isDeepStrictEqual(...last) ? true : undefined;
+  }).catch(() => assert.deepEqual(last[0], last[1], 'the counts shown are the API’s'));
+}
+
 describe('console: the redemption queue and a redemption’s page', () => {
   let c: ConsoleTest;
   let page: Page;
+  /** Made first, still waiting for stock at the end: at risk of breaching its SLA by then. */
+  let waiting: { id: string };
   before(async () => {
-    c = await startConsoleTest('console-redemptions');
+    // The program's delivery SLA is 1 hour; at risk from 59.5 minutes before the deadline, so a
+    // redemption still waiting 30 s after its request is at risk and a fresh one is not.
+    c = await startConsoleTest('console-redemptions', { SLA_AT_RISK_SECONDS: 3570 });
     await usePrograms(c.t);
+    waiting = await backorderedRedemption(c.t);
     ({ page } = await c.signIn('ops'));
   });
   after(async () => {
     // `CONSOLE_DOCS_SCREENSHOTS=1 npm test -- test/console/redemptions.test.ts` renews the README's.
+    // Over the tests' redemptions (two at risk by now), one of each kind and outcome.
     if (process.env.CONSOLE_DOCS_SCREENSHOTS && page) {
+      await seedQueueForDocs(c.t);
+      await eventually(
+        'two at risk',
+        async () => ((await countsOfApi(c)).atRisk >= 2 ? true : undefined),
+        60_000,
+      );
       await page.goto(`${c.t.baseUrl}/console/`);
-      await page.locator('table.queue tbody tr').first().waitFor();
+      await page.locator('table.queue tbody tr[data-redemption]').nth(12).waitFor();
+      await page.locator('.at-risk-count').waitFor();
       fs.mkdirSync(docs, { recursive: true });
-      await page.screenshot({ path: path.join(docs, 'queue.png') });
+      await page.screenshot({ path: path.join(docs, 'queue.png'), fullPage: true });
     }
     await c?.stop();
   });
@@ -76,18 +133,8 @@ describe('console: the redemption queue and a redemption’s page', () => {
     );
 
     // The counts per status are those of the API.
-    const all = await c.t.api('GET', '/redemptions?limit=500');
-    const completed = all.body.redemptions.filter(
-      (r: { status: string }) => r.status === 'completed',
-    ).length;
-    await eventually('the counts to match the API', async () => {
-      const text = await page.getByRole('button', { name: /^completed \d+$/ }).textContent();
-      return text === `completed ${completed}` ? true : undefined;
-    });
-    assert.equal(
-      await page.getByRole('button', { name: /^All \d+$/ }).textContent(),
-      `All ${all.body.redemptions.length}`,
-    );
+    await assertCountsOfApi(c, page);
+    assert.ok((await countsShown(page)).completed! >= 1);
     await checkPage(page, 'queue');
   });
 
@@ -129,6 +176,8 @@ describe('console: the redemption queue and a redemption’s page', () => {
     await page.getByRole('heading', { name: `Redemption ${id}` }).waitFor();
     assert.equal(new URL(page.url()).pathname, `/console/redemptions/${id}`);
 
+    // The heading shows at once; the timeline once the redemption is read.
+    await page.locator('.timeline li[data-step="completed"]').waitFor();
     const steps = page.locator('.timeline li[data-step]');
     assert.deepEqual(
       await attributes(steps, 'data-step'),
@@ -208,5 +257,67 @@ describe('console: the redemption queue and a redemption’s page', () => {
       /Member asked by phone/,
     );
     assert.equal(await page.getByRole('button', { name: 'Cancel redemption…' }).count(), 0);
+  });
+
+  it('a redemption at risk of breaching its SLA stands out; the counts are the API’s', async () => {
+    await eventually(
+      'the first redemption to be at risk',
+      async () =>
+        (await c.t.api('GET', `/redemptions/${waiting.id}`)).body.atRisk ? true : undefined,
+      60_000,
+    );
+    const fresh = await backorderedRedemption(c.t);
+    const now = await c.t.api('GET', `/redemptions/${fresh.id}`);
+    assert.equal(now.body.atRisk, false, 'just made: not at risk yet');
+    await page.goto(`${c.t.baseUrl}/console/`);
+    await rowOf(page, fresh.id).waitFor();
+
+    const late = rowOf(page, waiting.id);
+    assert.equal(await late.getAttribute('class'), 'at-risk');
+    assert.match(await late.locator('td').nth(6).innerText(), /^At risk\s+due /);
+    assert.equal(await late.locator('.badge').nth(1).textContent(), 'At risk');
+    assert.equal(await rowOf(page, fresh.id).getAttribute('class'), null);
+    assert.match(await rowOf(page, fresh.id).locator('td').nth(6).innerText(), /^due /);
+
+    await assertCountsOfApi(c, page);
+    const line = page.locator('.at-risk-count');
+    const shown = await countsShown(page);
+    assert.ok(shown['at risk']! >= 1, JSON.stringify(shown));
+    assert.equal(
+      (await line.innerText()).trim(),
+      `${shown['at risk']} at risk of breaching their SLA Show only these`,
+    );
+    await checkPage(page, 'queue-at-risk');
+
+    // Only those: the rows the API lists at risk, every one of them marked.
+    await line.getByRole('button', { name: 'Show only these' }).click();
+    assert.equal(new URL(page.url()).search, '?atRisk=true');
+    const atRiskIds = async (): Promise<string[]> => {
+      const listed = await c.t.api('GET', '/redemptions?atRisk=true&limit=500');
+      const rows = listed.body.redemptions as { redemptionId: string }[];
+      return rows.map((r) => r.redemptionId);
+    };
+    const first = await atRiskIds();
+    assert.ok(first.includes(waiting.id) && !first.includes(fresh.id), first.join());
+    await eventually('only the rows at risk, as the API lists them', async () => {
+      const ids = await attributes(page.locator('table.queue tbody tr'), 'data-redemption');
+      return isDeepStrictEqual(ids, await atRiskIds()) ? true : undefined;
+    });
+    assert.deepEqual(
+      new Set(await attributes(page.locator('table.queue tbody tr'), 'class')),
+      new Set(['at-risk']),
+    );
+    await assertCountsOfApi(c, page, '?atRisk=true');
+    await line.getByRole('button', { name: 'Show all' }).click();
+    await rowOf(page, fresh.id).waitFor();
+    assert.equal(new URL(page.url()).search, '');
+
+    // Its page says so too, with the deadline the API gives.
+    const { slaDeadline } = (await c.t.api('GET', `/redemptions/${waiting.id}`)).body;
+    await late.getByRole('link', { name: /Open redemption/ }).click();
+    const status = page.locator('.status-line');
+    await status.getByText('At risk', { exact: true }).waitFor();
+    assert.equal(await status.locator('.sla-deadline time').getAttribute('datetime'), slaDeadline);
+    assert.match(await status.innerText(), /To be delivered by /);
   });
 });

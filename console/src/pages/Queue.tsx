@@ -1,9 +1,9 @@
 /**
- * The redemption queue: oldest first, filtered by status, tier, reward and age, with counts per
+ * The redemption queue: oldest first, filtered by status, tier, reward, age and SLA risk, with counts per
  * status; at-risk redemptions stand out. Polls every few seconds.
  */
 import { useState } from 'react';
-import { api, may, type RedemptionPage, type RedemptionRow } from '../api';
+import { api, type CountQuery, type RedemptionCounts, type RedemptionRow } from '../api';
 import {
   Ago,
   Empty,
@@ -18,7 +18,6 @@ import {
   usePolling,
 } from '../components';
 import { Link } from '../router';
-import { useSignedIn } from '../session';
 
 export const pollMs = 4000;
 
@@ -54,25 +53,22 @@ interface Filters {
   tier: string;
   rewardId: string;
   olderThan: string;
+  /** 'true': only those at risk of breaching their SLA (or past it). */
+  atRisk: string;
 }
 
 interface QueueView {
   rows: RedemptionRow[];
   more: boolean;
-  counts: Record<string, number>;
-  total: number;
-  atRisk: number | null;
-  /** When the counts are from the rows loaded here, not from the API (see below). */
-  countedFrom: number | null;
+  counts: RedemptionCounts;
 }
 
-const countLimit = 500;
-const filterNames = ['status', 'tier', 'rewardId', 'olderThan'] as const;
+const filterNames = ['status', 'tier', 'rewardId', 'olderThan', 'atRisk'] as const;
 
 /** The filters are kept in the address (?status=…), so a reload or a shared link keeps them. */
 function filtersFromAddress(): Filters {
   const query = new URLSearchParams(window.location.search);
-  const filters = { status: '', tier: '', rewardId: '', olderThan: '' };
+  const filters = { status: '', tier: '', rewardId: '', olderThan: '', atRisk: '' };
   for (const name of filterNames) filters[name] = query.get(name) ?? '';
   return filters;
 }
@@ -85,56 +81,27 @@ function keepInAddress(filters: Filters): void {
 }
 
 /**
- * One poll: the page of rows, and the counts. The API answers counts per status at
- * `GET /redemptions/counts` once `apigaps` lands (the session lists `countRedemptions`); until
- * then they are counted here from the oldest 500 under the same filters. The reward filter is
- * also applied here, as the API of today ignores `rewardId`.
- * TODO(apigaps): once countRedemptions and the rewardId filter are in, drop the local counting.
+ * One poll: the page of rows and, under the same filters, the counts per status and at risk
+ * (GET /redemptions/counts: the status filter does not narrow them, so every status keeps its
+ * count while one is picked).
  */
-async function loadQueue(filters: Filters, serverCounts: boolean): Promise<QueueView> {
-  const common = {
+async function loadQueue(filters: Filters): Promise<QueueView> {
+  const common: CountQuery = {
     tier: filters.tier.trim() || undefined,
     rewardId: filters.rewardId.trim() || undefined,
-    olderThan: filters.olderThan || undefined,
+    olderThan: filters.olderThan ? Number(filters.olderThan) : undefined,
+    atRisk: filters.atRisk || undefined,
   };
-  const byReward = (rows: RedemptionRow[]) =>
-    common.rewardId ? rows.filter((r) => r.rewardId === common.rewardId) : rows;
-  const page: Promise<RedemptionPage> = api.redemptions({
-    ...common,
-    status: filters.status || undefined,
-    limit: 200,
-  });
-  if (serverCounts) {
-    const [rows, counts] = await Promise.all([page, api.redemptionCounts(common)]);
-    return {
-      rows: byReward(rows.redemptions),
-      more: rows.next !== null,
-      counts: counts.byStatus,
-      total: counts.total,
-      atRisk: counts.atRisk,
-      countedFrom: null,
-    };
-  }
-  const [rows, all] = await Promise.all([page, api.redemptions({ ...common, limit: countLimit })]);
-  const counted = byReward(all.redemptions);
-  const counts: Record<string, number> = {};
-  for (const row of counted) counts[row.status] = (counts[row.status] ?? 0) + 1;
-  const flagged = counted.some((row) => row.atRisk !== undefined);
-  return {
-    rows: byReward(rows.redemptions),
-    more: rows.next !== null,
-    counts,
-    total: counted.length,
-    atRisk: flagged ? counted.filter((row) => row.atRisk).length : null,
-    countedFrom: all.next !== null ? countLimit : null,
-  };
+  const [page, counts] = await Promise.all([
+    api.redemptions({ ...common, status: filters.status || undefined, limit: 200 }),
+    api.redemptionCounts(common),
+  ]);
+  return { rows: page.redemptions, more: page.next !== null, counts };
 }
 
 export function Queue() {
-  const session = useSignedIn();
   const [filters, setFilters] = useState<Filters>(filtersFromAddress);
-  const serverCounts = may(session, 'countRedemptions');
-  const queue = usePolling(() => loadQueue(filters, serverCounts), pollMs, JSON.stringify(filters));
+  const queue = usePolling(() => loadQueue(filters), pollMs, JSON.stringify(filters));
   const set = (name: keyof Filters) => (value: string) =>
     setFilters((f) => {
       const next = { ...f, [name]: value };
@@ -205,9 +172,11 @@ export function Queue() {
       {queue.data ? (
         <>
           <StatusCounts
-            view={queue.data}
+            counts={queue.data.counts}
             selected={filters.status}
             select={(status) => set('status')(status)}
+            atRiskOnly={filters.atRisk === 'true'}
+            showAtRisk={(only) => set('atRisk')(only ? 'true' : '')}
           />
           <QueueTable rows={queue.data.rows} more={queue.data.more} now={queue.updatedAt} />
         </>
@@ -219,21 +188,25 @@ export function Queue() {
 }
 
 function StatusCounts({
-  view,
+  counts,
   selected,
   select,
+  atRiskOnly,
+  showAtRisk,
 }: {
-  view: QueueView;
+  counts: RedemptionCounts;
   selected: string;
   select: (status: string) => void;
+  atRiskOnly: boolean;
+  showAtRisk: (only: boolean) => void;
 }) {
-  const shown = statuses.filter((s) => (view.counts[s] ?? 0) > 0 || s === selected);
+  const shown = statuses.filter((s) => (counts.byStatus[s] ?? 0) > 0 || s === selected);
   return (
     <div className="counts" aria-label="Redemptions per status">
       <ul>
         <li>
           <button type="button" aria-pressed={selected === ''} onClick={() => select('')}>
-            All <span className="count">{view.total}</span>
+            All <span className="count">{counts.total}</span>
           </button>
         </li>
         {shown.map((status) => (
@@ -244,18 +217,18 @@ function StatusCounts({
               data-status={status}
               onClick={() => select(selected === status ? '' : status)}
             >
-              {statusLabel(status)} <span className="count">{view.counts[status] ?? 0}</span>
+              {statusLabel(status)} <span className="count">{counts.byStatus[status] ?? 0}</span>
             </button>
           </li>
         ))}
       </ul>
-      {view.atRisk !== null && view.atRisk > 0 && (
+      {(counts.atRisk > 0 || atRiskOnly) && (
         <p className="at-risk-count">
-          <strong>{view.atRisk}</strong> at risk of breaching their SLA
+          <strong>{counts.atRisk}</strong> at risk of breaching their SLA{' '}
+          <button type="button" onClick={() => showAtRisk(!atRiskOnly)}>
+            {atRiskOnly ? 'Show all' : 'Show only these'}
+          </button>
         </p>
-      )}
-      {view.countedFrom !== null && (
-        <p className="help">Counted from the oldest {view.countedFrom} matching redemptions.</p>
       )}
     </div>
   );
@@ -319,6 +292,7 @@ function QueueTable({
               </td>
               <td>
                 <SlaBadge atRisk={row.atRisk} breached={row.slaBreached} />
+                {row.slaDeadline && !row.slaBreached && <Due at={row.slaDeadline} />}
               </td>
               <td>
                 <a
@@ -338,5 +312,20 @@ function QueueTable({
         <p className="help">Showing the oldest {rows.length}; narrow the filters to see others.</p>
       )}
     </>
+  );
+}
+
+/** The SLA deadline of a redemption still waiting for delivery. */
+function Due({ at }: { at: string }) {
+  const when = new Date(at).toLocaleString([], {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+  return (
+    <time className="due" dateTime={at} title={new Date(at).toLocaleString()}>
+      due {when}
+    </time>
   );
 }

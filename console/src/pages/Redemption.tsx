@@ -3,15 +3,7 @@
  * the shipment or gift card, and the actions allowed now (cancel, return) with a reason asked for.
  */
 import { useState, type ReactNode } from 'react';
-import {
-  api,
-  may,
-  type Fulfilment,
-  type RedemptionAction,
-  type RedemptionDetail,
-  type Session,
-  type TimelineEntry,
-} from '../api';
+import { api, may, type RedemptionDetail, type Session } from '../api';
 import {
   Ago,
   ErrorState,
@@ -29,31 +21,6 @@ import { useSignedIn } from '../session';
 import { pollMs } from './Queue';
 
 const ended = ['completed', 'refunded', 'failed', 'cancelled', 'lost'];
-const cancellable = [
-  'requested',
-  'points_held',
-  'substitution_pending',
-  'backordered',
-  'stock_reserved',
-  'shipment_requested',
-];
-
-/**
- * What this session may do now. The API answers `allowedActions` once `apigaps` lands; until
- * then it is worked out here from the status, for display only (the server decides).
- * TODO(apigaps): use `allowedActions` alone once every answer has it.
- */
-export function actionsFor(session: Session, r: RedemptionDetail): RedemptionAction[] {
-  const byRole: RedemptionAction[] = [];
-  if (may(session, 'cancelRedemption')) byRole.push('cancel');
-  if (may(session, 'returnRedemption')) byRole.push('return');
-  if (r.allowedActions) return r.allowedActions.filter((a) => byRole.includes(a));
-  return byRole.filter((action) =>
-    action === 'cancel'
-      ? cancellable.includes(r.status)
-      : r.status === 'completed' && r.timeline.some((s) => s.step === 'delivered'),
-  );
-}
 
 export function RedemptionPage({ params }: { params: Record<string, string> }) {
   const id = params.id ?? '';
@@ -78,7 +45,13 @@ export function RedemptionPage({ params }: { params: Record<string, string> }) {
         <>
           <div className="status-line">
             <StatusBadge status={r.status} />
-            <SlaBadge atRisk={r.atRisk} breached={r.slaBreached ?? Boolean(r.live?.slaBreached)} />
+            <SlaBadge atRisk={r.atRisk} breached={r.slaBreached} />
+            {r.slaDeadline && (
+              <span className="sla-deadline">
+                To be delivered by{' '}
+                <time dateTime={r.slaDeadline}>{new Date(r.slaDeadline).toLocaleString()}</time>
+              </span>
+            )}
             {r.reason && <span className="reason">Reason: {r.reason}</span>}
             <a href={r.workflow.url} target="_blank" rel="noreferrer">
               Open the workflow in Temporal UI
@@ -107,7 +80,8 @@ function Actions({
 }) {
   // Kept here, not in the dialog: once done, the action is gone but its outcome stays in view.
   const [message, setMessage] = useState<string | null>(null);
-  const actions = actionsFor(session, redemption);
+  // What the API says this caller may do now; the server refuses anything else.
+  const actions = redemption.allowedActions;
   const finished = (text: string) => {
     setMessage(text);
     done();
@@ -145,37 +119,8 @@ function Actions({
   );
 }
 
-/**
- * The member and the reward: from the redemption's answer once `apigaps` adds them, else read
- * once from GET /members/:id and GET /rewards/:id.
- * TODO(apigaps): drop the separate reads once `member` and `reward` are always in the answer.
- */
-function useMemberAndReward(r: RedemptionDetail) {
-  const needed = r.member === undefined;
-  const member = usePolling(
-    () => (needed ? api.member(r.memberId) : Promise.resolve(null)),
-    0,
-    `${r.memberId}:${needed}`,
-  );
-  const reward = usePolling(
-    () => (r.reward === undefined ? api.reward(r.rewardId) : Promise.resolve(null)),
-    0,
-    `${r.rewardId}:${r.reward === undefined}`,
-  );
-  const m = r.member ?? member.data;
-  const w = r.reward ?? reward.data;
-  return {
-    member: m && {
-      label: m.name ?? m.externalId,
-      tier: typeof m.tier === 'string' ? m.tier : m.tier.name,
-      status: m.status,
-    },
-    reward: w && { name: w.name, kind: w.kind, pointsCost: w.pointsCost },
-  };
-}
-
 function Summary({ r, now }: { r: RedemptionDetail; now: Date | undefined }) {
-  const { member, reward } = useMemberAndReward(r);
+  const { member, reward } = r;
   return (
     <section className="card" aria-labelledby="summary-heading">
       <h2 id="summary-heading">Member and reward</h2>
@@ -183,7 +128,7 @@ function Summary({ r, now }: { r: RedemptionDetail; now: Date | undefined }) {
         <dt>Member</dt>
         <dd>
           <Link to={`/members/${encodeURIComponent(r.memberId)}`}>
-            {member ? member.label : <code>{r.memberId}</code>}
+            {member ? (member.name ?? member.externalId) : <code>{r.memberId}</code>}
           </Link>
           {member && (
             <>
@@ -214,19 +159,18 @@ function Summary({ r, now }: { r: RedemptionDetail; now: Date | undefined }) {
   );
 }
 
-/** The shipment, gift card or coupon: from `fulfilment` (apigaps) or the workflow's `live`. */
-function fulfilmentOf(r: RedemptionDetail): Fulfilment {
-  if (r.fulfilment) return r.fulfilment;
-  const live = (r.live ?? {}) as Partial<Fulfilment>;
-  return {
-    shipment: live.shipment ?? null,
-    giftCard: live.giftCard ?? null,
-    coupon: live.coupon ?? null,
-  };
+/** A code as the API gave it: masked (`*` but the last 4) for roles that may not read codes. */
+function Code({ code }: { code: string }) {
+  if (!code.startsWith('*')) return <code>{code}</code>;
+  return (
+    <>
+      <code>{code}</code> <span className="help">(masked for your role)</span>
+    </>
+  );
 }
 
 function Fulfilment({ r, now }: { r: RedemptionDetail; now: Date | undefined }) {
-  const { shipment, giftCard, coupon } = fulfilmentOf(r);
+  const { shipment, giftCard, coupon } = r.fulfilment;
   return (
     <section className="card" aria-labelledby="fulfilment-heading">
       <h2 id="fulfilment-heading">Shipment or gift card</h2>
@@ -236,9 +180,19 @@ function Fulfilment({ r, now }: { r: RedemptionDetail; now: Date | undefined }) 
       {shipment && (
         <dl>
           <dt>Shipment</dt>
-          <dd>{shipment.sku ? <code>{shipment.sku}</code> : 'Parcel'}</dd>
+          <dd>
+            <code>{shipment.sku}</code>
+          </dd>
           <dt>Tracking number</dt>
           <dd>{shipment.trackingNumber ?? 'not yet'}</dd>
+          {shipment.shippedAt && (
+            <>
+              <dt>Shipped</dt>
+              <dd>
+                <Ago at={shipment.shippedAt} now={now} />
+              </dd>
+            </>
+          )}
           {shipment.deliveredAt && (
             <>
               <dt>Delivered</dt>
@@ -253,27 +207,30 @@ function Fulfilment({ r, now }: { r: RedemptionDetail; now: Date | undefined }) 
         <dl>
           <dt>Gift card</dt>
           <dd>
-            <code>{giftCard.cardId}</code>
-            {giftCard.provider ? ` from ${giftCard.provider}` : ''}
+            <code>{giftCard.cardId}</code> from {giftCard.provider}
           </dd>
-          {giftCard.denomination !== undefined && (
-            <>
-              <dt>Value</dt>
-              <dd>
-                {giftCard.denomination} {giftCard.currency}
-              </dd>
-            </>
-          )}
+          <dt>Value</dt>
+          <dd>
+            {giftCard.denomination} {giftCard.currency}
+          </dd>
           <dt>Status</dt>
           <dd>{giftCard.status}</dd>
+          <dt>Issued</dt>
+          <dd>
+            <Ago at={giftCard.issuedAt} now={now} />
+          </dd>
           <dt>Code</dt>
-          <dd>{giftCard.code ? <code>{giftCard.code}</code> : 'hidden for your role'}</dd>
+          <dd>
+            <Code code={giftCard.code} />
+          </dd>
         </dl>
       )}
       {coupon && (
         <dl>
           <dt>Coupon code</dt>
-          <dd>{coupon.code ? <code>{coupon.code}</code> : 'hidden for your role'}</dd>
+          <dd>
+            <Code code={coupon.code} />
+          </dd>
         </dl>
       )}
     </section>
@@ -284,16 +241,6 @@ const shownDetail = (detail: Record<string, unknown>): [string, string][] =>
   Object.entries(detail)
     .filter(([name, value]) => !['actor', 'reason'].includes(name) && value !== null)
     .map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]);
-
-function actorOf(step: TimelineEntry): string {
-  const recorded = step.actor ?? step.detail.actor;
-  return typeof recorded === 'string' ? recorded : 'system';
-}
-
-function reasonOf(step: TimelineEntry): string | null {
-  const recorded = step.reason ?? step.detail.reason;
-  return typeof recorded === 'string' ? recorded : null;
-}
 
 function Timeline({ r }: { r: RedemptionDetail }) {
   return (
@@ -306,13 +253,13 @@ function Timeline({ r }: { r: RedemptionDetail }) {
           <span className="actor"> by {r.requestedBy}</span>
         </li>
         {r.timeline.map((step, i) => {
-          const reason = reasonOf(step);
+          const reason = step.reason;
           const extra = shownDetail(step.detail);
           return (
             <li key={`${step.step}-${i}`} data-step={step.step}>
               <span className="step">{statusLabel(step.step)}</span>{' '}
               <time dateTime={step.at}>{new Date(step.at).toLocaleString()}</time>
-              <span className="actor"> by {actorOf(step)}</span>
+              <span className="actor"> by {step.actor}</span>
               {reason && <p className="reason">Reason: {reason}</p>}
               {extra.length > 0 && (
                 <p className="detail">
