@@ -138,24 +138,28 @@ export function createWebhookActivities({
       const status = delivered ? 'delivered' : gone ? 'gone' : input.last ? 'failed' : 'pending';
       const nextAttemptAt =
         status === 'pending' ? new Date(at.getTime() + input.nextDelayMs) : null;
-      await recordAttempt(db, {
-        deliveryId: input.deliveryId,
-        at,
-        statusCode,
-        latencyMs,
-        error,
-        status,
-        nextAttemptAt,
+      // The attempt and what it means for the subscription are one transaction, so nobody reads a
+      // delivery failed for good on a subscription still enabled.
+      await db.transaction(async (trx) => {
+        await recordAttempt(trx, {
+          deliveryId: input.deliveryId,
+          at,
+          statusCode,
+          latencyMs,
+          error,
+          status,
+          nextAttemptAt,
+        });
+        if (gone) await disableSubscription(trx, subscription.id, 'the endpoint answered 410 Gone');
+        if (status === 'failed') {
+          const span = Math.round(schedule.reduce((a, b) => a + b, 0) / 3_600_000);
+          await disableSubscription(
+            trx,
+            subscription.id,
+            `failing for ${span} h: ${input.attempt} attempts, last: ${error}`,
+          );
+        }
       });
-      if (gone) await disableSubscription(db, subscription.id, 'the endpoint answered 410 Gone');
-      if (status === 'failed') {
-        const span = Math.round(schedule.reduce((a, b) => a + b, 0) / 3_600_000);
-        await disableSubscription(
-          db,
-          subscription.id,
-          `failing for ${span} h: ${input.attempt} attempts, last: ${error}`,
-        );
-      }
       return delivered ? 'delivered' : status === 'pending' ? 'retry' : 'stop';
     },
   };
