@@ -30,10 +30,18 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-/** What the built console depends on: its sources, and the versions of the tools that build it. */
+/**
+ * What the built console depends on: its sources, the pure domain modules it imports (domain/),
+ * and the versions of the tools that build it.
+ */
 function sourceStamp(): string {
   const hash = createHash('sha256');
-  for (const file of [...filesUnder(consoleRoot), path.join(root, 'package-lock.json')]) {
+  const inputs = [
+    ...filesUnder(consoleRoot),
+    ...filesUnder(path.join(root, 'domain')),
+    path.join(root, 'package-lock.json'),
+  ];
+  for (const file of inputs) {
     hash.update(path.relative(root, file)).update('\0').update(fs.readFileSync(file));
   }
   return hash.digest('hex');

@@ -18,26 +18,12 @@ import {
   usePolling,
 } from '../components';
 import { Link } from '../router';
+import { redemptionStatuses } from '../../../domain/redemption';
 
 export const pollMs = 4000;
 
-const statuses = [
-  'requested',
-  'points_held',
-  'substitution_pending',
-  'backordered',
-  'stock_reserved',
-  'shipment_requested',
-  'shipped',
-  'delivered',
-  'issued',
-  'completed',
-  'returned',
-  'refunded',
-  'failed',
-  'cancelled',
-  'lost',
-] as const satisfies readonly RedemptionRow['status'][];
+/** The domain's own list (pure, no I/O), so the filter never drifts from the API's statuses. */
+const statuses = redemptionStatuses satisfies readonly RedemptionRow['status'][];
 
 const ages = [
   { label: 'Any age', seconds: '' },
