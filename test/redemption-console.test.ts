@@ -205,11 +205,19 @@ describe('the redemption queue, with a warehouse that does not ship', () => {
       body: { reason: 'not mine to cancel' },
     });
     assert.equal(refused.status, 403);
-    const cancelled = await t.api('POST', `/redemptions/${id}/cancel`, {
-      key: t.keys.ops,
-      body: { reason: 'member moved house' },
-    });
+    const cancel = () =>
+      t.api('POST', `/redemptions/${id}/cancel`, {
+        key: t.keys.ops,
+        body: { reason: 'member moved house' },
+        headers: { 'idempotency-key': `cancel-${id}` },
+      });
+    const cancelled = await cancel();
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    // Its answer lost, the console sends the same request again: the same answer, not a 409.
+    const again = await cancel();
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(again.body, cancelled.body);
     const step = stepOf(cancelled.body, 'cancelled');
     assert.deepEqual(
       [step.actor, step.actorType, step.reason],

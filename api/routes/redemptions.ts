@@ -161,6 +161,7 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       summary: 'Cancel a redemption until the parcel ships: stock and points are given back',
       tag: 'Redemptions',
       auth: 'ops',
+      idempotent: true,
       params,
       body: z.strictObject({ reason: z.string().trim().min(3).max(500) }),
       responses: {
@@ -187,6 +188,7 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       summary: 'The reward came back: restock it and refund the points (sooner for some tiers)',
       tag: 'Redemptions',
       auth: 'ops',
+      idempotent: true,
       params,
       body: z.strictObject({ reason: z.string().trim().min(3).max(500) }),
       responses: {
