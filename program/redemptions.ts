@@ -3,6 +3,7 @@
  * in each status, how fast they come, how they end, how long delivery takes and the SLA.
  */
 import { redemptionStatuses, type RedemptionStatus } from '../domain/redemption';
+import { slaOpenStatuses } from '../domain/redemption-ops';
 import type { Db } from '../infra/db';
 import type { Window } from './window';
 
@@ -64,16 +65,20 @@ export async function redemptionsByStatus(db: Db): Promise<Record<RedemptionStat
 }
 
 /**
- * Shipped, still undelivered, longer ago than the SLA (the workflow's clock starts at shipping).
- * A redemption's `updated_at` is when its status last changed (`recordStep`), so for one still
- * `shipped` it is when it shipped.
+ * Waiting for delivery past the SLA: the same clock as the queue's (`slaOpenStatuses`): from the
+ * request until the parcel ships, then from shipping. A redemption's `updated_at` is when its
+ * status last changed (`recordStep`), so for one still `shipped` it is when it shipped; one that
+ * has not shipped yet counts from its request (index `status, created_at`).
  */
 export async function openPastSla(db: Db, asOf: Date, deliverySlaMs: number): Promise<number> {
+  const beforeShipping = slaOpenStatuses.filter((status) => status !== 'shipped');
   const { rows } = await db.raw<{ rows: { n: number }[] }>(
-    `SELECT count(*)::bigint AS n FROM redemptions WHERE status = 'shipped' AND updated_at < ?`,
-    [new Date(asOf.getTime() - deliverySlaMs)],
+    `SELECT (SELECT count(*) FROM redemptions WHERE status = 'shipped' AND updated_at < :cut)
+       + (SELECT count(*) FROM redemptions WHERE status = ANY(:before) AND created_at < :cut)
+       AS n`,
+    { cut: new Date(asOf.getTime() - deliverySlaMs), before: beforeShipping },
   );
-  return rows[0]!.n;
+  return Number(rows[0]!.n);
 }
 
 export async function redemptionFigures(
@@ -101,12 +106,15 @@ export async function redemptionFigures(
          AND at >= :from AND at < :to GROUP BY step`,
       range,
     ),
+    // A cancel's reason is `cancelled by <role>:<key name>: <what ops typed>`: grouped by the
+    // last part (`\\?` is a literal `?` to knex: the lazy quantifier).
     db.raw<{ rows: { step: string; reason: string; n: number }[] }>(
       `SELECT step, reason, n FROM (
          SELECT step, reason, count(*)::bigint AS n,
            row_number() OVER (PARTITION BY step ORDER BY count(*) DESC, reason) AS rank
          FROM (SELECT step, coalesce(CASE WHEN step = 'failed' THEN detail->>'failureType'
-                 ELSE detail->>'reason' END, 'unknown') AS reason
+                 ELSE regexp_replace(detail->>'reason', '^cancelled by \\S+\\?:.+\\?: ', '')
+                 END, 'unknown') AS reason
                FROM redemption_steps WHERE step IN ('failed', 'cancelled')
                  AND at >= :from AND at < :to) s
          GROUP BY step, reason) ranked

@@ -110,7 +110,8 @@ export async function expectedFigures(
   const reasons = (step: string, key: string) => {
     const counts = new Map<string, number>();
     for (const s of steps.filter((s) => s.step === step)) {
-      const reason = s.detail[key] ?? 'unknown';
+      // A cancel through the API records `cancelled by <role>:<key name>: <what ops typed>`.
+      const reason = s.detail[key]?.replace(/^cancelled by \S+?:.+?: /, '') ?? 'unknown';
       counts.set(reason, (counts.get(reason) ?? 0) + 1);
     }
     return [...counts]
@@ -198,8 +199,12 @@ export async function expectedFigures(
     openPastSla: (
       await q<{ n: number }>(
         db,
-        `SELECT count(*)::int AS n FROM redemptions r WHERE r.status = 'shipped' AND
-         (SELECT min(at) FROM redemption_steps s WHERE s.redemption_id = r.id AND s.step = 'shipped') < ?`,
+        // Waiting for delivery: since shipping once shipped, else since the request.
+        `SELECT count(*)::int AS n FROM redemptions r
+         WHERE r.status IN ('requested', 'points_held', 'substitution_pending', 'backordered',
+                            'stock_reserved', 'shipment_requested', 'shipped')
+           AND coalesce((SELECT min(at) FROM redemption_steps s
+                         WHERE s.redemption_id = r.id AND s.step = 'shipped'), r.created_at) < ?`,
         [new Date(asOf.getTime() - slaMs)],
       )
     )[0]!.n,
