@@ -5,9 +5,9 @@
  */
 import { useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { problemText } from '../components';
-import { formatMoney, formatNumber } from '../format';
 import { resources, type Substitution } from '../resources';
 import { Link } from '../router';
+import { CandidatesTable } from './CandidatesTable';
 
 const newKeys = () => ({ approve: crypto.randomUUID(), reject: crypto.randomUUID() });
 
@@ -65,41 +65,25 @@ export function Decision({ s, decided }: { s: Substitution; decided: (text: Reac
       <fieldset>
         <legend>Send instead (closest in value first)</legend>
         {!s.candidates.length && <p className="state empty">No candidate was in stock.</p>}
-        <table className="candidates">
-          <thead>
-            <tr>
-              <th scope="col">Candidate</th>
-              <th scope="col">Value</th>
-              <th scope="col">Points</th>
-              <th scope="col">In stock now</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.candidates.map((c) => (
-              <tr key={c.sku} data-sku={c.sku}>
-                <td>
-                  <label>
-                    <input
-                      type="radio"
-                      name={`candidate-${id}`}
-                      value={c.sku}
-                      checked={sku === c.sku}
-                      disabled={c.available <= 0}
-                      onChange={() => {
-                        setSku(c.sku);
-                        changed();
-                      }}
-                    />{' '}
-                    {c.name} <code>{c.sku}</code>
-                  </label>
-                </td>
-                <td>{formatMoney(c.cashValue, null)}</td>
-                <td>{formatNumber(c.pointsCost)}</td>
-                <td>{c.available > 0 ? formatNumber(c.available) : 'out of stock'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <CandidatesTable
+          s={s}
+          choose={(c, name) => (
+            <label>
+              <input
+                type="radio"
+                name={`candidate-${id}`}
+                value={c.sku}
+                checked={sku === c.sku}
+                disabled={c.available <= 0}
+                onChange={() => {
+                  setSku(c.sku);
+                  changed();
+                }}
+              />{' '}
+              {name}
+            </label>
+          )}
+        />
       </fieldset>
       <label htmlFor={reasonId}>Reason (kept with the decision)</label>
       <textarea

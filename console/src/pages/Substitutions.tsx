@@ -15,11 +15,12 @@ import {
   statusLabel,
   usePolling,
 } from '../components';
-import { formatDateTime, formatMoney, formatNumber, formatSeconds } from '../format';
+import { formatDateTime, formatSeconds } from '../format';
 import { resources, type Substitution, type SubstitutionStatus } from '../resources';
 import { Link } from '../router';
 import { useSignedIn } from '../session';
 import { pollMs } from './Queue';
+import { CandidatesTable } from './CandidatesTable';
 import { Decision } from './SubstitutionDecision';
 
 const statuses: SubstitutionStatus[] = [
@@ -175,31 +176,7 @@ function SubstitutionCard({
 /** The candidates, read-only (decided, or a role that may not decide). */
 function Candidates({ s }: { s: Substitution }) {
   if (!s.candidates.length) return <Empty>No candidate was in stock.</Empty>;
-  return (
-    <table className="candidates">
-      <caption>Candidates, closest in value first</caption>
-      <thead>
-        <tr>
-          <th scope="col">Candidate</th>
-          <th scope="col">Value</th>
-          <th scope="col">Points</th>
-          <th scope="col">In stock now</th>
-        </tr>
-      </thead>
-      <tbody>
-        {s.candidates.map((c) => (
-          <tr key={c.sku} data-sku={c.sku}>
-            <td>
-              {c.name} <code>{c.sku}</code>
-            </td>
-            <td>{formatMoney(c.cashValue, null)}</td>
-            <td>{formatNumber(c.pointsCost)}</td>
-            <td>{c.available > 0 ? formatNumber(c.available) : 'out of stock'}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <CandidatesTable s={s} caption="Candidates, closest in value first" />;
 }
 
 /** Time left until `at`, ticking every second; soon (under 5 min) and past stand out. */
