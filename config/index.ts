@@ -5,7 +5,11 @@
  * `configKeys` by a test, so the two cannot drift apart.
  */
 import { z } from 'zod';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { weekdays, type LaunchWindowPolicy, type Weekday } from '../domain/launch-window';
 import { parseSchedule } from '../domain/webhooks';
+
+const weekdayNames: readonly string[] = weekdays;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -219,6 +223,74 @@ export const appSchema = z.object({
     .describe(
       'How long `/metrics` reuses the business gauges (members, points, redemptions...) it read from Postgres (0: read on every scrape).',
     ),
+  PROGRAM_TIME_ZONE: z
+    .string()
+    .default('UTC')
+    .refine((value) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: value });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected an IANA time zone such as Europe/Berlin')
+    .describe(
+      "The programme's time zone: launch blackout days, holidays and launch hours are in it.",
+    ),
+  LAUNCH_BLACKOUT_DAYS: z
+    .string()
+    .default('Fri,Sat,Sun')
+    .refine(
+      (value) => value === 'none' || value.split(',').every((d) => weekdayNames.includes(d.trim())),
+      'expected weekdays such as Fri,Sat,Sun, or none',
+    )
+    .transform((value) =>
+      value === 'none' ? [] : value.split(',').map((d) => d.trim() as Weekday),
+    )
+    .describe(
+      'Weekdays on which no rule change takes effect and no launch goes live (`none`: every day allowed); one asked for then waits for the next allowed slot.',
+    ),
+  PROGRAM_HOLIDAYS: z
+    .string()
+    .default('')
+    .refine(
+      (value) =>
+        value === '' || value.split(',').every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d.trim())),
+      'expected dates YYYY-MM-DD separated by commas',
+    )
+    .transform((value) => (value === '' ? [] : value.split(',').map((d) => d.trim())))
+    .describe('Holidays (`YYYY-MM-DD,...`, programme time zone): blackout days like the weekdays.'),
+  LAUNCH_HOURS: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'expected HH:MM-HH:MM')
+    .refine((value) => value.slice(0, 5) < value.slice(6), 'the hours must end after they start')
+    .default('09:00-17:00')
+    .transform((value) => ({ from: value.slice(0, 5), to: value.slice(6) }))
+    .describe(
+      'Local hours (programme time zone) in which a rule change may take effect or a launch go live.',
+    ),
+  RULE_CHANGE_APPROVALS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(1)
+    .describe(
+      'Distinct approvers a rule change needs (never its proposer); editing a proposed change revokes its approvals.',
+    ),
+  RULE_CHANGE_NOTICE: z
+    .string()
+    .default('7 days')
+    .refine((value) => {
+      try {
+        return msToNumber(value) >= 0;
+      } catch {
+        return false;
+      }
+    }, 'expected a duration such as "7 days" or "30 seconds"')
+    .describe(
+      'How long before a scheduled rule change takes effect members are told (`program.rules_changing`).',
+    ),
 });
 
 /** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */
@@ -258,6 +330,16 @@ export const stackSchema = z.object({
 });
 
 export type AppConfig = z.infer<typeof appSchema>;
+
+/** The launch window settings as the workflows take them (in their input, so replay is stable). */
+export function launchWindowPolicy(config: AppConfig): LaunchWindowPolicy {
+  return {
+    timeZone: config.PROGRAM_TIME_ZONE,
+    blackoutDays: config.LAUNCH_BLACKOUT_DAYS,
+    holidays: config.PROGRAM_HOLIDAYS,
+    hours: config.LAUNCH_HOURS,
+  };
+}
 export type StackConfig = z.infer<typeof stackSchema>;
 
 export const configKeys = [...Object.keys(appSchema.shape), ...Object.keys(stackSchema.shape)];

@@ -145,7 +145,7 @@ async function lockMembers(trx: Trx, requests: AccrualRequest[]): Promise<Map<st
   const ids = requests.flatMap(({ event }) => (event.memberId ? [event.memberId] : []));
   const externalIds = requests.flatMap(({ event }) => (event.memberId ? [] : [event.externalId!]));
   const { rows } = await trx.raw<{ rows: (LedgerMemberRow & { _rule_version: number })[] }>(
-    `SELECT m.*, (SELECT max(version) FROM rule_sets) AS _rule_version FROM members m
+    `SELECT m.*, loyalty_rule_version(m.id) AS _rule_version FROM members m
      WHERE m.id = ANY(?::uuid[]) OR m.external_id = ANY(?::text[])
      ORDER BY m.id FOR UPDATE OF m`,
     [ids, externalIds],

@@ -1,9 +1,10 @@
 /**
  * Published program versions (`rule_sets`). A version never changes once written, so parsed
- * versions are cached by number; the newest version is the active one.
+ * versions are cached by number. Which version is in force, and for whom, is `releases.ts`.
  */
 import type { Db, Trx } from '../infra/db';
 import { programSchema, type Program, type ProgramInput } from '../domain/program';
+import { generalVersion, publishVersion, setGeneralVersion } from './releases';
 
 export interface RuleSetRow {
   version: number;
@@ -20,13 +21,9 @@ export interface RuleSet {
 
 const parsed = new Map<number, Program>();
 
+/** The version in force for everyone outside a launch's cohort. */
 export async function activeVersion(db: Db | Trx): Promise<number> {
-  const { rows } = await db.raw<{ rows: { version: number | null }[] }>(
-    'SELECT max(version) AS version FROM rule_sets',
-  );
-  const version = rows[0]?.version;
-  if (version == null) throw new Error('no rule set published: run the migrations');
-  return version;
+  return generalVersion(db);
 }
 
 export async function loadRuleSet(db: Db | Trx, version?: number): Promise<RuleSet> {
@@ -41,25 +38,19 @@ export async function loadRuleSet(db: Db | Trx, version?: number): Promise<RuleS
   return { version: wanted, program };
 }
 
-/** Publishes `input` as the next version, which becomes active at once. */
+/**
+ * Publishes `input` as the next version and puts it in force for everyone at once, bypassing
+ * change control: for the migrations, the benchmarks and tests of the ledger itself. People change
+ * rules through a rule change (`changes/`).
+ */
 export async function publishRuleSet(
   db: Db,
   input: ProgramInput,
   meta: { createdBy: string; description?: string | undefined },
 ): Promise<RuleSetRow> {
-  const program = programSchema.parse(input);
   return db.transaction(async (trx) => {
-    // One publisher at a time, so versions are gap-free and in order.
-    await trx.raw('LOCK TABLE rule_sets IN SHARE ROW EXCLUSIVE MODE');
-    const version = (await activeVersion(trx)) + 1;
-    const [row] = await trx<RuleSetRow>('rule_sets')
-      .insert({
-        version,
-        program: JSON.stringify(program) as unknown as Program,
-        description: meta.description ?? null,
-        created_by: meta.createdBy,
-      })
-      .returning('*');
-    return row!;
+    const version = await publishVersion(trx, input, meta);
+    await setGeneralVersion(trx, version);
+    return (await trx<RuleSetRow>('rule_sets').where({ version }).first())!;
   });
 }

@@ -118,7 +118,7 @@ export async function lockMemberFor(
       _response: StoredEvent['response'] | null;
     })[];
   }>(
-    `SELECT m.*, (SELECT max(version) FROM rule_sets) AS _rule_version,
+    `SELECT m.*, loyalty_rule_version(m.id) AS _rule_version,
        e.request_hash AS _hash, e.response AS _response
      FROM members m LEFT JOIN ledger_events e ON e.id = ?
      WHERE m.${column} = ? FOR UPDATE OF m`,

@@ -29,6 +29,9 @@ export const workflowIds = {
   webhook: (subscriptionId: string, eventId: string): string =>
     `webhook:${subscriptionId}:${eventId}`,
   webhookDispatcher: (taskQueue: string): string => `webhook-dispatcher:${taskQueue}`,
+  ruleChange: (changeId: string): string => `rule-change:${changeId}`,
+  simulation: (simulationId: string): string => `simulation:${simulationId}`,
+  launch: (launchId: string): string => `launch:${launchId}`,
 };
 
 /** Short Postgres steps: retried with backoff; business failures (the one list) are not. */
@@ -48,6 +51,12 @@ export const searchAttributes = {
   MemberStatus: defineSearchAttributeKey('MemberStatus', SearchAttributeType.KEYWORD),
   RedemptionStatus: defineSearchAttributeKey('RedemptionStatus', SearchAttributeType.KEYWORD),
   RewardSku: defineSearchAttributeKey('RewardSku', SearchAttributeType.KEYWORD),
+  /** draft, proposed, approved, scheduled, launching, active, rejected, withdrawn, rolled-back */
+  RuleChangeState: defineSearchAttributeKey('RuleChangeState', SearchAttributeType.KEYWORD),
+  /** The rule change a simulation or a launch belongs to. */
+  RuleChangeId: defineSearchAttributeKey('RuleChangeId', SearchAttributeType.KEYWORD),
+  /** preparing, waiting, soft-launched, monitoring, paused, promoting, live, rolled-back, cancelled */
+  LaunchState: defineSearchAttributeKey('LaunchState', SearchAttributeType.KEYWORD),
 };
 
 export interface MemberWorkflowInput {
@@ -130,3 +139,62 @@ export type SubstitutionDecision =
 export const decideSubstitutionUpdate = defineUpdate<SubstitutionState, [SubstitutionDecision]>(
   'decideSubstitution',
 );
+
+// --- Change control (issue #11): the contracts between rule changes, simulations and launches ---
+
+export type RuleChangeState =
+  | 'draft'
+  | 'proposed'
+  | 'approved'
+  | 'scheduled'
+  | 'launching'
+  | 'active'
+  | 'rejected'
+  | 'withdrawn'
+  | 'rolled-back';
+
+/** Who asks for a change-control step, as the API authenticated them (validators check `role`). */
+export interface ChangeActor {
+  /** The audit actor string, `<role>:<key name>`. */
+  actor: string;
+  role: 'admin' | 'ops' | 'partner' | 'readonly';
+}
+
+/**
+ * A launch takes an approved rule change over (the change goes `launching`); refused by the
+ * validator unless the change is `approved`. Answers the version the launch rolls out (published at
+ * approval) and the version in force it would fall back to.
+ */
+export const attachLaunchUpdate = defineUpdate<
+  { version: number; baseVersion: number },
+  [ChangeActor & { launchId: string }]
+>('attachLaunch');
+
+/**
+ * The launch's end, told to its rule change: `promoted` (the version is now in force for everyone:
+ * the change is `active`), `rolled-back` (the change is `rolled-back`), `cancelled` (the change is
+ * `approved` again, free to be scheduled or launched anew).
+ */
+export const launchEndedSignal = defineSignal<
+  [
+    {
+      launchId: string;
+      outcome: 'promoted' | 'rolled-back' | 'cancelled';
+      actor: string;
+      reason: string;
+    },
+  ]
+>('launchEnded');
+
+/** What a simulation replays: a proposed program over the stored events of a window. */
+export interface SimulationInput {
+  simulationId: string;
+  /** The proposed program (a `ProgramInput`, validated by the API). */
+  program: unknown;
+  /** The version it is compared with (what the events actually earned under, when unset). */
+  baseVersion?: number | undefined;
+  /** ISO instants; events with `occurred_at` in [from, to). */
+  window: { from: string; to: string };
+  changeId?: string | undefined;
+  actor: string;
+}
