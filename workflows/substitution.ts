@@ -38,28 +38,42 @@ export async function substitutionWorkflow(input: SubstitutionInput): Promise<Su
   };
   let decision: SubstitutionDecision | null = null;
   setHandler(substitutionStateQuery, () => state);
+  // Ops may see the question (its row is written by `openSubstitution`) a moment before this
+  // workflow hears that the row is written: a decision then waits for the question, not a 409.
+  const refusal = (request: SubstitutionDecision): ApplicationFailure | null => {
+    const open =
+      state.status === 'pending' || (state.status === 'finding' && input.mode === 'approval');
+    if (!open || decision) {
+      return ApplicationFailure.nonRetryable(
+        `The substitution is ${decision ? 'being decided' : state.status}: nothing to decide.`,
+        'NotPending',
+      );
+    }
+    if (state.status === 'pending' && request.approve) {
+      if (!state.candidates.some((c) => c.sku === request.sku)) {
+        const offered = state.candidates.map((c) => c.sku).join(', ');
+        return ApplicationFailure.nonRetryable(
+          `${request.sku} is not one of the candidates (${offered}).`,
+          'NotACandidate',
+        );
+      }
+    }
+    return null;
+  };
   setHandler(
     decideSubstitutionUpdate,
     async (request) => {
+      await condition(() => state.status !== 'finding');
+      const refused = refusal(request);
+      if (refused) throw refused;
       decision ??= request;
       await condition(() => state.status === 'decided');
       return state;
     },
     {
       validator: (request: SubstitutionDecision) => {
-        if (state.status !== 'pending' || decision) {
-          throw ApplicationFailure.nonRetryable(
-            `The substitution is ${decision ? 'being decided' : state.status}: nothing to decide.`,
-            'NotPending',
-          );
-        }
-        if (request.approve && !state.candidates.some((c) => c.sku === request.sku)) {
-          const offered = state.candidates.map((c) => c.sku).join(', ');
-          throw ApplicationFailure.nonRetryable(
-            `${request.sku} is not one of the candidates (${offered}).`,
-            'NotACandidate',
-          );
-        }
+        const refused = refusal(request);
+        if (refused) throw refused;
       },
     },
   );

@@ -4,6 +4,7 @@
  * the Temporal server and the HTTP server are the real ones.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -18,6 +19,7 @@ import { createLogger } from '../../infra/logger';
 import { temporalLogger } from '../../workers/logging';
 import { ensureWebhookDispatcher } from '../../workers/dispatcher';
 import { createWorker } from '../../workers/worker';
+import { recordHistories } from './histories';
 import { startPartners, type PartnerOptions, type Partners } from './partners';
 
 // The SDK's own logs go through our logger, at LOG_LEVEL (warn under `npm test`).
@@ -123,6 +125,9 @@ export async function startTestContext(
   };
 
   const stop = async (): Promise<void> => {
+    const recordTo = process.env.LOYALTY_RECORD_HISTORIES;
+    if (recordTo)
+      await recordHistories(env.client, config.TEMPORAL_TASK_QUEUE, path.resolve(recordTo));
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     worker?.shutdown();
