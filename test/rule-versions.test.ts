@@ -11,6 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { defaultProgram, type ProgramInput } from '../domain/program';
 import { recordEarningBatch } from '../ledger/accrual-batch';
+import { grantBatch } from '../ledger/grants';
+import { reviewMember } from '../ledger/lifecycle';
 import type { EventAnswer } from '../ledger/activity';
 import { publishRuleSet } from '../ledger/programs';
 import {
@@ -307,6 +309,80 @@ describe('rule versions: in-flight work keeps its version', () => {
       // Closed: everyone is back on the general version.
       const back = await post(t, purchase(named, [{ sku: 'mug', amount: 10 }]));
       assert.deepEqual([back.body.ruleVersion, back.body.points.earned], [old, 10]);
+    });
+  });
+
+  it('grants, adjustments and lifecycle reviews decide each member under its own version', async () => {
+    const launchId = uniqueId('named-launch');
+    await restoring(async () => {
+      const old = await publish({ ...defaultProgram, dormancy: { after: '180 days' } });
+      const next = await writeVersion({
+        ...defaultProgram,
+        dormancy: { after: '1 second' },
+        expiry: { ...defaultProgram.expiry, lotLifetime: '10 days' },
+      });
+      const [named, other] = [await enrol(t), await enrol(t)];
+      await t.db.transaction((trx) =>
+        openCohort(trx, { launchId, version: next, percent: 0, members: [named] }),
+      );
+      try {
+        const externalIds = new Map(
+          (await t.db('members').whereIn('id', [named, other]).select('id', 'external_id')).map(
+            (m: { id: string; external_id: string }) => [m.id, m.external_id],
+          ),
+        );
+        const now = new Date();
+        const granted = await grantBatch(
+          t.db,
+          [named, other].map((m) => ({
+            grantId: uniqueId('grant'),
+            externalId: externalIds.get(m)!,
+            points: 50,
+            reason: 'welcome',
+            actor: 'test:rule-versions',
+          })),
+          now,
+        );
+        const lots = await t
+          .db('lots as l')
+          .join('ledger_entries as e', 'e.id', 'l.entry_id')
+          .whereIn(
+            'e.id',
+            granted.map((g) => ('entryId' in g ? g.entryId : -1)),
+          )
+          .select('l.member_id', 'l.expires_at', 'e.rule_version');
+        const day = 24 * 3600 * 1000;
+        const byMember = new Map(
+          lots.map((l: { member_id: string; expires_at: Date; rule_version: number }) => [
+            l.member_id,
+            [l.rule_version, Math.round((l.expires_at.getTime() - now.getTime()) / day)],
+          ]),
+        );
+        assert.deepEqual(byMember.get(named), [next, 10], 'the cohort’s lot lifetime');
+        assert.deepEqual(byMember.get(other), [old, 730], 'the general lot lifetime');
+
+        const adjusted = await t.api('POST', `/members/${named}/adjustments`, {
+          body: { points: 5, reason: 'goodwill' },
+        });
+        assert.equal(adjusted.status, 201, JSON.stringify(adjusted.body));
+        const ledger = await t.api('GET', `/members/${named}/ledger`);
+        const goodwill = ledger.body.entries.find(
+          (e: { reason: string }) => e.reason === 'goodwill',
+        ) as { ruleVersion: number };
+        assert.equal(goodwill.ruleVersion, next);
+
+        // A review a few seconds on: dormant after a second under the cohort's version only.
+        const asOf = new Date(Date.now() + 5000);
+        const [cohortReview, otherReview] = [
+          await reviewMember(t.db, named, asOf),
+          await reviewMember(t.db, other, asOf),
+        ];
+        // (Its lifecycle workflow, reviewing under the same version, may have got there first.)
+        assert.equal(cohortReview.status, 'dormant');
+        assert.equal(otherReview.status, 'active');
+      } finally {
+        await t.db.transaction((trx) => closeCohort(trx, launchId));
+      }
     });
   });
 
