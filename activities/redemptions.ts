@@ -8,7 +8,12 @@ import type { RedemptionPlan, RedemptionRequest, ReturnPlan } from '../domain/re
 import { ms } from '../domain/program';
 import type { Db } from '../infra/db';
 import { planRedemption } from '../redemptions/plan';
-import { findRedemptionRow, recordStep, type StepInput } from '../redemptions/records';
+import {
+  findRedemptionRow,
+  recordStep,
+  redemptionVersions,
+  type StepInput,
+} from '../redemptions/records';
 import { tierIndex } from '../domain/program';
 import { createActivityMetrics, redemptionOutcomes, type ActivityMetrics } from './metrics';
 
@@ -24,7 +29,8 @@ function asFailure(err: unknown, type: FailureType): never {
 /**
  * The redemption's ledger side in Postgres: eligibility, the points hold and what becomes of it,
  * the service-recovery credit and the timeline. Each is idempotent by the redemption id, so a
- * retried activity changes nothing twice.
+ * retried activity changes nothing twice. Each decides under the version the redemption (or its
+ * return) recorded when asked for, not the one in force when the activity happens to run.
  */
 export function createRedemptionActivities({
   db,
@@ -86,7 +92,8 @@ export function createRedemptionActivities({
       memberId: string;
       tier: string;
     }): Promise<{ points: number }> {
-      const { program } = await loadRuleSet(db);
+      const { ruleVersion } = await redemptionVersions(db, input.redemptionId);
+      const { program } = await loadRuleSet(db, ruleVersion);
       const points = program.tiers[tierIndex(program, input.tier)]!.benefits.serviceRecoveryCredit;
       if (points <= 0) return { points: 0 };
       try {
@@ -96,6 +103,7 @@ export function createRedemptionActivities({
           reason: `service recovery: redemption ${input.redemptionId} missed its delivery SLA`,
           actor,
           dedupeKey: `sla:${input.redemptionId}`,
+          ruleVersion,
         });
       } catch (err) {
         if (err instanceof Problem && err.type === 'conflict') return { points: 0 }; // closed
@@ -104,9 +112,13 @@ export function createRedemptionActivities({
       return { points };
     },
 
-    /** The points a return gives back and when: the member's tier decides how soon. */
+    /**
+     * The points a return gives back and when: the member's tier decides how soon, under the
+     * version in force when the return was asked for.
+     */
     async planReturn(input: { redemptionId: string; memberId: string }): Promise<ReturnPlan> {
-      const { program } = await loadRuleSet(db);
+      const { returnRuleVersion } = await redemptionVersions(db, input.redemptionId);
+      const { program } = await loadRuleSet(db, returnRuleVersion);
       const { rows } = await db.raw<{ rows: { points: number | null; tier: string }[] }>(
         `SELECT r.points, m.tier FROM redemptions r JOIN members m ON m.id = r.member_id
          WHERE r.id = ?`,
@@ -125,8 +137,9 @@ export function createRedemptionActivities({
       return { points: row.points, tier: row.tier, refundAfterMs, fast };
     },
 
-    /** Gives a returned reward's points back, once, in a lot expiring by program policy. */
+    /** Gives a returned reward's points back, once, in a lot expiring by the return's version. */
     async refundPoints(input: { redemptionId: string; memberId: string; points: number }) {
+      const { returnRuleVersion } = await redemptionVersions(db, input.redemptionId);
       try {
         await adjustPoints(db, {
           memberId: input.memberId,
@@ -134,6 +147,7 @@ export function createRedemptionActivities({
           reason: `refund: redemption ${input.redemptionId} returned`,
           actor,
           dedupeKey: `refund:${input.redemptionId}`,
+          ruleVersion: returnRuleVersion,
         });
       } catch (err) {
         asFailure(err, FailureType.MemberClosed);

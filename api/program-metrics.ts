@@ -24,6 +24,7 @@ async function read(deps: ProgramMetricsDeps) {
   const { db } = deps;
   const now = new Date();
   await compactRollups(db);
+  // Programme-wide figures: the general version's policy (a soft launch's cohort aside).
   const { program } = await loadRuleSet(db);
   const [members, sums, redemptions, pastSla, floats, stock, webhooks] = await Promise.all([
     memberCounts(db),

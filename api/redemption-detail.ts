@@ -10,22 +10,27 @@ import type { Role } from '../domain/roles';
 import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
 import { fulfilmentOf, redemptionContext } from '../redemptions/details';
-import type { QueueRow, RiskPolicy } from '../redemptions/queue';
+import { slaMsOf, type QueueRow, type RiskPolicy } from '../redemptions/queue';
 import { getRedemption } from '../redemptions/records';
 import type { AppConfig } from '../config';
 import { notFound } from './problem';
 import { redemptionView, showRedemption, type RedemptionDeps } from './redemptions';
 
-export interface RedemptionPolicy extends RiskPolicy {
-  returnWindowMs: number;
-}
-
-/** The program's delivery SLA and return window in force, the configured margin, and now. */
-export async function redemptionPolicy(db: Db, config: AppConfig): Promise<RedemptionPolicy> {
-  const { program } = await loadRuleSet(db);
+/**
+ * Each version's delivery SLA (a redemption's deadline is its own version's; the general
+ * version's for one from before versions were recorded), the configured margin, and now.
+ */
+export async function redemptionPolicy(db: Db, config: AppConfig): Promise<RiskPolicy> {
+  const general = await loadRuleSet(db);
+  const versions = await db('rule_sets').orderBy('version').pluck<number[]>('version');
+  const slaByVersion = new Map<number, number>();
+  for (const version of versions) {
+    const { program } = await loadRuleSet(db, version);
+    slaByVersion.set(version, ms(program.redemption.deliverySla));
+  }
   return {
-    deliverySlaMs: ms(program.redemption.deliverySla),
-    returnWindowMs: ms(program.redemption.returnWindow),
+    deliverySlaMs: ms(general.program.redemption.deliverySla),
+    slaByVersion,
     marginMs: config.SLA_AT_RISK_SECONDS * 1000,
     now: new Date(),
   };
@@ -41,7 +46,7 @@ export function queueRowView(config: AppConfig, row: QueueRow, policy: RiskPolic
         shippedAt: row.shipped_at,
         breachRecorded: row.sla_breach_recorded,
       },
-      policy,
+      { deliverySlaMs: slaMsOf(row, policy), marginMs: policy.marginMs },
       policy.now,
     ),
   };
@@ -62,12 +67,12 @@ function maskLive(live: Shown['live'], role: Role): Shown['live'] {
 export async function redemptionDetail(deps: RedemptionDeps, id: string, role: Role) {
   const shown = await showRedemption(deps, id);
   // Read after the workflow answered, so these records hold every step it reported.
-  const [found, policy] = await Promise.all([
-    getRedemption(deps.db, id),
-    redemptionPolicy(deps.db, deps.config),
-  ]);
+  const found = await getRedemption(deps.db, id);
+  const now = new Date();
   if (!found) throw notFound('redemption', 'id', id);
   const { row, steps } = found;
+  // Its deadline and return window are its own version's, whatever is in force now.
+  const { program } = await loadRuleSet(deps.db, row.rule_version ?? undefined);
   const { member, reward } = await redemptionContext(deps.db, row);
   const fulfilment = await fulfilmentOf(deps.db, row, steps, reward?.kind ?? null);
   const status = shown.status;
@@ -93,14 +98,17 @@ export async function redemptionDetail(deps: RedemptionDeps, id: string, role: R
         shippedAt: steps.find((s) => s.step === 'shipped')?.at ?? null,
         breachRecorded: has('sla_breached'),
       },
-      policy,
-      policy.now,
+      {
+        deliverySlaMs: ms(program.redemption.deliverySla),
+        marginMs: deps.config.SLA_AT_RISK_SECONDS * 1000,
+      },
+      now,
     ),
     allowedActions: allowedActions(
       role,
       { status, createdAt: row.created_at, delivered: has('delivered') },
-      policy.returnWindowMs,
-      policy.now,
+      ms(program.redemption.returnWindow),
+      now,
     ),
     member,
     reward,

@@ -22,6 +22,8 @@ import {
   createRedemption,
   findRedemptionRow,
   getRedemption,
+  recordReturnVersion,
+  redemptionVersions,
   stepsOf,
   type RedemptionRow,
   type StepRow,
@@ -94,9 +96,12 @@ export async function startRedemption(
     backorder: input.backorder,
   };
   const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+  // Planned under the member's version now; the row records it: every later step decides under it.
+  let ruleVersion: number | undefined;
   if (!(await findRedemptionRow(deps.db, input.redemptionId))) {
     const result = await planRedemption(deps.db, request);
     if ('refused' in result) throw refusalProblem(result.refused);
+    ruleVersion = result.ruleVersion;
   }
   const { created, row } = await createRedemption(deps.db, {
     id: input.redemptionId,
@@ -106,6 +111,7 @@ export async function startRedemption(
     backorder: input.backorder,
     requestHash,
     actor,
+    ruleVersion,
   });
   if (row.request_hash !== requestHash) {
     throw new Problem(
@@ -245,10 +251,14 @@ export async function returnRedemption(
   if (row.status !== 'completed' || !steps.some((s) => s.step === 'delivered')) {
     throw refuse(`it is ${row.status}${row.status === 'completed' ? ' but was not shipped' : ''}`);
   }
-  const { program } = await loadRuleSet(deps.db);
+  // The return window is the redemption's terms: its own version's.
+  const { ruleVersion } = await redemptionVersions(deps.db, id);
+  const { program } = await loadRuleSet(deps.db, ruleVersion);
   if (Date.now() - row.created_at.getTime() > ms(program.redemption.returnWindow)) {
     throw refuse(`the return window of ${program.redemption.returnWindow} has passed`);
   }
+  // The refund's timing is the version in force as the return is asked for (recorded once).
+  await recordReturnVersion(deps.db, id);
   try {
     await deps.temporal.workflow.start<typeof returnWorkflow>('returnWorkflow', {
       workflowId: workflowIds.return(id),

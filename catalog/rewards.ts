@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { notFound, Problem, type FieldError } from '../api/problem';
 import type { Db, Trx } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
+import { releaseState } from '../ledger/releases';
 import type { NewReward, RewardKind, RewardPatch, SubstitutionPolicy } from '../domain/rewards';
 import { createInventory, type InventoryRow } from './store';
 
@@ -89,11 +90,21 @@ function differences(row: RewardRow, columns: Columns): FieldError[] {
     .map((key) => ({ field: camel[key] ?? key, message: `differs from the stored reward's` }));
 }
 
-/** Tiers must be ones the program in force defines (a typo would hide the reward from everyone). */
+/**
+ * Tiers must be ones a version in force defines (a typo would hide the reward from everyone): the
+ * general version's, or, during a soft launch, the cohort's (a new tier is rewarded as it opens).
+ */
 async function assertTiersKnown(db: Db | Trx, tiers: string[] | undefined): Promise<void> {
   if (!tiers?.length) return;
-  const { program } = await loadRuleSet(db);
-  const known = program.tiers.map((tier) => tier.name);
+  const { generalVersion, cohort } = await releaseState(db);
+  const versions = [generalVersion, ...(cohort ? [cohort.version] : [])];
+  const known = [
+    ...new Set(
+      (await Promise.all(versions.map((v) => loadRuleSet(db, v)))).flatMap(({ program }) =>
+        program.tiers.map((tier) => tier.name),
+      ),
+    ),
+  ];
   const errors = tiers.flatMap((tier, i) =>
     known.includes(tier)
       ? []

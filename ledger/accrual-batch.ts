@@ -6,6 +6,11 @@
  * Six round trips for the batch instead of six per event; each event still gets its own answer
  * (its own balance after it, its own error). A batch that meets a concurrent write (another
  * process recorded one of its events first) is undone and its events are recorded one by one.
+ *
+ * Each member is decided under the program version in force for it, read with its lock (during a
+ * soft launch, a cohort member's purchase earns under the new version and another member's, in
+ * the same batch, under the old): each version in the batch is loaded once (parsed versions are
+ * cached), and each entry and event row records its own version.
  */
 import { Problem } from '../api/problem';
 import { capPeriods } from '../domain/earning';
@@ -21,7 +26,7 @@ import {
   ruleTypeOf,
   type BatchWrites,
 } from './earn';
-import { loadRuleSet } from './programs';
+import { loadRuleSet, type RuleSet } from './programs';
 import type { LedgerMemberRow } from './store';
 
 export interface AccrualRequest {
@@ -40,6 +45,7 @@ interface EventRow {
   payload: string;
   response: string;
   occurredAt: Date | string;
+  version: number;
 }
 
 /** Records `requests` (no returns) in one transaction; answers one outcome per request, in order. */
@@ -57,22 +63,20 @@ async function decideAndWrite(
   now: Date,
 ): Promise<AccrualOutcome[]> {
   const members = await lockMembers(trx, requests);
-  const any = members.values().next().value;
-  if (!any) return requests.map(({ event }) => ({ error: noSuchMember(event) }));
-  const ruleSet = await loadRuleSet(trx, any.ruleVersion);
-  const { program } = ruleSet;
+  if (members.size === 0) return requests.map(({ event }) => ({ error: noSuchMember(event) }));
+  const ruleSets = new Map<number, RuleSet>();
+  for (const version of new Set([...members.values()].map((m) => m.ruleVersion)))
+    ruleSets.set(version, await loadRuleSet(trx, version));
   const periods = capPeriods(now);
-  const since = new Date(now.getTime() - ms(program.tierPolicy.qualificationWindow));
-  const top = program.tiers.length - 1;
-  const known = [...new Set([...members.values()].map((m) => m.row.id))];
-  const seen = await readBatch(
-    trx,
-    requests,
-    known,
-    periods,
-    since,
-    (id) => tierIndex(program, members.get(id)!.row.tier) < top,
-  );
+  // Below its version's top tier, a member's qualifying points count from its version's window.
+  const known = new Map([...members.values()].map((m) => [m.row.id, m]));
+  const windows = new Map<string, Date>();
+  for (const [id, { row, ruleVersion }] of known) {
+    const { program } = ruleSets.get(ruleVersion)!;
+    if (tierIndex(program, row.tier) < program.tiers.length - 1)
+      windows.set(id, new Date(now.getTime() - ms(program.tierPolicy.qualificationWindow)));
+  }
+  const seen = await readBatch(trx, requests, [...known.keys()], periods, windows);
 
   const writes = emptyWrites();
   const drafts = new Map<string, MemberDraft>();
@@ -85,12 +89,13 @@ async function decideAndWrite(
       const before = seen.events.get(event.eventId);
       if (before) return { result: replay(before, hash, event.eventId) };
       const id = locked.row.id;
+      const ruleSet = ruleSets.get(locked.ruleVersion)!;
       if (locked.row.status === 'closed') {
         throw new Problem('conflict', `Member ${id} is closed.`, {
           errors: [{ field: 'memberId', message: 'the member is closed' }],
         });
       }
-      assertEarnable(event, ruleSet.version, program);
+      assertEarnable(event, ruleSet.version, ruleSet.program);
       if (event.type === 'purchase' && seen.orders.has(event.orderId!)) throw orderTaken(event);
       // Decided from here on: nothing below refuses the event.
       const draft =
@@ -125,13 +130,14 @@ async function decideAndWrite(
         payload: JSON.stringify(event),
         response: JSON.stringify(body),
         occurredAt: event.occurredAt ?? now,
+        version: ruleSet.version,
       });
       return { result: { status: 201, body, replayed: false, changes, member: draft.member } };
     } catch (err) {
       return { error: err };
     }
   });
-  if (events.length > 0) await writeBatch(trx, writes, events, drafts, ruleSet.version, now);
+  if (events.length > 0) await writeBatch(trx, writes, events, drafts, now);
   return outcomes;
 }
 
@@ -161,16 +167,15 @@ async function lockMembers(trx: Trx, requests: AccrualRequest[]): Promise<Map<st
 
 /**
  * After the locks, in one round trip: the batch's events already recorded, the purchase orders
- * already taken, what each member earned this UTC day and month, and (below the top tier) its
- * qualifying points in the window.
+ * already taken, what each member earned this UTC day and month, and (below the top tier: the
+ * members in `windows`) its qualifying points since its window's start.
  */
 async function readBatch(
   trx: Trx,
   requests: AccrualRequest[],
   memberIds: string[],
   periods: { day: string; month: string },
-  since: Date,
-  needsQualifying: (memberId: string) => boolean,
+  windows: Map<string, Date>,
 ) {
   const orders = requests.flatMap(({ event }) =>
     event.type === 'purchase' ? [event.orderId!] : [],
@@ -192,16 +197,17 @@ async function readBatch(
           'n', points)), '[]') FROM earning_counters
           WHERE member_id = ANY(:members::uuid[]) AND period IN (:day, :month)) AS counters,
        (SELECT coalesce(json_agg(json_build_object('m', member_id, 'n', points)), '[]')
-          FROM (SELECT member_id, sum(qualifying)::bigint AS points FROM ledger_entries
-                WHERE member_id = ANY(:qualifying::uuid[]) AND created_at > :since
-                  AND qualifying <> 0 GROUP BY member_id) q) AS qualifying`,
+          FROM (SELECT e.member_id, sum(e.qualifying)::bigint AS points
+                FROM unnest(:qualifying::uuid[], :since::timestamptz[]) AS w(member_id, since)
+                JOIN ledger_entries e ON e.member_id = w.member_id AND e.created_at > w.since
+                WHERE e.qualifying <> 0 GROUP BY e.member_id) q) AS qualifying`,
     {
       events: requests.map(({ event }) => event.eventId),
       orders,
       members: memberIds,
-      qualifying: memberIds.filter(needsQualifying),
+      qualifying: [...windows.keys()],
+      since: [...windows.values()],
       ...periods,
-      since,
     },
   );
   const found = rows[0]!;
@@ -218,8 +224,7 @@ async function readBatch(
     ),
     orders: new Set(found.orders),
     earned,
-    qualifying: (id: string): number | null =>
-      needsQualifying(id) ? (qualifying.get(id) ?? 0) : null,
+    qualifying: (id: string): number | null => (windows.has(id) ? (qualifying.get(id) ?? 0) : null),
   };
 }
 
@@ -229,10 +234,10 @@ async function writeBatch(
   writes: BatchWrites,
   events: EventRow[],
   drafts: Map<string, MemberDraft>,
-  version: number,
   now: Date,
 ): Promise<void> {
   const { entries, lines, programEvents } = writes;
+  const versionOf = new Map(events.map((v) => [v.id, v.version]));
   const lots = entries.filter((e) => e.lot);
   const counters = [...writes.counters].map(([key, points]) => [...key.split('|'), points]);
   const members = [...drafts.values()];
@@ -241,10 +246,10 @@ async function writeBatch(
        INSERT INTO ledger_entries (member_id, kind, amount, available_delta, pending_delta,
          debt_delta, qualifying, reason, actor, source_event_id, dedupe_key, rule_version, created_at)
        SELECT member_id, 'accrual', amount, available, pending, debt, amount, reason, actor,
-         event_id, 'event:' || event_id, :version, :now
+         event_id, 'event:' || event_id, version, :now
        FROM unnest(:eMember::uuid[], :eAmount::bigint[], :eAvailable::bigint[], :ePending::bigint[],
-         :eDebt::bigint[], :eReason::text[], :eActor::text[], :eEvent::text[])
-         AS e(member_id, amount, available, pending, debt, reason, actor, event_id)
+         :eDebt::bigint[], :eReason::text[], :eActor::text[], :eEvent::text[], :eVersion::int[])
+         AS e(member_id, amount, available, pending, debt, reason, actor, event_id, version)
        RETURNING id, member_id, source_event_id),
      lot AS (
        INSERT INTO lots (member_id, entry_id, status, original, remaining, activates_at,
@@ -276,11 +281,11 @@ async function writeBatch(
      event AS (
        INSERT INTO ledger_events (id, member_id, type, order_id, request_hash, payload, response,
          rule_version, occurred_at, created_at)
-       SELECT id, member_id, type, order_id, hash, payload::jsonb, response::jsonb, :version,
+       SELECT id, member_id, type, order_id, hash, payload::jsonb, response::jsonb, version,
          occurred_at, :now
        FROM unnest(:vId::text[], :vMember::uuid[], :vType::text[], :vOrder::text[], :vHash::text[],
-         :vPayload::text[], :vResponse::text[], :vOccurred::timestamptz[])
-         AS v(id, member_id, type, order_id, hash, payload, response, occurred_at))
+         :vPayload::text[], :vResponse::text[], :vOccurred::timestamptz[], :vVersion::int[])
+         AS v(id, member_id, type, order_id, hash, payload, response, occurred_at, version))
      UPDATE members m SET available = m.available + d.available,
        pending = m.pending + d.pending, debt = m.debt + d.debt, status = d.status, tier = d.tier,
        tier_period_ends_at = d.period_ends, tier_grace_ends_at = d.grace_ends,
@@ -291,7 +296,6 @@ async function writeBatch(
        AS d(id, available, pending, debt, status, tier, period_ends, grace_ends, last_activity)
      WHERE m.id = d.id`,
     {
-      version,
       now,
       eMember: entries.map((e) => e.memberId),
       eAmount: entries.map((e) => e.amount),
@@ -301,6 +305,7 @@ async function writeBatch(
       eReason: entries.map((e) => e.reason),
       eActor: entries.map((e) => e.actor),
       eEvent: entries.map((e) => e.eventId),
+      eVersion: entries.map((e) => versionOf.get(e.eventId)!),
       lEvent: lots.map((e) => e.eventId),
       lStatus: lots.map((e) => e.lot!.status),
       lAmount: lots.map((e) => e.available + e.pending),
@@ -328,6 +333,7 @@ async function writeBatch(
       vPayload: events.map((v) => v.payload),
       vResponse: events.map((v) => v.response),
       vOccurred: events.map((v) => v.occurredAt),
+      vVersion: events.map((v) => v.version),
       mId: members.map((d) => d.member.id),
       mAvailable: members.map((d) => d.deltas.available),
       mPending: members.map((d) => d.deltas.pending),

@@ -87,7 +87,7 @@ async function recordReturnEvent(
   return db.transaction(async (trx) => {
     const locked = await lockMemberFor(trx, key, event.eventId);
     if (locked.stored) return replay(locked.stored, hash, event.eventId);
-    const ledger = new MemberLedger(trx, locked.member, now);
+    const ledger = new MemberLedger(trx, locked.member, now, locked.ruleVersion);
     ledger.assertOpen();
     const ruleSet = await loadRuleSet(trx, locked.ruleVersion);
     const points = await recordReturn(ledger, event, actor, ruleSet.version);

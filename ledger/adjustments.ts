@@ -15,6 +15,11 @@ export interface AdjustmentInput {
   actor: string;
   /** Makes the adjustment happen once (the request's idempotency key, or a fresh id). */
   dedupeKey: string;
+  /**
+   * The version the adjustment is made under (the new lot's lifetime): that of the work it
+   * belongs to, e.g. a redemption's service-recovery credit; by default the member's now.
+   */
+  ruleVersion?: number | null | undefined;
 }
 
 export async function adjustPoints(db: Db, input: AdjustmentInput, now: Date = new Date()) {
@@ -23,7 +28,10 @@ export async function adjustPoints(db: Db, input: AdjustmentInput, now: Date = n
     { id: input.memberId },
     async (ledger) => {
       ledger.assertOpen();
-      const { version, program } = await loadRuleSet(ledger.trx);
+      const { version, program } = await loadRuleSet(
+        ledger.trx,
+        input.ruleVersion ?? ledger.ruleVersion,
+      );
       const entry = {
         kind: 'adjustment' as const,
         reason: input.reference ? `${input.reason} (ref ${input.reference})` : input.reason,

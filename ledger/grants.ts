@@ -92,14 +92,21 @@ interface Fresh extends Made {
   actor: string;
   /** Into the new lot (and `available`): the points left after repaying debt. */
   rest: number;
+  /** The member's program version, and the new lot's expiry under it. */
+  version: number;
+  expiresAt: Date;
 }
 
 async function writeBatch(trx: Trx, grants: GrantInput[], now: Date): Promise<GrantOutcome[]> {
-  const { version, program } = await loadRuleSet(trx);
-  const expiresAt = new Date(now.getTime() + ms(program.expiry.lotLifetime));
   const keys = grants.map((g) => `grant:${g.grantId}`);
   const members = await lockMembers(trx, [...new Set(grants.map((g) => g.externalId))]);
   const made = await entriesByKey(trx, keys);
+  // Each grant under its member's version (its lot's lifetime): each version parsed once.
+  const lifetimes = new Map<number, number>();
+  for (const version of new Set([...members.values()].map((m) => m.rule_version))) {
+    const { program } = await loadRuleSet(trx, version);
+    lifetimes.set(version, ms(program.expiry.lotLifetime));
+  }
 
   // Each grant is refused, or is (or repeats) a grant made: decided in order, debt repaid first.
   const fresh: Fresh[] = [];
@@ -130,15 +137,17 @@ async function writeBatch(trx: Trx, grants: GrantInput[], now: Date): Promise<Gr
       dedupeKey,
       actor,
       rest: points - repaid,
+      version: member.rule_version,
+      expiresAt: new Date(now.getTime() + lifetimes.get(member.rule_version)!),
     };
     fresh.push(entry);
     made.set(dedupeKey, entry);
     return { made: entry, granted: true };
   });
 
-  await insertEntries(trx, fresh, version, now);
+  await insertEntries(trx, fresh, now);
   const lotted = fresh.filter((e) => e.rest > 0); // all to debt: no lot, as in `credit`
-  await insertLots(trx, lotted, expiresAt, now);
+  await insertLots(trx, lotted, now);
   await insertEvents(trx, fresh, now);
   await saveBalances(trx, fresh, now);
   return decided.map((d) =>
@@ -157,11 +166,14 @@ interface LockedMember {
   external_id: string;
   status: string;
   debt: number;
+  /** The program version in force for the member (read under its lock). */
+  rule_version: number;
 }
 
 async function lockMembers(trx: Trx, externalIds: string[]): Promise<Map<string, LockedMember>> {
   const { rows } = await trx.raw<{ rows: LockedMember[] }>(
-    `SELECT id, external_id, status, debt FROM members WHERE external_id = ANY(?::text[])
+    `SELECT id, external_id, status, debt, loyalty_rule_version(id) AS rule_version
+     FROM members WHERE external_id = ANY(?::text[])
      ORDER BY id FOR UPDATE`,
     [externalIds],
   );
@@ -185,18 +197,18 @@ async function entriesByKey(trx: Trx, keys: string[]): Promise<Map<string, Made>
 }
 
 /** The entries, as `MemberLedger.append` writes them (amount = available - debt delta). */
-async function insertEntries(trx: Trx, fresh: Fresh[], version: number, now: Date): Promise<void> {
+async function insertEntries(trx: Trx, fresh: Fresh[], now: Date): Promise<void> {
   if (fresh.length === 0) return;
   const { rows } = await trx.raw<{ rows: { id: number; dedupe_key: string }[] }>(
     `INSERT INTO ledger_entries (member_id, kind, amount, available_delta, debt_delta, reason,
        actor, dedupe_key, rule_version, created_at)
-     SELECT member_id, 'adjustment', points, rest, rest - points, reason, actor, dedupe_key, ?, ?
-     FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[])
-       AS g(member_id, points, rest, reason, actor, dedupe_key)
+     SELECT member_id, 'adjustment', points, rest, rest - points, reason, actor, dedupe_key,
+       version, ?
+     FROM unnest(?::uuid[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[])
+       AS g(member_id, points, rest, reason, actor, dedupe_key, version)
      ON CONFLICT (dedupe_key) DO NOTHING
      RETURNING id, dedupe_key`,
     [
-      version,
       now,
       fresh.map((e) => e.memberId),
       fresh.map((e) => e.points),
@@ -204,6 +216,7 @@ async function insertEntries(trx: Trx, fresh: Fresh[], version: number, now: Dat
       fresh.map((e) => e.reason),
       fresh.map((e) => e.actor),
       fresh.map((e) => e.dedupeKey),
+      fresh.map((e) => e.version),
     ],
   );
   // A grant id another transaction wrote since we looked: start over (it is then seen above).
@@ -213,21 +226,22 @@ async function insertEntries(trx: Trx, fresh: Fresh[], version: number, now: Dat
 }
 
 /** One active lot per entry with its opening movement, as `MemberLedger.createLot` makes. */
-async function insertLots(trx: Trx, fresh: Fresh[], expiresAt: Date, now: Date): Promise<void> {
+async function insertLots(trx: Trx, fresh: Fresh[], now: Date): Promise<void> {
   if (fresh.length === 0) return;
   await trx.raw(
-    `WITH g AS (SELECT * FROM unnest(?::bigint[], ?::uuid[], ?::bigint[]) AS g(entry_id, member_id, amount)),
+    `WITH g AS (SELECT * FROM unnest(?::bigint[], ?::uuid[], ?::bigint[], ?::timestamptz[])
+       AS g(entry_id, member_id, amount, expires_at)),
      lot AS (
        INSERT INTO lots (member_id, entry_id, status, original, remaining, activates_at, expires_at,
          created_at)
-       SELECT member_id, entry_id, 'active', amount, amount, NULL, ?, ? FROM g
+       SELECT member_id, entry_id, 'active', amount, amount, NULL, expires_at, ? FROM g
        RETURNING id, entry_id, original)
      INSERT INTO lot_movements (entry_id, lot_id, delta) SELECT entry_id, id, original FROM lot`,
     [
       fresh.map((e) => e.entryId!),
       fresh.map((e) => e.memberId),
       fresh.map((e) => e.rest),
-      expiresAt,
+      fresh.map((e) => e.expiresAt),
       now,
     ],
   );

@@ -112,8 +112,8 @@ export async function releaseHold(
         holdId: input.holdId,
       });
       await ledger.moveLots(entryId!, takes, 1);
-      // Past expiry by the program's policy (activity may have extended a lot's own date).
-      const { program } = await loadRuleSet(ledger.trx);
+      // Past expiry by the member's program policy (activity may have extended a lot's own date).
+      const { program } = await loadRuleSet(ledger.trx, ledger.ruleVersion);
       const expired = takes.filter(
         (t) => effectiveExpiry(program, ledger.member, t) <= now.getTime(),
       );

@@ -29,7 +29,8 @@ export async function reviewMember(db: Db, memberId: string, asOf: Date): Promis
     { id: memberId },
     async (ledger) => {
       const happened: string[] = [];
-      const { program, version } = await loadRuleSet(ledger.trx);
+      // The member's version at the review, read with its lock: one review, one version.
+      const { program, version } = await loadRuleSet(ledger.trx, ledger.ruleVersion);
       if (ledger.member.status === 'closed') {
         return { tier: ledger.member.tier, status: 'closed' as const, wakeAt: Infinity, happened };
       }
@@ -93,7 +94,7 @@ async function activateDue(ledger: MemberLedger, version: number, happened: stri
  * even when the lifecycle workflow has not run its timer yet (a worker down, a backlog).
  */
 export async function expireOverdue(ledger: MemberLedger): Promise<void> {
-  const { program, version } = await loadRuleSet(ledger.trx);
+  const { program, version } = await loadRuleSet(ledger.trx, ledger.ruleVersion);
   await expireDue(ledger, program, version, []);
 }
 

@@ -3,6 +3,7 @@ import type { Db } from '../infra/db';
 import { ms, tierFor, tierIndex } from '../domain/program';
 import { effectiveExpiry } from './lifecycle';
 import { loadRuleSet } from './programs';
+import { versionForMember } from './releases';
 import type { LedgerMemberRow, LotRow } from './store';
 
 export interface EntryRow {
@@ -23,8 +24,9 @@ export interface EntryRow {
   created_at: Date;
 }
 
+/** The member's balances, tier and next expiry, as the version in force for the member has them. */
 export async function memberSummary(db: Db, member: LedgerMemberRow, now: Date = new Date()) {
-  const { program } = await loadRuleSet(db);
+  const { program } = await loadRuleSet(db, await versionForMember(db, member.id));
   const since = new Date(now.getTime() - ms(program.tierPolicy.qualificationWindow));
   const [{ rows: q }, { rows: lots }] = await Promise.all([
     db.raw<{ rows: { points: number | null }[] }>(

@@ -84,8 +84,8 @@ export async function withMember<T>(
   now: Date = new Date(),
 ): Promise<T> {
   return db.transaction(async (trx) => {
-    const member = await lockMember(trx, key);
-    const ledger = new MemberLedger(trx, member, now);
+    const { member, ruleVersion } = await lockMemberFor(trx, key, null);
+    const ledger = new MemberLedger(trx, member, now, ruleVersion);
     const result = await work(ledger);
     await ledger.flush();
     return result;
@@ -102,8 +102,9 @@ export interface StoredEvent {
 }
 
 /**
- * Locks the member and, in the same round trip, reads the active rule-set version and the event
- * `eventId` if it was already recorded.
+ * Locks the member and, in the same round trip, reads the program version in force for it (its
+ * cohort's during a soft launch, else the general one) and the event `eventId` if it was already
+ * recorded. Read under the lock, so what the transaction decides is decided under one version.
  */
 export async function lockMemberFor(
   trx: Trx,
@@ -154,6 +155,8 @@ export class MemberLedger {
     readonly trx: Trx,
     public member: LedgerMemberRow,
     readonly now: Date,
+    /** The program version in force for the member, read with its lock. */
+    readonly ruleVersion: number,
   ) {}
 
   /** Balances as they will be once this transaction's entries are saved. */

@@ -73,6 +73,7 @@ export async function healthSnapshot(
   asOf: Date = new Date(),
 ): Promise<HealthSnapshot> {
   await compactRollups(db);
+  // Programme-wide figures: the general version's policy (a soft launch's cohort aside).
   const { program } = await loadRuleSet(db);
   const [members, sums, redemptions, cost, floats, stock, webhooks] = await Promise.all([
     memberFigures(

@@ -2,6 +2,9 @@
  * Eligibility: may this member have this reward now, and on what terms (price, tier, priority,
  * SLA)? Checked by the API before a redemption starts, so a refusal is an immediate 4xx naming
  * the field, and again by the workflow's first activity, since the member may have changed.
+ * Both decide under the same program version: the one the redemption recorded when it was asked
+ * for (`redemptions.rule_version`), else (not recorded yet) the member's version now. The terms
+ * the plan carries (priority, SLA, retries) are that version's, whatever is in force later.
  */
 import { FailureType } from '../domain/failures';
 import { ms, tierIndex } from '../domain/program';
@@ -16,7 +19,7 @@ export interface Refusal {
   message: string;
 }
 
-export type PlanResult = { plan: RedemptionPlan } | { refused: Refusal };
+export type PlanResult = { plan: RedemptionPlan; ruleVersion: number } | { refused: Refusal };
 
 interface PlanRow {
   status: string;
@@ -32,6 +35,7 @@ interface PlanRow {
   substitution: SubstitutionPolicy | null;
   today: number;
   this_month: number;
+  rule_version: number;
 }
 
 const refuse = (type: FailureType, field: Refusal['field'], message: string): PlanResult => ({
@@ -44,7 +48,6 @@ export async function planRedemption(
   request: Omit<RedemptionRequest, 'actor' | 'backorder'>,
   now: Date = new Date(),
 ): Promise<PlanResult> {
-  const { program } = await loadRuleSet(db);
   const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const { rows } = await db.raw<{ rows: PlanRow[] }>(
@@ -53,7 +56,9 @@ export async function planRedemption(
        (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
           AND x.created_at >= :day AND x.status NOT IN ('failed', 'cancelled', 'lost')) AS today,
        (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
-          AND x.created_at >= :month AND x.status NOT IN ('failed', 'cancelled', 'lost')) AS this_month
+          AND x.created_at >= :month AND x.status NOT IN ('failed', 'cancelled', 'lost')) AS this_month,
+       coalesce((SELECT x.rule_version FROM redemptions x WHERE x.id = :id),
+         loyalty_rule_version(m.id)) AS rule_version
      FROM members m LEFT JOIN rewards r ON r.id = :reward
      WHERE m.id = :member`,
     { id: request.redemptionId, member: request.memberId, reward: request.rewardId, day, month },
@@ -83,6 +88,7 @@ export async function planRedemption(
     return refuse(FailureType.NotEligible, 'quantity', 'gift cards and coupons come one at a time');
   }
   const points = row.points_cost! * request.quantity;
+  const { program, version } = await loadRuleSet(db, row.rule_version);
   const policy = program.redemption;
   if (policy.perDay !== undefined && row.today >= policy.perDay) {
     return refuse(
@@ -105,6 +111,7 @@ export async function planRedemption(
   }
   const tier = program.tiers[tierIndex(program, row.tier)]!;
   return {
+    ruleVersion: version,
     plan: {
       kind: row.kind,
       points,

@@ -27,15 +27,45 @@ export interface QueueFilter {
   atRisk?: boolean | undefined;
 }
 
-/** What "at risk" means now: within `marginMs` of `deliverySlaMs` since shipping or the request. */
+/**
+ * What "at risk" means now: within `marginMs` of the redemption's delivery SLA since shipping or
+ * the request. Each redemption's SLA is its own version's (`slaByVersion`); `deliverySlaMs` (the
+ * general version's) is for redemptions from before versions were recorded.
+ */
 export interface RiskPolicy {
   deliverySlaMs: number;
+  slaByVersion: Map<number, number>;
   marginMs: number;
   now: Date;
 }
 
+/** The delivery SLA of a redemption row under `risk`. */
+export const slaMsOf = (row: { rule_version: number | null }, risk: RiskPolicy): number =>
+  (row.rule_version !== null ? risk.slaByVersion.get(row.rule_version) : undefined) ??
+  risk.deliverySlaMs;
+
 const shippedAt = `(SELECT min(s.at) FROM redemption_steps s
   WHERE s.redemption_id = r.id AND s.step = 'shipped')`;
+
+/**
+ * At risk (open, and its deadline less than the margin away), in SQL: deadline - margin <= now
+ * <=> clock start <= now + margin - sla, each row with its own version's SLA.
+ */
+function atRiskSql(risk: RiskPolicy): { sql: string; bindings: unknown[] } {
+  const sla = `coalesce((SELECT v.sla FROM unnest(?::int[], ?::bigint[]) AS v(version, sla)
+    WHERE v.version = r.rule_version), ?)`;
+  return {
+    sql: `r.status = ANY(?) AND coalesce(${shippedAt}, r.created_at)
+      <= ?::timestamptz - ${sla} * interval '1 millisecond'`,
+    bindings: [
+      [...slaOpenStatuses],
+      new Date(risk.now.getTime() + risk.marginMs),
+      [...risk.slaByVersion.keys()],
+      [...risk.slaByVersion.values()],
+      risk.deliverySlaMs,
+    ],
+  };
+}
 
 function applyFilter(query: Knex.QueryBuilder, filter: QueueFilter, risk: RiskPolicy): void {
   if (filter.statuses?.length) void query.whereIn('r.status', filter.statuses);
@@ -44,11 +74,10 @@ function applyFilter(query: Knex.QueryBuilder, filter: QueueFilter, risk: RiskPo
   if (filter.rewardId) void query.where('r.reward_id', filter.rewardId);
   if (filter.createdBefore) void query.where('r.created_at', '<', filter.createdBefore);
   if (filter.atRisk !== undefined) {
-    // deadline - margin <= now  <=>  clock start <= now - sla + margin
-    const cutoff = new Date(risk.now.getTime() - risk.deliverySlaMs + risk.marginMs);
+    const atRisk = atRiskSql(risk);
     void query.whereRaw(
-      `(r.status = ANY(?) AND coalesce(${shippedAt}, r.created_at) <= ?) IS ${filter.atRisk ? 'TRUE' : 'NOT TRUE'}`,
-      [[...slaOpenStatuses], cutoff],
+      `(${atRisk.sql}) IS ${filter.atRisk ? 'TRUE' : 'NOT TRUE'}`,
+      atRisk.bindings as never[],
     );
   }
 }
@@ -98,15 +127,12 @@ export async function countQueue(
   filter: QueueFilter,
   risk: RiskPolicy,
 ): Promise<{ byStatus: Record<string, number>; atRisk: number; total: number }> {
-  const cutoff = new Date(risk.now.getTime() - risk.deliverySlaMs + risk.marginMs);
+  const atRisk = atRiskSql(risk);
   const query = db('redemptions as r')
     .select(
       'r.status',
       db.raw('count(*)::int AS count'),
-      db.raw(
-        `(count(*) FILTER (WHERE r.status = ANY(?) AND coalesce(${shippedAt}, r.created_at) <= ?))::int AS at_risk`,
-        [[...slaOpenStatuses], cutoff],
-      ),
+      db.raw(`(count(*) FILTER (WHERE ${atRisk.sql}))::int AS at_risk`, atRisk.bindings as never[]),
     )
     .groupBy('r.status');
   applyFilter(query, { ...filter, statuses: undefined }, risk);

@@ -19,6 +19,10 @@ export interface RedemptionRow {
   priority: number | null;
   reason: string | null;
   actor: string;
+  /** The program version it is decided under (null: asked for before versions were recorded). */
+  rule_version: number | null;
+  /** The program version in force when its return was asked for. */
+  return_rule_version: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -53,6 +57,8 @@ export interface NewRedemption {
   backorder: boolean;
   requestHash: string;
   actor: string;
+  /** The version its eligibility was planned under; by default the member's version now. */
+  ruleVersion?: number | undefined;
 }
 
 /**
@@ -74,6 +80,10 @@ export async function createRedemption(
         request_hash: input.requestHash,
         status: 'requested',
         actor: input.actor,
+        rule_version: trx.raw('coalesce(?::int, loyalty_rule_version(?::uuid))', [
+          input.ruleVersion ?? null,
+          input.memberId,
+        ]) as never,
       })
       .onConflict('id')
       .ignore()
@@ -150,6 +160,39 @@ export async function recordStep(db: Db, input: StepInput): Promise<boolean> {
     }
     return true;
   });
+}
+
+/**
+ * Records, once, the version in force for the member as its return is asked for (a repeat keeps
+ * the first); answers it.
+ */
+export async function recordReturnVersion(db: Db, id: string): Promise<number | null> {
+  const [row] = await db<RedemptionRow>('redemptions')
+    .where({ id })
+    .update({
+      return_rule_version: db.raw('coalesce(return_rule_version, loyalty_rule_version(member_id))'),
+    } as never)
+    .returning('return_rule_version');
+  return row?.return_rule_version ?? null;
+}
+
+/**
+ * The versions a redemption's steps decide under: the redemption's own, and its return's (null
+ * until asked for); a redemption or return from before versions were recorded: the general one.
+ */
+export async function redemptionVersions(
+  db: Db,
+  id: string,
+): Promise<{ ruleVersion: number; returnRuleVersion: number }> {
+  const { rows } = await db.raw<{ rows: { rule: number; ret: number }[] }>(
+    `SELECT coalesce(r.rule_version, p.general_version) AS rule,
+       coalesce(r.return_rule_version, p.general_version) AS ret
+     FROM program_release p LEFT JOIN redemptions r ON r.id = ? WHERE p.id = 1`,
+    [id],
+  );
+  const row = rows[0];
+  if (!row) throw new Error('no program release: run the migrations');
+  return { ruleVersion: row.rule, returnRuleVersion: row.ret };
 }
 
 export async function findRedemptionRow(db: Db, id: string): Promise<RedemptionRow | undefined> {
