@@ -198,6 +198,24 @@ export function runEvent(
   if (run.base && programs.base) replayEvent(programs.base, run.base, event);
 }
 
+/** A range of member ids, `[from, to)` (`to` null: to the end), read by pages of its own. */
+export interface Shard {
+  from: string;
+  to: string | null;
+}
+
+/** `count` shards of about equal size (member ids are random UUIDs). */
+export function shards(count: number): Shard[] {
+  const bound = (i: number) =>
+    `${Math.floor((i * 0x1_0000_0000) / count)
+      .toString(16)
+      .padStart(8, '0')}-0000-0000-0000-000000000000`;
+  return Array.from({ length: count }, (_, i) => ({
+    from: bound(i),
+    to: i === count - 1 ? null : bound(i + 1),
+  }));
+}
+
 // --- The figures, merged from members (a page's part, the workflow's running total) ---
 
 export interface TierChange {

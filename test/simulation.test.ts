@@ -15,6 +15,8 @@ import { publishRuleSet } from '../ledger/programs';
 import { eventually, startTestContext, type TestContext } from './support/context';
 import { enrol, post, purchase } from './support/ledger';
 import { recompute } from './support/what-if';
+import { simulationWorkflow } from '../workflows/simulation';
+import { workflowIds } from '../workflows/shared';
 
 /** The live rules the events are recorded under. */
 const live: ProgramInput = {
@@ -53,10 +55,15 @@ describe('what-if simulation', () => {
   let worker: { worker: Worker; running: Promise<void> } | null = null;
   let liveVersion = 0;
 
-  /** A worker on the test's queue; `stallAfter` pages, its page activity hangs until shut down. */
+  /**
+   * A worker on the test's queue. With `stallAfter`, its page activity hangs from that many pages
+   * on until the worker is shut down under it; `stalled` resolves when it first does.
+   */
   const startWorker = async (stallAfter?: number) => {
     const activities = createActivities({ db: t.db, config: t.config, temporal: t.env.client });
     let pages = 0;
+    let stall = () => {};
+    const stalled = new Promise<void>((resolve) => (stall = resolve));
     const w = await Worker.create({
       connection: t.env.nativeConnection,
       namespace: t.config.TEMPORAL_NAMESPACE,
@@ -67,6 +74,7 @@ describe('what-if simulation', () => {
         simulationPage: async (input: Parameters<typeof activities.simulationPage>[0]) => {
           pages += 1;
           if (stallAfter !== undefined && pages > stallAfter) {
+            stall();
             await Context.current().cancelled; // the worker stops under it
           }
           return activities.simulationPage(input);
@@ -74,6 +82,7 @@ describe('what-if simulation', () => {
       },
     });
     worker = { worker: w, running: w.run() };
+    return { stalled };
   };
   const stopWorker = async () => {
     if (!worker) return;
@@ -242,14 +251,15 @@ describe('what-if simulation', () => {
 
   it('gives the same figures after its worker stops mid-run and another takes over', async () => {
     await stopWorker();
-    await startWorker(2);
+    // The first round (a page of each of the four shards) completes, the second hangs.
+    const { stalled } = await startWorker(6);
     const { id } = await simulate({ program: proposed, window });
-    const stalled = await eventually<{ state: string }>('two pages done', async () => {
-      const res = await t.api('GET', `/rule-sets/simulations/${id}`);
-      return res.body.progress.processed === 8 ? (res.body as { state: string }) : undefined;
-    });
+    await stalled;
+    const midway = (await t.api('GET', `/rule-sets/simulations/${id}`)).body;
     await stopWorker();
-    assert.equal(stalled.state, 'running');
+    assert.equal(midway.state, 'running');
+    assert.ok(midway.progress.processed > 0, JSON.stringify(midway.progress));
+    assert.ok(midway.progress.processed < 28, JSON.stringify(midway.progress));
     await startWorker();
     const done = await completed(id);
     assert.deepEqual(
@@ -296,6 +306,23 @@ describe('what-if simulation', () => {
     });
     assert.equal(readonly.status, 403);
     assert.deepEqual(await t.db('simulations').count({ n: '*' }).first(), before);
+  });
+
+  it('fails a simulation started with a program that is not valid, and says why', async () => {
+    const simulationId = randomUUID();
+    const handle = await t.env.client.workflow.start(simulationWorkflow, {
+      workflowId: workflowIds.simulation(simulationId),
+      taskQueue: t.config.TEMPORAL_TASK_QUEUE,
+      args: [{ simulationId, program: { earning: {} }, window, actor: 'test' }],
+    });
+    await assert.rejects(handle.result(), (err: Error) => {
+      assert.match((err.cause as Error).message, /Simulation failed: The program is not valid/);
+      return true;
+    });
+    const res = await t.api('GET', `/rule-sets/simulations/${simulationId}`);
+    assert.equal(res.body.state, 'failed');
+    assert.match(res.body.error, /The program is not valid/);
+    assert.equal(res.body.result, null);
   });
 
   it('is found under /rule-sets/simulations, never read as a rule-set version', async () => {
