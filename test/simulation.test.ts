@@ -25,6 +25,7 @@ const live: ProgramInput = {
   earning: {
     ...defaultProgram.earning,
     pendingPeriod: undefined,
+    pointsPerUnit: { EUR: 1, USD: 1, GBP: 1, CHF: 1 },
     eventPoints: { referral: 500, review: 50, survey: 30 },
     bonuses: [{ name: 'app-basket', eventType: 'purchase', channel: 'app', points: 25 }],
   },
@@ -180,6 +181,24 @@ describe('what-if simulation', () => {
     await record(
       event(f, 4, { type: 'return', orderId: old.orderId, lines: [{ sku: 'lamp', quantity: 1 }] }),
     );
+    // A currency the proposal no longer earns in: neither the purchase nor its return count.
+    const h = await enrol(t);
+    const francs = purchase(
+      h,
+      [
+        { sku: 'watch', amount: 400 },
+        { sku: 'strap', amount: 60 },
+      ],
+      { currency: 'CHF', country: 'CH' },
+    );
+    await record({ ...francs, occurredAt: at(5) });
+    await record(
+      event(h, 6, {
+        type: 'return',
+        orderId: francs.orderId,
+        lines: [{ sku: 'watch', quantity: 1 }],
+      }),
+    );
     // Many small purchases: one member over several pages.
     const g = await enrol(t);
     for (let i = 0; i < 10; i += 1)
@@ -197,7 +216,7 @@ describe('what-if simulation', () => {
     const ledgerBefore = await ledgerSnapshot(t);
     const started = await simulate({ program: proposed, window });
     assert.equal(started.progress.processed, 0);
-    assert.equal(started.progress.total, 28, 'every event of the window, the old purchase not');
+    assert.equal(started.progress.total, 30, 'every event of the window, the old purchase not');
 
     const done = await completed(started.id);
     const expected = await recompute(
@@ -207,7 +226,7 @@ describe('what-if simulation', () => {
       t.config.POINT_COST,
     );
     assert.deepEqual(done.result, expected);
-    assert.deepEqual(done.progress, { total: 28, processed: 28 });
+    assert.deepEqual(done.progress, { total: 30, processed: 30 });
     // The scenario reaches what it is meant to: both directions of tier change, caps, returns.
     assert.equal(done.result.tiers.up, 1);
     assert.equal(done.result.tiers.down, 1);
