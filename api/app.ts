@@ -24,6 +24,7 @@ import { redemptionRoutes } from './routes/redemptions';
 import { substitutionRoutes } from './routes/substitutions';
 import { webhookRoutes } from './routes/webhooks';
 import { ruleSetRoutes } from './routes/rule-sets';
+import { simulationRoutes } from './routes/simulations';
 import { sessionRoutes } from './routes/session';
 import { systemRoutes } from './routes/system';
 
@@ -71,6 +72,8 @@ export function createApp(deps: AppDeps): App {
     ...memberRoutes(deps),
     ...ledgerRoutes(deps),
     ...eventRoutes(deps),
+    // Before `/rule-sets/:version`, so `/rule-sets/simulations...` is never read as a version.
+    ...simulationRoutes(deps),
     ...ruleSetRoutes(deps),
     ...rewardRoutes(deps),
     ...inventoryRoutes(deps),

@@ -291,6 +291,15 @@ export const appSchema = z.object({
     .describe(
       'How long before a scheduled rule change takes effect members are told (`program.rules_changing`).',
     ),
+  SIMULATION_PAGE_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(10_000)
+    .describe(
+      'Events a what-if simulation replays per activity (one page); its progress moves a page at a time.',
+    ),
 });
 
 /** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */
