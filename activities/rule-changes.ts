@@ -1,22 +1,24 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../infra/db';
 import {
-  activateRuleChange,
-  announceRuleChange,
   approveRuleChange,
-  attachLaunch,
-  attachSimulation,
   createRuleChange,
   editRuleChange,
-  endLaunch,
-  moveActivation,
   proposeRuleChange,
   rejectRuleChange,
   RuleChangeConflict,
-  scheduleRuleChange,
   withdrawRuleChange,
   type RuleChangeRow,
 } from '../changes/rule-changes';
+import {
+  activateRuleChange,
+  announceRuleChange,
+  attachLaunch,
+  attachSimulation,
+  endLaunch,
+  moveActivation,
+  scheduleRuleChange,
+} from '../changes/rule-change-rollout';
 
 type Rest<F> = F extends (db: Db, id: string, ...rest: infer R) => unknown ? R : never;
 
@@ -47,7 +49,7 @@ async function recorded<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * A rule change's steps in Postgres, each one transaction with its audit row, each safe to
- * retry (`changes/rule-changes.ts`).
+ * retry (`changes/rule-changes.ts`, `changes/rule-change-rollout.ts`).
  */
 export function createRuleChangeActivities({ db }: { db: Db }) {
   const step =

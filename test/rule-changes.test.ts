@@ -244,6 +244,13 @@ describe('rule changes', () => {
     assert.equal(done.simulation!.id, `${id}-r1`);
     const result = done.simulation!.result as SimulationResult;
     assert.ok(result.events >= 1, JSON.stringify(result));
+    const { progress } = done.simulation as unknown as {
+      progress: { total: number; processed: number };
+    };
+    assert.ok(
+      progress.total >= 1 && progress.processed === progress.total,
+      `${JSON.stringify(progress)}`,
+    );
     const mine = result.mostAffected.find((m) => m.memberId === memberId);
     assert.deepEqual(
       mine,
