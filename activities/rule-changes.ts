@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { ZodError } from 'zod';
 import type { Db } from '../infra/db';
 import {
   approveRuleChange,
@@ -42,6 +43,13 @@ async function recorded<T>(work: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof RuleChangeConflict) {
       throw ApplicationFailure.nonRetryable(err.message, err.type);
+    }
+    // A program the API let through but the store refuses: retrying cannot help.
+    if (err instanceof ZodError) {
+      throw ApplicationFailure.nonRetryable(
+        `The program is not valid: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        'RuleChangeConflict',
+      );
     }
     throw err;
   }
