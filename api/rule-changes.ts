@@ -161,6 +161,8 @@ function refusalProblem(err: WorkflowUpdateFailedError): Problem {
       return new Problem('forbidden', message, { errors: [{ field: 'approver', message }] });
     case RuleChangeRefusal.DuplicateApproval:
       return new Problem('conflict', message, { errors: [{ field: 'approver', message }] });
+    case RuleChangeRefusal.Stale:
+      return new Problem('conflict', message, { errors: [{ field: 'baseVersion', message }] });
     default:
       return new Problem('conflict', message, { errors: [{ field: 'state', message }] });
   }

@@ -6,8 +6,15 @@
  */
 import type { Db, Trx } from '../infra/db';
 import { diffSummary } from '../domain/rule-diff';
-import { generalVersion, setGeneralVersion } from '../ledger/releases';
-import { json, transition, type RuleChangeRow, type Step } from './rule-changes';
+import { setGeneralVersion } from '../ledger/releases';
+import {
+  json,
+  RuleChangeConflict,
+  staleBecause,
+  transition,
+  type RuleChangeRow,
+  type Step,
+} from './rule-changes';
 
 export const scheduleRuleChange = (
   db: Db,
@@ -23,7 +30,8 @@ export const scheduleRuleChange = (
     from: ['approved', 'scheduled'],
     to: 'scheduled',
     action: 'scheduled',
-    change: () => ({
+    change: async (row, trx) => ({
+      ...(await refuseStale(trx, row)),
       set: {
         activate_at: new Date(step.activateAt),
         notice_at: new Date(step.noticeAt),
@@ -37,6 +45,16 @@ export const scheduleRuleChange = (
       },
     }),
   });
+
+async function refuseStale(trx: Trx, row: RuleChangeRow) {
+  const { stale } = await staleBecause(trx, row);
+  if (stale)
+    throw new RuleChangeConflict(
+      `Rule change ${row.id} cannot be scheduled: ${stale}.`,
+      'RuleChangeStale',
+    );
+  return {};
+}
 
 async function programEvent(trx: Trx, type: string, key: string, payload: object, at: Date) {
   await trx.raw(
@@ -91,7 +109,11 @@ export const activateRuleChange = (db: Db, id: string, step: Step & { at: string
     to: 'active',
     action: 'activated',
     change: async (row, trx) => {
-      const previousVersion = await generalVersion(trx);
+      const { general: previousVersion, stale } = await staleBecause(trx, row);
+      if (stale) {
+        // Going into force now would undo what came into force meanwhile: withdrawn instead.
+        return { to: 'withdrawn', action: 'withdrawn-stale', details: { stale, previousVersion } };
+      }
       await setGeneralVersion(trx, row.version!);
       const payload = {
         changeId: id,
@@ -113,26 +135,35 @@ export const activateRuleChange = (db: Db, id: string, step: Step & { at: string
     },
   });
 
-/** A launch takes the approved change over; answers what it rolls out and falls back to. */
+/**
+ * A launch takes the approved change over; answers what it rolls out and what the cohort falls
+ * back to (the version in force, which must still be the one the change was proposed over).
+ */
 export async function attachLaunch(
   db: Db,
   id: string,
   step: Step & { launchId: string },
 ): Promise<{ version: number; baseVersion: number }> {
-  let baseVersion = 0;
   const row = await transition(db, id, step, {
     from: ['approved'],
     to: 'launching',
     action: 'launch-attached',
-    change: async (_row, trx) => {
-      baseVersion = await generalVersion(trx);
+    change: async (row, trx) => {
+      const { stale } = await staleBecause(trx, row);
+      if (stale) {
+        throw new RuleChangeConflict(
+          `Rule change ${id} cannot be launched: ${stale}.`,
+          'RuleChangeStale',
+        );
+      }
       return {
         set: { launch_id: step.launchId },
-        details: { launchId: step.launchId, baseVersion },
+        details: { launchId: step.launchId, baseVersion: row.base_version },
       };
     },
   });
-  return { version: row.version!, baseVersion: baseVersion || (await generalVersion(db)) };
+  // Not stale: the version in force for everyone is still the one it was proposed over.
+  return { version: row.version!, baseVersion: row.base_version! };
 }
 
 /** The launch's end: promoted (active), rolled back, or cancelled (approved again). */

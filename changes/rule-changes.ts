@@ -45,11 +45,30 @@ export interface RuleChangeRow {
 
 /** The row is not as the workflow expected (another writer, or a bug): not worth retrying. */
 export class RuleChangeConflict extends Error {
-  readonly type = 'RuleChangeConflict';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** `RuleChangeStale`: the rules in force are no longer those the change was proposed over. */
+    readonly type: 'RuleChangeConflict' | 'RuleChangeStale' = 'RuleChangeConflict',
+  ) {
     super(message);
     this.name = 'RuleChangeConflict';
   }
+}
+
+/**
+ * The general version now (locked until the transaction ends), and why the change may not go
+ * into force over it: a change proposed over version 5 would silently undo version 7.
+ */
+export async function staleBecause(trx: Trx, row: RuleChangeRow) {
+  const { rows } = await trx.raw<{ rows: { general_version: number }[] }>(
+    'SELECT general_version FROM program_release WHERE id = 1 FOR UPDATE',
+  );
+  const general = rows[0]!.general_version;
+  const stale =
+    general === row.base_version
+      ? null
+      : `the rules in force changed since it was proposed (version ${row.base_version} then, ${general} now): propose it again over them`;
+  return { general, stale };
 }
 
 /** A value for a jsonb column (knex would send an array as a Postgres array). */

@@ -29,6 +29,7 @@ export const records = proxyActivities<RuleChangeActivities>({
     nonRetryableErrorTypes: [
       ...(postgresActivity.retry?.nonRetryableErrorTypes ?? []),
       RuleChangeRefusal.Conflict,
+      RuleChangeRefusal.Stale,
     ],
   },
 });
