@@ -24,6 +24,7 @@ import { redemptionRoutes } from './routes/redemptions';
 import { substitutionRoutes } from './routes/substitutions';
 import { webhookRoutes } from './routes/webhooks';
 import { ruleSetRoutes } from './routes/rule-sets';
+import { ruleChangeRoutes } from './routes/rule-changes';
 import { simulationRoutes } from './routes/simulations';
 import { sessionRoutes } from './routes/session';
 import { systemRoutes } from './routes/system';
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): App {
     // Before `/rule-sets/:version`, so `/rule-sets/simulations...` is never read as a version.
     ...simulationRoutes(deps),
     ...ruleSetRoutes(deps),
+    ...ruleChangeRoutes(deps),
     ...rewardRoutes(deps),
     ...inventoryRoutes(deps),
     ...redemptionRoutes(deps),

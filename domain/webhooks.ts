@@ -38,27 +38,9 @@ export const webhookEventTypes = [
   'inventory.replenished',
   'giftcard.float_low',
   'webhook.subscription_disabled',
-  // Change control (issue #11): members told ahead, ops and partners told of every step.
+  // Change control: members told ahead of a rule change and when it is in force.
   'program.rules_changing',
   'program.rules_changed',
-  'rule_change.proposed',
-  'rule_change.approved',
-  'rule_change.rejected',
-  'rule_change.withdrawn',
-  'rule_change.scheduled',
-  'launch.created',
-  'launch.signed_off',
-  'launch.signoff_withdrawn',
-  'launch.ready',
-  'launch.waiting',
-  'launch.soft_launched',
-  'launch.breached',
-  'launch.paused',
-  'launch.resumed',
-  'launch.stage_started',
-  'launch.promoted',
-  'launch.rolled_back',
-  'launch.cancelled',
 ] as const;
 
 export type WebhookEventType = (typeof webhookEventTypes)[number];
