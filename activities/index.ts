@@ -8,6 +8,7 @@ import { createActivityMetrics, type ActivityMetrics } from './metrics';
 import { createPartnerCallLog, recordingPartnerCalls, type PartnerCallLog } from './partner-calls';
 import { createReadinessActivities } from './readiness';
 import { createRedemptionActivities } from './redemptions';
+import { createRuleChangeActivities } from './rule-changes';
 import { createSubstitutionActivities } from './substitutions';
 import { createWarehouseActivities } from './warehouse';
 import { createWebhookActivities } from './webhooks';
@@ -38,6 +39,7 @@ export function createActivities(input: ActivityDeps) {
     ...createSubstitutionActivities(deps),
     ...createWebhookActivities(deps),
     ...createReadinessActivities(deps),
+    ...createRuleChangeActivities(deps),
   };
 }
 

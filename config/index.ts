@@ -296,6 +296,19 @@ export const appSchema = z.object({
     .describe(
       "Prometheus' base URL (`http://127.0.0.1:9090`), for a launch's readiness checks: critical alerts firing and the partners' error rates across workers. Unset, the checks evaluate the same critical conditions from the programme's own figures and the worker's own partner calls.",
     ),
+  RULE_CHANGE_SIMULATION_WINDOW: z
+    .string()
+    .default('30 days')
+    .refine((value) => {
+      try {
+        return msToNumber(value) > 0;
+      } catch {
+        return false;
+      }
+    }, 'expected a duration such as "30 days"')
+    .describe(
+      "The past a proposed rule change's what-if replays: the events of this long before proposing.",
+    ),
 });
 
 /** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */
