@@ -3,6 +3,7 @@ import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
 import { createGiftCardActivities } from './giftcards';
 import { createInventoryActivities } from './inventory';
+import { createLaunchActivities } from './launches';
 import { createMemberActivities } from './members';
 import { createActivityMetrics, type ActivityMetrics } from './metrics';
 import { createPartnerCallLog, recordingPartnerCalls, type PartnerCallLog } from './partner-calls';
@@ -40,6 +41,7 @@ export function createActivities(input: ActivityDeps) {
     ...createWebhookActivities(deps),
     ...createReadinessActivities(deps),
     ...createRuleChangeActivities(deps),
+    ...createLaunchActivities(deps),
   };
 }
 
