@@ -278,71 +278,6 @@ describe('launches', () => {
     }
   });
 
-  it('a cohort member earns under the new version, others under the old; a breach rolls back on its own', async () => {
-    const restore = await keepRelease(t);
-    try {
-      const base = (await publishRuleSet(t.db, before1, { createdBy: 'test' })).version;
-      const { changeId, version } = await approvedChange(t, triple);
-      const [cohortMember, other] = [await enrol(t), await enrol(t)];
-      const strategy = await owner(t, 'strategy');
-      const id = await softLaunched(
-        plan(
-          changeId,
-          { strategy },
-          {
-            cohort: { percent: 0, members: [cohortMember] },
-            monitoring: {
-              window: '2 minutes',
-              every: '1 second',
-              metrics: { redemptionFailureRate: { threshold: 0.5, onBreach: 'rollback' } },
-            },
-          },
-        ),
-        [strategy],
-      );
-      const shown = (await t.api('GET', `/launches/${id}`)).body;
-      assert.deepEqual(shown.cohort, {
-        percent: 0,
-        plannedPercent: 0,
-        namedCount: 1,
-        inForce: true,
-        version,
-        previousVersion: base,
-      });
-      await visible(id, 'soft-launched');
-
-      assert.deepEqual(await earned(cohortMember), { points: 30, version });
-      assert.deepEqual(await earned(other), { points: 10, version: base });
-
-      // The warehouse fails every call: the cohort's redemption fails, the guard rolls back.
-      const sku = await createReward(t, { pointsCost: 20 });
-      t.partners!.warehouse.faults.set({ failRate: 1 });
-      try {
-        const res = await redeem(t, { memberId: cohortMember, rewardId: sku });
-        assert.equal(res.status, 201, JSON.stringify(res.body));
-        await waitForStatus(t, res.body.redemptionId as string, 'failed');
-        const rolled = await waitForLaunch(t, id, 'rolled-back');
-        assert.equal(rolled.cohort.inForce, false);
-        const breach = (rolled.monitoring.verdicts as { metric: string; breached: boolean }[]).find(
-          (v) => v.metric === 'redemptionFailureRate',
-        );
-        assert.equal(breach?.breached, true);
-      } finally {
-        t.partners!.warehouse.faults.reset();
-      }
-      assert.deepEqual(await earned(cohortMember), { points: 10, version: base });
-      const steps = await trail(id);
-      const rollback = steps.find((s) => s.action === 'rolled_back')!;
-      assert.equal(rollback.actor, 'guard');
-      assert.match(rollback.reason!, /redemptionFailureRate/);
-      assert.ok((await events(id)).includes('launch.rolled_back'));
-      await changeState(changeId, 'rolled-back');
-      await visible(id, 'rolled-back');
-    } finally {
-      await restore();
-    }
-  });
-
   it('a clean window promotes stage by stage until everyone earns under the new version', async () => {
     const restore = await keepRelease(t);
     try {
@@ -474,6 +409,71 @@ describe('launches', () => {
       for (const type of ['launch.paused', 'launch.resumed', 'launch.rolled_back']) {
         assert.ok(types.includes(type), type);
       }
+    } finally {
+      await restore();
+    }
+  });
+  it('a cohort member earns under the new version, others under the old; a breach rolls back on its own', async () => {
+    const restore = await keepRelease(t);
+    try {
+      const base = (await publishRuleSet(t.db, before1, { createdBy: 'test' })).version;
+      const { changeId, version } = await approvedChange(t, triple);
+      const [cohortMember, other] = [await enrol(t), await enrol(t)];
+      const strategy = await owner(t, 'strategy');
+      const id = await softLaunched(
+        plan(
+          changeId,
+          { strategy },
+          {
+            cohort: { percent: 0, members: [cohortMember] },
+            monitoring: {
+              window: '2 minutes',
+              every: '1 second',
+              metrics: { redemptionFailureRate: { threshold: 0.5, onBreach: 'rollback' } },
+            },
+          },
+        ),
+        [strategy],
+      );
+      const shown = (await t.api('GET', `/launches/${id}`)).body;
+      assert.deepEqual(shown.cohort, {
+        percent: 0,
+        plannedPercent: 0,
+        namedCount: 1,
+        inForce: true,
+        version,
+        previousVersion: base,
+      });
+      await visible(id, 'soft-launched');
+
+      assert.deepEqual(await earned(cohortMember), { points: 30, version });
+      assert.deepEqual(await earned(other), { points: 10, version: base });
+
+      // The gift-card provider declines the cohort's card: its redemption fails, and the guard
+      // (more than half the cohort's redemptions failed) rolls the cohort back on its own.
+      const card = await createReward(t, { kind: 'gift_card', pointsCost: 20, denomination: 25 });
+      t.partners!.giftcards.declineNext(1);
+      try {
+        const res = await redeem(t, { memberId: cohortMember, rewardId: card });
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+        await waitForStatus(t, res.body.redemptionId as string, 'failed');
+        const rolled = await waitForLaunch(t, id, 'rolled-back');
+        assert.equal(rolled.cohort.inForce, false);
+        const breach = (rolled.monitoring.verdicts as { metric: string; breached: boolean }[]).find(
+          (v) => v.metric === 'redemptionFailureRate',
+        );
+        assert.equal(breach?.breached, true);
+      } finally {
+        t.partners!.giftcards.faults.reset();
+      }
+      assert.deepEqual(await earned(cohortMember), { points: 10, version: base });
+      const steps = await trail(id);
+      const rollback = steps.find((s) => s.action === 'rolled_back')!;
+      assert.equal(rollback.actor, 'guard');
+      assert.match(rollback.reason!, /redemptionFailureRate/);
+      assert.ok((await events(id)).includes('launch.rolled_back'));
+      await changeState(changeId, 'rolled-back');
+      await visible(id, 'rolled-back');
     } finally {
       await restore();
     }
