@@ -127,11 +127,19 @@ describe('launches', () => {
           cohort: { percent: 0 },
           stages: [50],
           owners: { strategy: 'me' },
+          monitoring: { window: '48 hours', every: '1 second' },
+          checks: { deadline: 'soon' },
         },
       });
       assert.equal(bad.status, 422, JSON.stringify(bad.body));
       const fields = (bad.body.errors as { field: string }[]).map((e) => e.field).sort();
-      assert.deepEqual(fields, ['cohort', 'owners.strategy', 'stages']);
+      assert.deepEqual(fields, [
+        'checks.deadline',
+        'cohort',
+        'monitoring.every',
+        'owners.strategy',
+        'stages',
+      ]);
 
       const missing = await t.api('POST', '/launches', {
         body: plan('no-such-change', { strategy }, {}),
@@ -149,6 +157,66 @@ describe('launches', () => {
       assert.equal(refused.body.errors[0].field, 'changeId');
       const written = await t.db('launches').where({ change_id: proposed.body.id as string });
       assert.equal(written.length, 0);
+    } finally {
+      await restore();
+    }
+  });
+
+  it('checks that have not passed by the deadline leave the launch preparing, listed; only cancel is left', async () => {
+    const restore = await keepRelease(t);
+    try {
+      await publishRuleSet(t.db, before1, { createdBy: 'test' });
+      const { changeId } = await approvedChange(t, triple);
+      const strategy = await owner(t, 'strategy');
+      const featured = await createReward(t, { onHand: 2 });
+      const created = await t.api('POST', '/launches', {
+        body: plan(
+          changeId,
+          { strategy },
+          {
+            checks: {
+              deadline: '3 seconds',
+              every: '1 second',
+              featuredRewards: [featured],
+              minStock: 5,
+            },
+          },
+        ),
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const id = created.body.id as string;
+      assert.equal(
+        (
+          await t.api('POST', `/launches/${id}/signoffs`, {
+            key: strategy.key,
+            body: { area: 'strategy' },
+          })
+        ).status,
+        200,
+      );
+      let shown: ApiResponse['body'];
+      await eventually('the checks deadline to pass', async () => {
+        shown = (await t.api('GET', `/launches/${id}`)).body;
+        return shown.checks.deadlinePassed ? true : undefined;
+      });
+      assert.equal(shown.state, 'preparing');
+      assert.equal(shown.checks.passed, false);
+      const stock = (shown.checks.results as { name: string; ok: boolean; detail: string }[]).find(
+        (c) => c.name === 'stock',
+      );
+      assert.equal(stock?.ok, false, JSON.stringify(stock));
+      assert.match(stock.detail, new RegExp(featured));
+      const go = await t.api('POST', `/launches/${id}/go`, { key: strategy.key, body: {} });
+      assert.equal(go.status, 409, JSON.stringify(go.body));
+      const steps = await trail(id);
+      assert.ok(steps.some((s) => s.action === 'checks_deadline_passed'));
+      const cancelled = await t.api('POST', `/launches/${id}/cancel`, {
+        key: strategy.key,
+        body: { reason: 'stock did not arrive' },
+      });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      assert.equal(cancelled.body.state, 'cancelled');
+      await changeState(changeId, 'approved');
     } finally {
       await restore();
     }

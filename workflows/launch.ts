@@ -37,11 +37,14 @@ async function prepare(run: LaunchRun, deadlineAt: number): Promise<Pending | { 
     if (pending?.command === 'go' && isReady(run)) return pending;
     if (pending) done(run, pending, { type: 'WrongState', message: 'The launch is not ready.' });
     const checking = !run.status.checksPassed && !run.status.checksDeadlinePassed;
-    if (checking && Date.now() >= nextCheckAt) {
-      run.status.checksPassed = await runChecks(run, deadlineAt);
+    // A run when due, and a last one at the deadline.
+    if (checking && Date.now() >= Math.min(nextCheckAt, deadlineAt)) {
+      const passed = await runChecks(run, deadlineAt);
       nextCheckAt = Date.now() + every;
-      if (run.status.checksPassed) await step(run, { step: 'checks_passed', actor: 'system' });
-      else if (Date.now() >= deadlineAt) {
+      if (passed) {
+        run.status.checksPassed = true;
+        await step(run, { step: 'checks_passed', actor: 'system' });
+      } else if (Date.now() >= deadlineAt) {
         run.status.checksDeadlinePassed = true;
         await step(run, {
           step: 'checks_deadline_passed',
@@ -92,25 +95,36 @@ async function waitForSlot(run: LaunchRun, askedAt: number, actor: string) {
     set: { goLiveAt: new Date(slot.at).toISOString(), slotMovedBecause: slot.movedBecause },
     details: { slot: new Date(slot.at).toISOString(), movedBecause: slot.movedBecause },
   });
-  const revision = run.signoffRevision;
-  await condition(
-    () => run.pending !== null || run.signoffRevision !== revision,
-    Math.max(1, slot.at - Date.now()),
-  );
-  await condition(() => run.signoffsInFlight === 0);
-  const pending = take(run, ['cancel']);
-  if (pending) return pending;
-  if (!isReady(run)) {
-    await step(run, {
-      step: 'not_ready',
-      to: 'preparing',
-      actor: 'system',
-      reason: `sign-off withdrawn before go-live: ${unsignedAreas(run.status.signoffs).join(', ')}`,
-    });
-    return 'not-ready' as const;
+  while (Date.now() < slot.at) {
+    const revision = run.signoffRevision;
+    await condition(
+      () => run.pending !== null || run.signoffRevision !== revision,
+      Math.max(1, slot.at - Date.now()),
+    );
+    await condition(() => run.signoffsInFlight === 0);
+    const pending = take(run, ['cancel']);
+    if (pending) return pending;
+    if (!isReady(run)) {
+      await step(run, {
+        step: 'not_ready',
+        to: 'preparing',
+        actor: 'system',
+        reason: `sign-off withdrawn before go-live: ${unsignedAreas(run.status.signoffs).join(', ')}`,
+      });
+      return 'not-ready' as const;
+    }
   }
-  if (Date.now() < slot.at) return waitForSlot(run, slot.at, actor);
   return 'go-live' as const;
+}
+
+/** The end: commands that arrive meanwhile are refused, then every handler has answered. */
+async function finish(run: LaunchRun): Promise<LaunchState> {
+  run.status.windowEndsAt = null;
+  for (;;) {
+    take(run, []);
+    if (allHandlersFinished()) return run.status.state;
+    await condition(() => run.pending !== null || allHandlersFinished());
+  }
 }
 
 async function tellChange(
@@ -143,8 +157,7 @@ export async function launchWorkflow(input: LaunchInput): Promise<LaunchState> {
       await step(run, { step: 'cancelled', to: 'cancelled', actor, reason });
       done(run, prepared);
       await tellChange(run, 'cancelled', actor, reason);
-      await condition(allHandlersFinished);
-      return run.status.state;
+      return finish(run);
     }
     const askedAt =
       'auto' in prepared
@@ -168,8 +181,7 @@ export async function launchWorkflow(input: LaunchInput): Promise<LaunchState> {
       });
       done(run, waited);
       await tellChange(run, 'cancelled', waited.request.actor, waited.request.reason);
-      await condition(allHandlersFinished);
-      return run.status.state;
+      return finish(run);
     }
   }
 
@@ -227,7 +239,5 @@ export async function launchWorkflow(input: LaunchInput): Promise<LaunchState> {
       details: { percent: next },
     });
   }
-  run.status.windowEndsAt = null;
-  await condition(allHandlersFinished);
-  return run.status.state;
+  return finish(run);
 }
