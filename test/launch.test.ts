@@ -481,6 +481,56 @@ describe('launches', () => {
       await restore();
     }
   });
+  it('a breach whose policy is pause holds the window for an owner; resumed, it finishes and promotes', async () => {
+    const restore = await keepRelease(t);
+    try {
+      await publishRuleSet(t.db, before1, { createdBy: 'test' });
+      const { changeId, version } = await approvedChange(t, triple);
+      const member = await enrol(t);
+      const strategy = await owner(t, 'strategy');
+      const id = await softLaunched(
+        plan(
+          changeId,
+          { strategy },
+          {
+            cohort: { percent: 0, members: [member] },
+            monitoring: {
+              window: '4 seconds',
+              every: '1 second',
+              metrics: { manualAdjustments: { threshold: 0, onBreach: 'pause' } },
+            },
+          },
+        ),
+        [strategy],
+      );
+      // A manual adjustment to a cohort member: over the threshold of none.
+      const adjusted = await t.api('POST', `/members/${member}/adjustments`, {
+        key: t.keys.ops,
+        body: { points: 5, reason: 'goodwill' },
+      });
+      assert.equal(adjusted.status, 201, JSON.stringify(adjusted.body));
+      const paused = await waitForLaunch(t, id, 'paused');
+      assert.ok(paused.monitoring.pausedWithMsLeft > 0);
+      const steps = await trail(id);
+      const pause = steps.find((s) => s.action === 'paused')!;
+      assert.equal(pause.actor, 'guard');
+      assert.match(pause.reason!, /manualAdjustments/);
+      assert.equal(await versionForMember(t.db, member), version, 'the cohort stays on');
+
+      const resumed = await t.api('POST', `/launches/${id}/resume`, {
+        key: strategy.key,
+        body: { reason: 'the adjustment was a goodwill gesture' },
+      });
+      assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+      // The accepted breach does not pause the window again: it runs out and promotes.
+      await waitForLaunch(t, id, 'live');
+      assert.equal((await releaseState(t.db)).generalVersion, version);
+      await changeState(changeId, 'active');
+    } finally {
+      await restore();
+    }
+  });
+
   it('a cohort member earns under the new version, others under the old; a breach rolls back on its own', async () => {
     const restore = await keepRelease(t);
     try {
