@@ -312,6 +312,14 @@ describe('launches', () => {
       assert.equal(cancelled.body.state, 'cancelled');
       await changeState(changeId, 'approved');
       await visible(id, 'cancelled');
+      const list = await t.api('GET', `/launches?changeId=${changeId}&state=cancelled`, {
+        key: t.keys.readonly,
+      });
+      assert.equal(list.status, 200, JSON.stringify(list.body));
+      assert.deepEqual(
+        list.body.launches.map((l: { id: string }) => l.id),
+        [id],
+      );
 
       const steps = await trail(id);
       const actions = steps.map((s) => s.action);
