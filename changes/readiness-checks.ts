@@ -18,8 +18,10 @@ import {
 import { floatCheck, partnerChecks } from './readiness-partners';
 import { stockCheck, webhooksCheck } from './readiness-programme';
 
+export { checkOptionsSchema, guarded } from './readiness-common';
 export type {
   CheckName,
+  CheckOptions,
   CheckResult,
   ReadinessContext,
   ReadinessDeps,

@@ -18,6 +18,7 @@ import { createActivities } from '../activities';
 import { createPartnerCallLog } from '../activities/partner-calls';
 import { criticalAlerts } from '../changes/readiness-alerts';
 import {
+  guarded,
   runReadinessChecks,
   type CheckResult,
   type ReadinessDeps,
@@ -183,6 +184,15 @@ describe('launch readiness checks', () => {
     } finally {
       t.partners!.warehouse.faults.reset();
     }
+    // A partner that holds the probe unanswered: no answer in 5 s.
+    t.partners!.warehouse.faults.set({ latencyMs: 8000 });
+    try {
+      const slow = await check('partner:warehouse');
+      assert.equal(slow.ok, false);
+      assert.match(slow.detail, /^warehouse is not reachable: .*\/health no answer in 5000 ms$/);
+    } finally {
+      t.partners!.warehouse.faults.reset();
+    }
     const gone = await runReadinessChecks(
       { ...deps, config: { ...deps.config, GIFTCARD_URL: nowhere } },
       {},
@@ -324,6 +334,19 @@ describe('launch readiness checks', () => {
       byName(results, 'alerts').detail,
       new RegExp(`LoyaltyNoWorkerPolling \\(no worker polls ${queue}\\)`),
     );
+  });
+
+  it('a check that hangs fails as unanswered, and one that throws says why', async () => {
+    const hung = await guarded('postgres', () => new Promise<never>(() => undefined), 50);
+    assert.deepEqual(hung, {
+      name: 'postgres',
+      ok: false,
+      detail: 'the check could not run: no answer in 0.05 s',
+    });
+    const broken = await guarded('stock', () =>
+      Promise.reject(new Error('relation "x" does not exist')),
+    );
+    assert.equal(broken.detail, 'the check could not run: relation "x" does not exist');
   });
 
   it('a rule change not simulated, or still simulating, fails the simulation check', async () => {
