@@ -47,14 +47,28 @@ export interface ReadinessPlan {
   checks?: CheckOptions | undefined;
 }
 
-/** The rule change's simulation as its view shows it (`result`: a `SimulationResult`). */
+/** What the checks read of a `SimulationResult` (domain/simulation.ts). */
+export interface SimulatedFigures {
+  points: { actual: number; simulated: number };
+  perActiveMember?: { actual: number; simulated: number } | undefined;
+}
+
+/** The rule change's simulation as its view shows it. */
 export interface SimulationSummary {
-  id: string;
+  id: string | null;
   state: string;
-  result: {
-    points: { actual: number; simulated: number };
-    perActiveMember?: { actual: number; simulated: number };
-  } | null;
+  result: SimulatedFigures | null;
+}
+
+/** Either the view's summary, or the bare result attached to the change (completed, then). */
+export type SimulationGiven = SimulationSummary | SimulatedFigures;
+
+export function simulationSummary(
+  given: SimulationGiven | null | undefined,
+): SimulationSummary | null {
+  if (!given) return null;
+  if ('points' in given) return { id: null, state: 'completed', result: given };
+  return given;
 }
 
 export interface ReadinessDeps {
@@ -75,7 +89,7 @@ export interface ReadinessDeps {
 
 export interface ReadinessContext {
   changeId?: string | undefined;
-  simulation?: SimulationSummary | null | undefined;
+  simulation?: SimulationGiven | null | undefined;
 }
 
 /** How long one check may take before it fails as unanswered (a hung dependency). */

@@ -22,6 +22,7 @@ import {
   runReadinessChecks,
   type CheckResult,
   type ReadinessDeps,
+  type SimulationGiven,
   type SimulationSummary,
 } from '../changes/readiness-checks';
 import { breaches, judgeGuards, type Figures, type GuardPolicy } from '../domain/guard';
@@ -114,7 +115,7 @@ describe('launch readiness checks', () => {
     assert.ok(found, `no ${name} check in ${JSON.stringify(results.map((r) => r.name))}`);
     return found;
   };
-  const check = async (name: string, plan = {}, simulation: SimulationSummary | null = completed) =>
+  const check = async (name: string, plan = {}, simulation: SimulationGiven | null = completed) =>
     byName(await runReadinessChecks(deps, plan, { changeId: 'chg-1', simulation }), name);
 
   /** A gift-card redemption by a member with points; waits for it to end as `status`. */
@@ -171,7 +172,10 @@ describe('launch readiness checks', () => {
       byName(results, 'stock').detail,
       new RegExp(`${coupon} \\(2 codes left, above 0\\)`),
     );
-    assert.match(byName(results, 'simulation').detail, /sim-1 completed: 100 points against 100/);
+    assert.match(
+      byName(results, 'simulation').detail,
+      /^simulation sim-1 of rule change chg-1 completed: 100 points against 100 issued$/,
+    );
     assert.match(byName(results, 'alerts').detail, /PROMETHEUS_URL is not set: .*none would fire/);
   });
 
@@ -366,6 +370,14 @@ describe('launch readiness checks', () => {
       runningSim.detail,
       'simulation sim-2 of rule change chg-1 is running, not completed',
     );
+    // The bare result the rule change keeps: a completed simulation.
+    const attached = await check('simulation', {}, { points: { actual: 10, simulated: 12 } });
+    assert.deepEqual(attached, {
+      name: 'simulation',
+      ok: true,
+      detail: 'the simulation of rule change chg-1 completed: 12 points against 10 issued',
+      observed: { id: null, state: 'completed', points: { actual: 10, simulated: 12 } },
+    });
   });
 
   it('with PROMETHEUS_URL, critical alerts and partner error rates come from Prometheus', async () => {
