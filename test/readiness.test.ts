@@ -424,6 +424,19 @@ describe('launch readiness checks', () => {
     } finally {
       await prometheus.close();
     }
+    // Prometheus down: the checks fall back on our own figures, and say so.
+    const down = { ...deps, config: { ...deps.config, PROMETHEUS_URL: prometheus.url } };
+    const fallback = await runReadinessChecks(down, {}, { simulation: completed });
+    const alerts = byName(fallback, 'alerts');
+    assert.equal(alerts.ok, true, alerts.detail);
+    assert.match(
+      alerts.detail,
+      /^Prometheus could not be asked \(.*\): evaluated the critical alerts .* from our own figures; none would fire$/,
+    );
+    assert.match(
+      byName(fallback, 'partner:warehouse').detail,
+      /by this worker: Prometheus could not be asked/,
+    );
   });
 
   it('guard figures equal a recomputation over cohort and other members', async () => {
