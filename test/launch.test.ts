@@ -394,6 +394,14 @@ describe('launches', () => {
       );
       await changeState(changeId, 'active');
       await visible(id, 'live');
+      // Ended: the workflow has completed, and a command is refused as such.
+      assert.equal(await t.env.client.workflow.getHandle(`launch:${id}`).result(), 'live');
+      const late = await t.api('POST', `/launches/${id}/rollback`, {
+        key: strategy.key,
+        body: { reason: 'too late' },
+      });
+      assert.equal(late.status, 409, JSON.stringify(late.body));
+      assert.match(late.body.detail, /live/);
     } finally {
       await restore();
     }
