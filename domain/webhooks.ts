@@ -4,6 +4,7 @@
  * Pure: imported by the API, the activities and the workflows.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
+import { launchEventTypes } from './launch-plan';
 
 export const webhookEventTypes = [
   'member.enrolled',
@@ -41,6 +42,7 @@ export const webhookEventTypes = [
   // Change control: members told ahead of a rule change and when it is in force.
   'program.rules_changing',
   'program.rules_changed',
+  ...launchEventTypes,
 ] as const;
 
 export type WebhookEventType = (typeof webhookEventTypes)[number];
