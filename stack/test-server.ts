@@ -2,7 +2,8 @@
  * Finds Temporal's time-skipping test server (`io.temporal:temporal-test-server`, a real in-memory
  * Temporal service whose clock tests can move) for the tests that set a clock:
  * TEMPORAL_TEST_SERVER_PATH, else our cached copy; failing those, fetches the jars from Maven
- * Central with Maven into the cache, outside the repository, and writes beside them the
+ * Central with Maven (installed with apt-get when missing and root on Debian, as for promtool)
+ * into the cache, outside the repository, and writes beside them the
  * `temporal-test-server` script the TypeScript SDK runs as an `existing-path` executable.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -97,8 +98,29 @@ exec "$java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto $TEMPORAL_TES
 `;
 }
 
-async function fetchJars(target: string, log: (message: string) => void): Promise<void> {
+/** Java and Maven, installed with apt-get when missing and running as root on Debian. */
+function ensureJavaAndMaven(log: (message: string) => void): void {
+  if (works('java', ['-version']) && works('mvn', ['-v'])) return;
+  const debianRoot = process.getuid?.() === 0 && fs.existsSync('/etc/debian_version');
+  if (!debianRoot) throw new Error(howToGet);
+  log('Java or Maven not found: apt-get install default-jdk-headless maven');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [
+    ['update'],
+    ['install', '-y', '--no-install-recommends', 'default-jdk-headless', 'maven'],
+  ]) {
+    const result = spawnSync('apt-get', args, { env, encoding: 'utf8', stdio: 'pipe' });
+    if (result.status !== 0) {
+      throw new Error(
+        `apt-get ${args.join(' ')} failed: ${result.stderr.slice(-500)}\n${howToGet}`,
+      );
+    }
+  }
   if (!works('java', ['-version']) || !works('mvn', ['-v'])) throw new Error(howToGet);
+}
+
+async function fetchJars(target: string, log: (message: string) => void): Promise<void> {
+  ensureJavaAndMaven(log);
   // Fetch into a private folder, then rename: a concurrent or interrupted fetch never leaves a
   // half-filled folder at the cached path.
   fs.mkdirSync(path.dirname(target), { recursive: true });
