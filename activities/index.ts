@@ -6,6 +6,7 @@ import { createInventoryActivities } from './inventory';
 import { createMemberActivities } from './members';
 import type { ActivityMetrics } from './metrics';
 import { createRedemptionActivities } from './redemptions';
+import { createRuleChangeActivities } from './rule-changes';
 import { createSubstitutionActivities } from './substitutions';
 import { createWarehouseActivities } from './warehouse';
 import { createWebhookActivities } from './webhooks';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createGiftCardActivities(deps),
     ...createSubstitutionActivities(deps),
     ...createWebhookActivities(deps),
+    ...createRuleChangeActivities(deps),
   };
 }
 

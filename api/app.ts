@@ -24,6 +24,7 @@ import { redemptionRoutes } from './routes/redemptions';
 import { substitutionRoutes } from './routes/substitutions';
 import { webhookRoutes } from './routes/webhooks';
 import { ruleSetRoutes } from './routes/rule-sets';
+import { ruleChangeRoutes } from './routes/rule-changes';
 import { sessionRoutes } from './routes/session';
 import { systemRoutes } from './routes/system';
 
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps): App {
     ...ledgerRoutes(deps),
     ...eventRoutes(deps),
     ...ruleSetRoutes(deps),
+    ...ruleChangeRoutes(deps),
     ...rewardRoutes(deps),
     ...inventoryRoutes(deps),
     ...redemptionRoutes(deps),

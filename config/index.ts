@@ -291,6 +291,19 @@ export const appSchema = z.object({
     .describe(
       'How long before a scheduled rule change takes effect members are told (`program.rules_changing`).',
     ),
+  RULE_CHANGE_SIMULATION_WINDOW: z
+    .string()
+    .default('30 days')
+    .refine((value) => {
+      try {
+        return msToNumber(value) > 0;
+      } catch {
+        return false;
+      }
+    }, 'expected a duration such as "30 days"')
+    .describe(
+      "The past a proposed rule change's what-if replays: the events of this long before proposing.",
+    ),
 });
 
 /** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */

@@ -38,6 +38,8 @@ export const webhookEventTypes = [
   'inventory.replenished',
   'giftcard.float_low',
   'webhook.subscription_disabled',
+  'program.rules_changing',
+  'program.rules_changed',
 ] as const;
 
 export type WebhookEventType = (typeof webhookEventTypes)[number];

@@ -405,7 +405,17 @@ describe('POST /events: accrual exactly once', () => {
     assert.equal(dup.body.errors[0].field, 'orderId');
   });
 
-  it('publishing a rule set validates it and names the field', async () => {
+  it('asking for a rule set validates it and names the field', async () => {
+    const changes = async () =>
+      Number(
+        (
+          await t
+            .db('rule_changes')
+            .whereIn('created_by', ['admin:events-admin', 'ops:events-ops'])
+            .count({ n: '*' })
+        )[0]!.n,
+      );
+    const before = await changes();
     const bad = await t.api('POST', '/rule-sets', {
       body: {
         program: {
@@ -423,6 +433,7 @@ describe('POST /events: accrual exactly once', () => {
       key: t.keys.ops,
     });
     assert.equal(ops.status, 403);
+    assert.equal(await changes(), before, 'neither made a change request');
     const active = await t.api('GET', '/rule-sets/active', { key: t.keys.readonly });
     assert.equal(active.status, 200);
     const again = await t.api('GET', `/rule-sets/${active.body.version}`, { key: t.keys.readonly });

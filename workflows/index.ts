@@ -3,3 +3,4 @@ export { redemptionWorkflow } from './redemption';
 export { returnWorkflow } from './return';
 export { substitutionWorkflow } from './substitution';
 export { webhookDeliveryWorkflow, webhookDispatcherWorkflow } from './webhooks';
+export { ruleChangeWorkflow } from './rule-change';

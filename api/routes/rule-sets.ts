@@ -1,10 +1,16 @@
 import { z } from 'zod';
 import { programSchema } from '../../domain/program';
-import type { Db } from '../../infra/db';
-import { loadRuleSet, publishRuleSet, type RuleSetRow } from '../../ledger/programs';
+import { loadRuleSet, type RuleSetRow } from '../../ledger/programs';
 import { callerOf } from '../auth';
 import { notFound } from '../problem';
 import { defineRoute, type RouteSpec } from '../route';
+import {
+  actorOf,
+  createRuleChange,
+  ruleChangeSchema,
+  ruleChangeView,
+  type RuleChangeDeps,
+} from '../rule-changes';
 
 const ruleSet = z.object({
   version: z.number().int(),
@@ -22,7 +28,7 @@ const view = (row: RuleSetRow) => ({
   program: row.program,
 });
 
-export function ruleSetRoutes(deps: { db: Db }): RouteSpec[] {
+export function ruleSetRoutes(deps: RuleChangeDeps): RouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -60,20 +66,35 @@ export function ruleSetRoutes(deps: { db: Db }): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: '/rule-sets',
-      operationId: 'publishRuleSet',
-      summary: 'Publish a new program version; it applies to every event from now on',
+      operationId: 'proposeRuleSet',
+      summary:
+        'Ask for a new program version: a change request (draft, or proposed at once), put in force only once approved and scheduled or launched',
       tag: 'Program',
       auth: 'admin',
       idempotent: true,
-      body: z.strictObject({ description: z.string().max(500).optional(), program: programSchema }),
-      responses: { 201: { description: 'Published and active.', schema: ruleSet } },
+      body: z.strictObject({
+        description: z.string().max(500).optional(),
+        program: programSchema,
+        propose: z
+          .boolean()
+          .default(false)
+          .describe('Propose it for approval at once (a draft otherwise).'),
+      }),
+      responses: {
+        201: {
+          description:
+            'The change request (`Location: /rule-changes/<id>`). Nothing is in force yet: approve it, then schedule it (`activateAt` now for at once) or launch it.',
+          schema: ruleChangeSchema,
+        },
+      },
       handler: async ({ body }, _req, res) => {
-        const caller = callerOf(res);
-        const row = await publishRuleSet(deps.db, body.program, {
-          createdBy: `${caller.role}:${caller.name}`,
-          description: body.description,
+        const row = await createRuleChange(deps, {
+          ...actorOf(callerOf(res)),
+          description: body.description ?? null,
+          program: body.program,
+          propose: body.propose,
         });
-        res.status(201).location(`/rule-sets/${row.version}`).json(view(row));
+        res.status(201).location(`/rule-changes/${row.id}`).json(ruleChangeView(deps.config, row));
       },
     }),
   ];
