@@ -10,6 +10,7 @@ import { createPartnerCallLog, recordingPartnerCalls, type PartnerCallLog } from
 import { createReadinessActivities } from './readiness';
 import { createRedemptionActivities } from './redemptions';
 import { createRuleChangeActivities } from './rule-changes';
+import { createSimulationActivities } from './simulations';
 import { createSubstitutionActivities } from './substitutions';
 import { createWarehouseActivities } from './warehouse';
 import { createWebhookActivities } from './webhooks';
@@ -42,6 +43,7 @@ export function createActivities(input: ActivityDeps) {
     ...createReadinessActivities(deps),
     ...createRuleChangeActivities(deps),
     ...createLaunchActivities(deps),
+    ...createSimulationActivities(deps),
   };
 }
 

@@ -26,6 +26,7 @@ import { webhookRoutes } from './routes/webhooks';
 import { ruleSetRoutes } from './routes/rule-sets';
 import { ruleChangeRoutes } from './routes/rule-changes';
 import { launchRoutes } from './routes/launches';
+import { simulationRoutes } from './routes/simulations';
 import { sessionRoutes } from './routes/session';
 import { systemRoutes } from './routes/system';
 
@@ -73,6 +74,8 @@ export function createApp(deps: AppDeps): App {
     ...memberRoutes(deps),
     ...ledgerRoutes(deps),
     ...eventRoutes(deps),
+    // Before `/rule-sets/:version`, so `/rule-sets/simulations...` is never read as a version.
+    ...simulationRoutes(deps),
     ...ruleSetRoutes(deps),
     ...ruleChangeRoutes(deps),
     ...rewardRoutes(deps),

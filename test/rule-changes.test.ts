@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createApiKey } from '../api/keys';
 import { defaultProgram, type ProgramInput } from '../domain/program';
+import type { SimulationResult } from '../domain/simulation';
 import { generalVersion, setGeneralVersion } from '../ledger/releases';
 import { eventually, startTestContext, uniqueId, type TestContext } from './support/context';
 import { enrol, instantProgram, post, publishProgram, purchase } from './support/ledger';
@@ -35,6 +36,7 @@ interface ChangeView {
   revision: number;
   activatedAt: string | null;
   approvals: unknown[];
+  simulation: { id: string; state: string; result: unknown } | null;
 }
 const show = async (id: string): Promise<ChangeView> =>
   (await t.api('GET', `/rule-changes/${id}`)).body as ChangeView;
@@ -59,6 +61,8 @@ describe('rule changes', () => {
       LAUNCH_HOURS: { from: '00:00', to: '24:00' },
       RULE_CHANGE_APPROVALS: 2,
       RULE_CHANGE_NOTICE: '1 second',
+      // The what-if replays only the events of the test that proposes.
+      RULE_CHANGE_SIMULATION_WINDOW: '3 seconds',
     });
     startVersion = await generalVersion(t.db);
     await publishProgram(t, instantProgram);
@@ -223,6 +227,42 @@ describe('rule changes', () => {
     const again = await act(id, 'withdraw', { reason: 'too late' });
     assert.equal(again.status, 409);
     assert.equal(again.body.errors[0].field, 'state');
+  });
+
+  it('proposing runs the what-if as a child workflow and attaches its result', async () => {
+    await publishProgram(t, instantProgram); // 1 point per EUR in force again
+    const memberId = await enrol(t);
+    assert.equal((await post(t, purchase(memberId, [{ sku: 'w', amount: 40 }]))).status, 201);
+    const created = await ask(doubled, { propose: true });
+    const id = created.body.id as string;
+    assert.equal(created.body.simulation.id, `${id}-r1`);
+    const done = await eventually('the simulation', async () => {
+      const now = (await t.api('GET', `/rule-changes/${id}`)).body as ChangeView;
+      return now.simulation?.state === 'completed' ? now : undefined;
+    });
+    assert.equal(done.simulation!.id, `${id}-r1`);
+    const result = done.simulation!.result as SimulationResult;
+    assert.ok(result.events >= 1, JSON.stringify(result));
+    const mine = result.mostAffected.find((m) => m.memberId === memberId);
+    assert.deepEqual(
+      mine,
+      { memberId, actual: 40, simulated: 80, delta: 40 },
+      `EUR points double: ${JSON.stringify(result)}`,
+    );
+    const sim = await t.api('GET', `/rule-sets/simulations/${id}-r1`);
+    assert.equal(sim.status, 200, JSON.stringify(sim.body));
+    assert.equal(sim.body.changeId, id);
+
+    const edited = await t.api('PUT', `/rule-changes/${id}`, { body: { program: base } });
+    assert.equal(edited.body.simulation.id, `${id}-r2`, 'an edit re-simulates');
+    const again = await eventually('the second simulation', async () => {
+      const now = (await t.api('GET', `/rule-changes/${id}`)).body as ChangeView;
+      return now.simulation?.state === 'completed' ? now : undefined;
+    });
+    const second = again.simulation!.result as SimulationResult;
+    const mineAgain = second.mostAffected.find((m) => m.memberId === memberId);
+    assert.ok(!mineAgain || mineAgain.delta === 0, 'the rules in force change nothing');
+    assert.equal((await act(id, 'withdraw', { reason: 'seen enough' })).status, 200);
   });
 
   it('rejected and withdrawn changes end there', async () => {

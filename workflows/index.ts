@@ -5,3 +5,4 @@ export { substitutionWorkflow } from './substitution';
 export { webhookDeliveryWorkflow, webhookDispatcherWorkflow } from './webhooks';
 export { ruleChangeWorkflow } from './rule-change';
 export { launchWorkflow } from './launch';
+export { simulationWorkflow } from './simulation';
