@@ -1,7 +1,8 @@
 /**
  * A test context on a clock the test can move: Temporal's own time-skipping test server (a real
  * in-memory Temporal service, see stack/test-server.ts), with the same real Postgres, API app,
- * API keys and in-process worker as `startTestContext`. Workflow time (timers, `Date.now()` in
+ * API keys and in-process worker as `startTestContext`. The server does not list workflows
+ * (no visibility queries: `client.workflow.list` is UNIMPLEMENTED); read states from Postgres. Workflow time (timers, `Date.now()` in
  * workflows) is the server's clock; activities, Postgres and HTTP keep the wall clock, so assert
  * on what the workflows decide and what Postgres shows, not on when it happened by the wall.
  */
@@ -11,6 +12,7 @@ import type { AppConfig } from '../../config';
 import { searchAttributes } from '../../workflows/shared';
 import { startTestContext, type TestContext } from './context';
 import type { PartnerOptions } from './partners';
+import { startPollerProxy, type PollerProxy } from './poller-proxy';
 
 const { IndexedValueType } = temporal.api.enums.v1;
 
@@ -63,13 +65,24 @@ export async function startTimeSkippingContext(
   overrides: Partial<AppConfig> = {},
   options: { partners?: PartnerOptions; webhooks?: boolean } = {},
 ): Promise<TimeSkippingContext> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
+  const server = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath() } },
   });
+  let proxy: PollerProxy | undefined;
+  let env: TestWorkflowEnvironment | undefined;
   try {
-    await registerSearchAttributes(env);
+    await registerSearchAttributes(server);
+    // The app, the worker and the readiness checks reach the server through the proxy, which
+    // can say who polls (see test/support/poller-proxy.ts); the clock is moved directly.
+    proxy = await startPollerProxy(server.address);
+    env = await TestWorkflowEnvironment.createFromExistingServer({
+      address: proxy.address,
+      namespace: 'default',
+    });
   } catch (err) {
-    await env.teardown();
+    await env?.teardown();
+    proxy?.close();
+    await server.teardown();
     throw err;
   }
   const context = await startTestContext(
@@ -78,11 +91,16 @@ export async function startTimeSkippingContext(
     { TEMPORAL_NAMESPACE: 'default', ...overrides },
     { ...options, env },
   );
-  const now = () => env.currentTimeMs();
-  const skip = (ms: number) => env.sleep(ms);
+  const now = () => server.currentTimeMs();
+  const skip = (ms: number) => server.sleep(ms);
   const skipTo = async (atMs: number) => {
     const ahead = atMs - (await now());
     if (ahead > 0) await skip(ahead);
   };
-  return { ...context, now, skip, skipTo };
+  const stop = async () => {
+    await context.stop();
+    proxy.close();
+    await server.teardown();
+  };
+  return { ...context, now, skip, skipTo, stop };
 }
