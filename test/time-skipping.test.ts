@@ -9,9 +9,10 @@ import { createApiKey } from '../api/keys';
 import { zonedTime } from '../domain/launch-window';
 import { defaultProgram, type ProgramInput } from '../domain/program';
 import { publishRuleSet } from '../ledger/programs';
-import { generalVersion, setGeneralVersion } from '../ledger/releases';
+import { generalVersion, releaseState, setGeneralVersion } from '../ledger/releases';
 import { memberStateQuery, searchAttributes, workflowIds } from '../workflows/shared';
 import { eventually } from './support/context';
+import { approvedChange, owner, waitForLaunch } from './support/launches';
 import { enrol } from './support/ledger';
 import { startTimeSkippingContext, type TimeSkippingContext } from './support/time-skipping';
 
@@ -44,10 +45,12 @@ describe('a clock set to a Friday (the time-skipping test server)', () => {
   let t: TimeSkippingContext;
   before(async () => {
     // The default calendar (no go-live Friday to Sunday, 09:00-17:00), in Berlin.
-    t = await startTimeSkippingContext('time-skipping', {
-      PROGRAM_TIME_ZONE: berlin,
-      RULE_CHANGE_NOTICE: '2 days',
-    });
+    // The partner simulators too: a launch's readiness checks call them.
+    t = await startTimeSkippingContext(
+      'time-skipping',
+      { PROGRAM_TIME_ZONE: berlin, RULE_CHANGE_NOTICE: '2 days' },
+      { partners: {} },
+    );
     assert.deepEqual(t.config.LAUNCH_BLACKOUT_DAYS, ['Fri', 'Sat', 'Sun']);
     assert.deepEqual(t.config.LAUNCH_HOURS, { from: '09:00', to: '17:00' });
     startVersion = await generalVersion(t.db);
@@ -199,5 +202,76 @@ describe('a clock set to a Friday (the time-skipping test server)', () => {
       'members-notified',
       'activated',
     ]);
+  });
+
+  it('a launch whose go-live is asked for on a Friday waits for Monday 09:00; the cohort opens only then', async () => {
+    const base = (
+      await publishRuleSet(t.db, defaultProgram, {
+        createdBy: 'test:time-skipping',
+        description: 'base',
+      })
+    ).version;
+    const friday = nextFriday(await t.now(), berlin);
+    await t.skipTo(inBerlin(friday, '10:00'));
+    const monday = plusDays(friday, 3);
+
+    const { changeId, version } = await approvedChange(t, {
+      ...defaultProgram,
+      earning: {
+        ...defaultProgram.earning,
+        pointsPerUnit: { ...defaultProgram.earning.pointsPerUnit, EUR: 3 },
+      },
+    });
+    const strategy = await owner(t, 'strategy');
+    const created = await t.api('POST', '/launches', {
+      body: {
+        changeId,
+        kind: 'programme',
+        name: 'Triple points',
+        owners: { strategy: strategy.actor },
+        cohort: { percent: 10 },
+        monitoring: { window: '48 hours' },
+        checks: { deadline: '24 hours', every: '1 minute' },
+      },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    const signed = await t.api('POST', `/launches/${id}/signoffs`, {
+      key: strategy.key,
+      body: { area: 'strategy', reason: 'team briefed' },
+    });
+    assert.equal(signed.status, 200, JSON.stringify(signed.body));
+    await waitForLaunch(t, id, 'ready');
+
+    // Go, now: on Friday 10:00 in Berlin by the workflow's clock.
+    const go = await t.api('POST', `/launches/${id}/go`, {
+      key: strategy.key,
+      body: { reason: 'briefed and ready' },
+    });
+    assert.equal(go.status, 200, JSON.stringify(go.body));
+    const goLive = inBerlin(monday, '09:00');
+    const waiting = await waitForLaunch(t, id, 'waiting');
+    assert.equal(waiting.goLiveAt, iso(goLive));
+    assert.equal(
+      waiting.slotMovedBecause,
+      `no launches on Fri: waits for Mon ${monday} 09:00 Europe/Berlin`,
+    );
+    const cohortOpen = async () => (await releaseState(t.db)).cohort?.launchId === id;
+    assert.equal(await cohortOpen(), false);
+
+    // Sunday noon: still waiting, nobody on the new version.
+    await t.skipTo(inBerlin(plusDays(friday, 2), '12:00'));
+    assert.equal((await t.api('GET', `/launches/${id}`)).body.state, 'waiting');
+    assert.equal(await cohortOpen(), false, 'no cohort over the weekend');
+    assert.equal(await generalVersion(t.db), base);
+
+    // Past Monday 09:00: the soft launch, to the cohort only.
+    await t.skipTo(inBerlin(monday, '09:10'));
+    const live = await waitForLaunch(t, id, 'soft-launched');
+    const wentLive = Date.parse(live.goLiveAt);
+    assert.ok(wentLive >= goLive && wentLive < goLive + 60_000, `live at ${live.goLiveAt}`);
+    const release = await releaseState(t.db);
+    assert.deepEqual(release.cohort, { launchId: id, version, percent: 10 });
+    assert.equal(release.generalVersion, base, 'everyone else keeps the previous version');
   });
 });
