@@ -13,7 +13,11 @@ import * as proto from '@temporalio/proto';
 
 const { temporal } = proto;
 /** The package is also the protobufjs root its types do not declare. */
-const root = proto as unknown as { lookupService(name: string): { methods: object } };
+const root = proto as unknown as {
+  lookupService(name: string): {
+    methods: Record<string, { requestStream?: boolean; responseStream?: boolean }>;
+  };
+};
 
 const { workflowservice } = temporal.api;
 const { TaskQueueType, TaskQueueKind } = temporal.api.enums.v1;
@@ -75,7 +79,9 @@ export async function startPollerProxy(target: string): Promise<PollerProxy> {
 
   const server = new grpc.Server();
   for (const service of services) {
-    for (const method of Object.keys(root.lookupService(service).methods)) {
+    const methods = Object.entries(root.lookupService(service).methods);
+    // All of Temporal's are unary; Health's `Watch` stream is left out (nobody here watches).
+    for (const [method] of methods.filter(([, m]) => !m.requestStream && !m.responseStream)) {
       const name = path(service, method);
       server.register<Buffer, Buffer>(
         name,
@@ -85,7 +91,7 @@ export async function startPollerProxy(target: string): Promise<PollerProxy> {
             return;
           }
           observe(name, call.request);
-          upstream.makeUnaryRequest(
+          const forwarded = upstream.makeUnaryRequest(
             name,
             bytes,
             bytes,
@@ -94,6 +100,8 @@ export async function startPollerProxy(target: string): Promise<PollerProxy> {
             { deadline: call.getDeadline() },
             (err, response) => callback(err, response),
           );
+          // A worker shutting down cancels its long polls: so does the pass-through.
+          call.on('cancelled', () => forwarded.cancel());
         },
         bytes,
         bytes,
