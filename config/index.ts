@@ -354,6 +354,13 @@ export const stackSchema = z.object({
     .min(1)
     .optional()
     .describe('Temporal CLI to use instead of `temporal` on PATH or the cached build.'),
+  TEMPORAL_TEST_SERVER_PATH: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Temporal's time-skipping test server (runs `io.temporal.testserver.TestServer <port>`) for the tests that set a clock, instead of the cached copy.",
+    ),
 });
 
 export type AppConfig = z.infer<typeof appSchema>;

@@ -17,6 +17,7 @@ import { findChromium } from './chromium';
 import { ensureConsoleBuilt } from './console';
 import { Supervisor } from './supervisor';
 import { findTemporalCli } from './temporal-cli';
+import { findTemporalTestServer } from './test-server';
 
 const root = path.resolve(__dirname, '..');
 const log = (message: string): void => console.log(`[test-stack] ${message}`);
@@ -107,6 +108,18 @@ export async function runTests(args: string[]): Promise<number> {
         env.CHROMIUM_PATH = findChromium(log);
       } catch (err) {
         log((err as Error).message); // those tests fail with this message; the others run
+      }
+    }
+    // The tests that set a clock (test/support/time-skipping.ts) run Temporal's test server.
+    if (files.some((file) => fs.readFileSync(file, 'utf8').includes('support/time-skipping'))) {
+      try {
+        env.LOYALTY_TEST_SERVER_PATH = await findTemporalTestServer(
+          stack.TEMPORAL_TEST_SERVER_PATH,
+          log,
+        );
+      } catch (err) {
+        log((err as Error).message);
+        env.LOYALTY_TEST_SERVER_ERROR = (err as Error).message; // those tests fail with it
       }
     }
     return await new Promise<number>((resolve) => {

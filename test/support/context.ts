@@ -56,7 +56,13 @@ export interface ApiResponse {
 export async function startTestContext(
   name: string,
   overrides: Partial<AppConfig> = {},
-  options: { partners?: PartnerOptions; worker?: boolean; webhooks?: boolean } = {},
+  options: {
+    partners?: PartnerOptions;
+    worker?: boolean;
+    webhooks?: boolean;
+    /** A Temporal of the test's own (the time-skipping test server); torn down by `stop`. */
+    env?: TestWorkflowEnvironment;
+  } = {},
 ): Promise<TestContext> {
   const partners = options.partners ? await startPartners(options.partners) : null;
   const config: AppConfig = {
@@ -66,10 +72,12 @@ export async function startTestContext(
     ...partners?.config,
     ...overrides,
   };
-  const env = await TestWorkflowEnvironment.createFromExistingServer({
-    address: loadConfig().TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-  });
+  const env =
+    options.env ??
+    (await TestWorkflowEnvironment.createFromExistingServer({
+      address: loadConfig().TEMPORAL_ADDRESS,
+      namespace: config.TEMPORAL_NAMESPACE,
+    }));
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
   const app = createApp({
     config,
