@@ -57,6 +57,9 @@ interface Row {
 const groupOf = (alias: string) => `CASE WHEN ${alias}.created_at >= :since
     THEN CASE WHEN g.cohort THEN 'cohort' ELSE 'rest' END WHEN g.cohort THEN 'baseline' END`;
 
+/** Memory for the statement's hashes and sorts (a few MB per 100,000 members). */
+const guardWorkMem = '64MB';
+
 export const guardStatement = `
   WITH named AS MATERIALIZED (
     SELECT unnest(:named::uuid[]) AS id
@@ -160,16 +163,23 @@ export async function measureGuards(deps: { db: Db }, input: GuardInput): Promis
         `the cohort of ${input.launchId} is not open: its accrual errors are not counted.`,
       );
   }
-  const { rows } = await deps.db.raw<{ rows: Row[] }>(guardStatement, {
-    launchId: input.launchId,
-    percent: input.cohort.percent,
-    named: input.cohort.members ?? [],
-    at,
-    since,
-    baselineFrom,
-    cohortVersion: versions.cohort,
-    restVersion: versions.rest,
-  });
+  // The hash joins and the distinct count hold a row per member: in memory, not spilled to disk.
+  const { rows } = await deps.db.transaction(
+    async (trx) => {
+      await trx.raw(`SET LOCAL work_mem = '${guardWorkMem}'`);
+      return trx.raw<{ rows: Row[] }>(guardStatement, {
+        launchId: input.launchId,
+        percent: input.cohort.percent,
+        named: input.cohort.members ?? [],
+        at,
+        since,
+        baselineFrom,
+        cohortVersion: versions.cohort,
+        restVersion: versions.rest,
+      });
+    },
+    { readOnly: true },
+  );
   const of = (grp: Row['grp']) => figuresOf(rows.find((r) => r.grp === grp));
   const expected =
     input.expectedPerActiveMember == null
