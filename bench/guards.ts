@@ -26,6 +26,8 @@ const usage = `Usage: npm run bench:guards -- [options]
   --members N   members (default 200000); three events, five entries each
   --percent P   the cohort's share by hash, 0-100 (default 5)
   --runs N      timed runs (default 10)
+  --write-blocks N  blocks of 5,000 ledger INSERTs timed with the BRIN index on created_at and
+                as many without it (default 3; 0: skip)
   --dir DIR     keep the embedded Postgres here; a second run reuses its data
 Set DATABASE_URL to use an empty database of your own instead of an embedded Postgres.`;
 
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     members: { type: 'string', default: '200000' },
     percent: { type: 'string', default: '5' },
     runs: { type: 'string', default: '10' },
+    'write-blocks': { type: 'string', default: '3' },
     dir: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -86,6 +89,48 @@ async function generate(db: Db, members: number): Promise<void> {
     [members],
   );
   log(`${count(Math.floor(members / 5))} redemptions`);
+}
+
+/**
+ * What the BRIN index costs a writer: single-row ledger INSERTs in a plpgsql loop (no client
+ * round trips), blocks with the index and without it, alternating.
+ */
+async function writeCost(db: Db, blocks: number, perBlock = 5000): Promise<void> {
+  await db.raw(`
+    CREATE OR REPLACE FUNCTION bench_guard_inserts(n int, tag text) RETURNS float8
+    LANGUAGE plpgsql AS $$
+    DECLARE started timestamptz := clock_timestamp(); m uuid;
+    BEGIN
+      SELECT id INTO m FROM members LIMIT 1;
+      FOR i IN 1..n LOOP
+        INSERT INTO ledger_entries (member_id, kind, amount, available_delta, reason, actor,
+          dedupe_key, created_at)
+        VALUES (m, 'accrual', 1, 1, 'bench', 'bench', tag || ':' || i, clock_timestamp());
+      END LOOP;
+      UPDATE members SET available = available + n WHERE id = m;
+      RETURN extract(epoch FROM clock_timestamp() - started) * 1e6 / n;
+    END $$`);
+  const run = `w${Date.now().toString(36)}`;
+  const us = { with: [] as number[], without: [] as number[] };
+  for (let b = 0; b < blocks * 2; b++) {
+    const state = b % 2 === 0 ? 'with' : 'without';
+    if (state === 'without') await db.raw('DROP INDEX ledger_entries_created_brin');
+    const { rows } = await db.raw<{ rows: { us: number }[] }>(
+      'SELECT bench_guard_inserts(?, ?) AS us',
+      [perBlock, `${run}:${b}`],
+    );
+    us[state].push(rows[0]!.us);
+    if (state === 'without') {
+      await db.raw(
+        'CREATE INDEX ledger_entries_created_brin ON ledger_entries USING brin (created_at)',
+      );
+    }
+  }
+  await db.raw('DROP FUNCTION bench_guard_inserts(int, text)');
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  log(
+    `per ledger INSERT: with the BRIN index ${median(us.with).toFixed(1)} µs, without ${median(us.without).toFixed(1)} µs (medians of ${blocks} blocks of ${perBlock}: ${us.with.map((w, i) => `${w.toFixed(0)}/${us.without[i]!.toFixed(0)}`).join(', ')})`,
+  );
 }
 
 function stats(samples: number[]): string {
@@ -164,6 +209,8 @@ async function main(): Promise<void> {
       cohort_launch_id: null,
       cohort_percent: 0,
     });
+    const blocks = positive('write-blocks', args['write-blocks'], true);
+    if (blocks > 0) await writeCost(db, blocks);
   } finally {
     await db.destroy();
     await supervisor.stopAll(log);
