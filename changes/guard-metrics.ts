@@ -49,69 +49,73 @@ interface Row {
 }
 
 /**
- * Members, tagged cohort or not; then each source summed per group and period. A row's period is
- * `now` ([since, at)) or `before` ([baselineFrom, since), cohort only: the baseline).
+ * Every member's group decided once (the hash is computed only when `percent` leaves it open: 0
+ * and 100 fold to constants at plan time); then the rows of [baselineFrom, at) of each source,
+ * read by time (BRIN indexes on `created_at`, migration 20261204180500) and hash-joined to their
+ * member: `cohort` or `rest` in the window [since, at), `baseline` before it (cohort only).
  */
-const statement = `
-  WITH grp AS MATERIALIZED (
-    SELECT m.id, m.enrolled_at,
-      (loyalty_cohort_bucket(:launchId, m.id::text) < :percent * 100
-        OR m.id = ANY(:named::uuid[])
-        OR EXISTS (SELECT 1 FROM release_cohort_members c
-                   WHERE c.launch_id = :launchId AND c.member_id = m.id)) AS cohort
+const groupOf = (alias: string) => `CASE WHEN ${alias}.created_at >= :since
+    THEN CASE WHEN g.cohort THEN 'cohort' ELSE 'rest' END WHEN g.cohort THEN 'baseline' END`;
+
+/** Memory for the statement's hashes and sorts (a few MB per 100,000 members). */
+const guardWorkMem = '64MB';
+
+export const guardStatement = `
+  WITH named AS MATERIALIZED (
+    SELECT unnest(:named::uuid[]) AS id
+    UNION SELECT member_id FROM release_cohort_members WHERE launch_id = :launchId
+  ),
+  grp AS MATERIALIZED (
+    SELECT m.id, m.enrolled_at < :since AS before_, (:percent::numeric >= 100
+        OR (:percent::numeric > 0
+          AND loyalty_cohort_bucket(:launchId, m.id::text) < :percent::numeric * 100)
+        OR m.id IN (SELECT id FROM named)) AS cohort
     FROM members m WHERE m.enrolled_at < :at
   ),
-  tagged AS (
-    SELECT id, CASE WHEN cohort THEN 'cohort' ELSE 'rest' END AS grp, enrolled_at < :at AS counted
-    FROM grp
-    UNION ALL
-    SELECT id, 'baseline', enrolled_at < :since FROM grp WHERE cohort
-  ),
-  span AS (
-    SELECT 'cohort' AS grp, :since::timestamptz AS from_, :at::timestamptz AS to_
-    UNION ALL SELECT 'rest', :since, :at
-    UNION ALL SELECT 'baseline', :baselineFrom, :since
-  ),
   members_ AS (
-    SELECT grp, count(*) FILTER (WHERE counted)::bigint AS members FROM tagged GROUP BY grp
+    SELECT count(*) FILTER (WHERE cohort)::bigint AS cohort,
+      count(*) FILTER (WHERE NOT cohort)::bigint AS rest,
+      count(*) FILTER (WHERE cohort AND before_)::bigint AS baseline
+    FROM grp
   ),
   events_ AS (
-    SELECT t.grp, count(DISTINCT ev.member_id)::bigint AS active,
-      count(*) FILTER (WHERE t.grp <> 'baseline' AND ev.type <> 'return'
-        AND (CASE t.grp WHEN 'cohort' THEN :cohortVersion::int ELSE :restVersion::int END) IS NOT NULL
-        AND ev.rule_version <> (CASE t.grp WHEN 'cohort' THEN :cohortVersion::int
-                                ELSE :restVersion::int END))::bigint AS errors
-    FROM tagged t JOIN span s USING (grp)
-    JOIN ledger_events ev ON ev.member_id = t.id
-      AND ev.created_at >= s.from_ AND ev.created_at < s.to_
-    GROUP BY t.grp
+    SELECT grp, count(DISTINCT member_id)::bigint AS active,
+      count(*) FILTER (WHERE grp <> 'baseline' AND type <> 'return' AND expected IS NOT NULL
+        AND rule_version <> expected)::bigint AS errors
+    FROM (SELECT ev.member_id, ev.type, ev.rule_version, ${groupOf('ev')} AS grp,
+            CASE WHEN g.cohort THEN :cohortVersion::int ELSE :restVersion::int END AS expected
+          FROM ledger_events ev JOIN grp g ON g.id = ev.member_id
+          WHERE ev.created_at >= :baselineFrom AND ev.created_at < :at) x
+    WHERE grp IS NOT NULL GROUP BY grp
   ),
   entries_ AS (
-    SELECT t.grp,
-      coalesce(sum(e.amount) FILTER (WHERE e.kind = 'accrual'), 0)::bigint AS issued,
-      coalesce(sum(e.amount), 0)::bigint AS growth,
-      count(*) FILTER (WHERE e.kind = 'adjustment'
-        AND ledger_entry_cause(e.kind, e.dedupe_key) = 'manual')::bigint AS manual
-    FROM tagged t JOIN span s USING (grp)
-    JOIN ledger_entries e ON e.member_id = t.id
-      AND e.created_at >= s.from_ AND e.created_at < s.to_
-    GROUP BY t.grp
+    SELECT grp,
+      coalesce(sum(amount) FILTER (WHERE kind = 'accrual'), 0)::bigint AS issued,
+      coalesce(sum(amount), 0)::bigint AS growth,
+      count(*) FILTER (WHERE kind = 'adjustment'
+        AND ledger_entry_cause(kind, dedupe_key) = 'manual')::bigint AS manual
+    FROM (SELECT e.kind, e.amount, e.dedupe_key, ${groupOf('e')} AS grp
+          FROM ledger_entries e JOIN grp g ON g.id = e.member_id
+          WHERE e.created_at >= :baselineFrom AND e.created_at < :at) x
+    WHERE grp IS NOT NULL GROUP BY grp
   ),
   redemptions_ AS (
-    SELECT t.grp, count(*)::bigint AS redemptions,
-      count(*) FILTER (WHERE r.status = 'failed')::bigint AS failures
-    FROM tagged t JOIN span s USING (grp)
-    JOIN redemptions r ON r.member_id = t.id
-      AND r.created_at >= s.from_ AND r.created_at < s.to_
-    GROUP BY t.grp
+    SELECT grp, count(*)::bigint AS redemptions,
+      count(*) FILTER (WHERE status = 'failed')::bigint AS failures
+    FROM (SELECT r.status, ${groupOf('r')} AS grp
+          FROM redemptions r JOIN grp g ON g.id = r.member_id
+          WHERE r.created_at >= :baselineFrom AND r.created_at < :at) x
+    WHERE grp IS NOT NULL GROUP BY grp
   )
-  SELECT s.grp, coalesce(m.members, 0) AS members, coalesce(ev.active, 0) AS active,
-    coalesce(ev.errors, 0) AS errors, coalesce(r.redemptions, 0) AS redemptions,
-    coalesce(r.failures, 0) AS failures, coalesce(e.issued, 0) AS issued,
-    coalesce(e.growth, 0) AS growth, coalesce(e.manual, 0) AS manual
-  FROM span s
-  LEFT JOIN members_ m USING (grp) LEFT JOIN events_ ev USING (grp)
-  LEFT JOIN entries_ e USING (grp) LEFT JOIN redemptions_ r USING (grp)`;
+  SELECT v.grp,
+    CASE v.grp WHEN 'cohort' THEN m.cohort WHEN 'rest' THEN m.rest ELSE m.baseline END AS members,
+    coalesce(ev.active, 0) AS active, coalesce(ev.errors, 0) AS errors,
+    coalesce(r.redemptions, 0) AS redemptions, coalesce(r.failures, 0) AS failures,
+    coalesce(e.issued, 0) AS issued, coalesce(e.growth, 0) AS growth,
+    coalesce(e.manual, 0) AS manual
+  FROM (VALUES ('cohort'), ('rest'), ('baseline')) v(grp) CROSS JOIN members_ m
+  LEFT JOIN events_ ev USING (grp) LEFT JOIN entries_ e USING (grp)
+  LEFT JOIN redemptions_ r USING (grp)`;
 
 const figuresOf = (row: Row | undefined): Figures => {
   const r = row ?? {
@@ -159,16 +163,23 @@ export async function measureGuards(deps: { db: Db }, input: GuardInput): Promis
         `the cohort of ${input.launchId} is not open: its accrual errors are not counted.`,
       );
   }
-  const { rows } = await deps.db.raw<{ rows: Row[] }>(statement, {
-    launchId: input.launchId,
-    percent: input.cohort.percent,
-    named: input.cohort.members ?? [],
-    at,
-    since,
-    baselineFrom,
-    cohortVersion: versions.cohort,
-    restVersion: versions.rest,
-  });
+  // The hash joins and the distinct count hold a row per member: in memory, not spilled to disk.
+  const { rows } = await deps.db.transaction(
+    async (trx) => {
+      await trx.raw(`SET LOCAL work_mem = '${guardWorkMem}'`);
+      return trx.raw<{ rows: Row[] }>(guardStatement, {
+        launchId: input.launchId,
+        percent: input.cohort.percent,
+        named: input.cohort.members ?? [],
+        at,
+        since,
+        baselineFrom,
+        cohortVersion: versions.cohort,
+        restVersion: versions.rest,
+      });
+    },
+    { readOnly: true },
+  );
   const of = (grp: Row['grp']) => figuresOf(rows.find((r) => r.grp === grp));
   const expected =
     input.expectedPerActiveMember == null

@@ -148,6 +148,31 @@ describe('guard figures', () => {
       assert.equal(figures.baseline.manualAdjustments, expected.baseline.manualAdjustments);
       assert.ok(figures.baseline.manualAdjustments >= 1);
       assert.deepEqual(figures.expected, { pointsPerActiveMember: 80 });
+      // Other shares of the same members (the same versions expected): only the named one, all.
+      for (const share of [0, 100]) {
+        const other = await activities.guardFigures({
+          launchId,
+          cohort: { percent: share, members: [named] },
+          since: since.toISOString(),
+          baselineFrom: baselineFrom.toISOString(),
+          at: at.toISOString(),
+          versions: { cohort: version, rest: base },
+        });
+        const recomputed = await recomputeGuards(t.db, {
+          launchId,
+          percent: share,
+          named: [named],
+          since,
+          baselineFrom,
+          at,
+          versions: { cohort: version, rest: base },
+        });
+        assert.deepEqual(
+          { cohort: other.cohort, rest: other.rest, baseline: other.baseline },
+          recomputed,
+          `at ${share}%`,
+        );
+      }
       assert.match(figures.notes.join(' '), /anomalyAlerts: no anomaly detection exists yet/);
 
       const verdicts = judgeGuards(figures, {
