@@ -15,6 +15,7 @@ import {
   type ApiResponse,
   type TestContext,
 } from './support/context';
+import { freshDatabase } from './support/database';
 import { enrol, post, purchase } from './support/ledger';
 import {
   approvedChange,
@@ -107,14 +108,25 @@ async function softLaunched(body: ReturnType<typeof plan>, owners: Owner[]): Pro
 }
 
 describe('launches', () => {
+  // A database of its own: the readiness checks read the whole programme (every webhook
+  // subscription, every partner call), which other test files leave failing.
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
   before(async () => {
+    database = await freshDatabase('launch');
     t = await startTestContext(
       'launch',
-      { LAUNCH_BLACKOUT_DAYS: [], LAUNCH_HOURS: { from: '00:00', to: '24:00' } },
+      {
+        DATABASE_URL: database.url,
+        LAUNCH_BLACKOUT_DAYS: [],
+        LAUNCH_HOURS: { from: '00:00', to: '24:00' },
+      },
       { partners: {} },
     );
   });
-  after(async () => t.stop());
+  after(async () => {
+    await t?.stop();
+    await database?.drop();
+  });
 
   it('refuses a bad plan or a change that is not approved, and writes nothing', async () => {
     const restore = await keepRelease(t);

@@ -21,6 +21,9 @@ describe('workflow replay', () => {
       'substitutionWorkflow',
       'returnWorkflow',
       'webhookDeliveryWorkflow',
+      'ruleChangeWorkflow',
+      'simulationWorkflow',
+      'launchWorkflow',
     ]) {
       assert.ok(types.has(type), `no recorded history of ${type} in test/histories/`);
     }

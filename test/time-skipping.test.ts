@@ -14,6 +14,7 @@ import { memberStateQuery, searchAttributes, workflowIds } from '../workflows/sh
 import { eventually } from './support/context';
 import { approvedChange, owner, waitForLaunch } from './support/launches';
 import { enrol } from './support/ledger';
+import { freshDatabase } from './support/database';
 import { startTimeSkippingContext, type TimeSkippingContext } from './support/time-skipping';
 
 const day = 86_400_000;
@@ -46,9 +47,11 @@ describe('a clock set to a Friday (the time-skipping test server)', () => {
   before(async () => {
     // The default calendar (no go-live Friday to Sunday, 09:00-17:00), in Berlin.
     // The partner simulators too: a launch's readiness checks call them.
+    // A database of its own: the launch's readiness checks read the whole programme.
+    database = await freshDatabase('skipping');
     t = await startTimeSkippingContext(
       'time-skipping',
-      { PROGRAM_TIME_ZONE: berlin, RULE_CHANGE_NOTICE: '2 days' },
+      { DATABASE_URL: database.url, PROGRAM_TIME_ZONE: berlin, RULE_CHANGE_NOTICE: '2 days' },
       { partners: {} },
     );
     assert.deepEqual(t.config.LAUNCH_BLACKOUT_DAYS, ['Fri', 'Sat', 'Sun']);
@@ -59,8 +62,10 @@ describe('a clock set to a Friday (the time-skipping test server)', () => {
     // Other test files find the rules they started with.
     if (t) await t.db.transaction((trx) => setGeneralVersion(trx, startVersion));
     await t?.stop();
+    await database?.drop();
   });
   let startVersion: number;
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
 
   const events = (memberId: string, type: string) =>
     t.db<ProgramEventRow>('program_events').where({ member_id: memberId, type }).orderBy('id');

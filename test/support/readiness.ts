@@ -7,35 +7,12 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
-import { Client as PgClient } from 'pg';
-import { loadConfig } from '../../config';
 import type { Figures } from '../../domain/guard';
-import { createDb, migrateLatest, type Db } from '../../infra/db';
+import type { Db } from '../../infra/db';
 import { cohortBucket } from '../../ledger/releases';
 
 /** A new database on the test server, migrated; `drop` removes it. */
-export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const serverUrl = loadConfig().DATABASE_URL;
-  const name = `readiness_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = new PgClient({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const db = createDb({ url: url.toString(), poolMax: 1 });
-  await migrateLatest(db).finally(() => db.destroy());
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new PgClient({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
-}
+export { freshDatabase } from './database';
 
 export interface PrometheusStub {
   url: string;
