@@ -7,6 +7,7 @@ import { createMemberActivities } from './members';
 import type { ActivityMetrics } from './metrics';
 import { createRedemptionActivities } from './redemptions';
 import { createRuleChangeActivities } from './rule-changes';
+import { createSimulationActivities } from './simulations';
 import { createSubstitutionActivities } from './substitutions';
 import { createWarehouseActivities } from './warehouse';
 import { createWebhookActivities } from './webhooks';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSubstitutionActivities(deps),
     ...createWebhookActivities(deps),
     ...createRuleChangeActivities(deps),
+    ...createSimulationActivities(deps),
   };
 }
 

@@ -25,6 +25,7 @@ import { substitutionRoutes } from './routes/substitutions';
 import { webhookRoutes } from './routes/webhooks';
 import { ruleSetRoutes } from './routes/rule-sets';
 import { ruleChangeRoutes } from './routes/rule-changes';
+import { simulationRoutes } from './routes/simulations';
 import { sessionRoutes } from './routes/session';
 import { systemRoutes } from './routes/system';
 
@@ -72,6 +73,8 @@ export function createApp(deps: AppDeps): App {
     ...memberRoutes(deps),
     ...ledgerRoutes(deps),
     ...eventRoutes(deps),
+    // Before `/rule-sets/:version`, so `/rule-sets/simulations...` is never read as a version.
+    ...simulationRoutes(deps),
     ...ruleSetRoutes(deps),
     ...ruleChangeRoutes(deps),
     ...rewardRoutes(deps),

@@ -304,6 +304,15 @@ export const appSchema = z.object({
     .describe(
       "The past a proposed rule change's what-if replays: the events of this long before proposing.",
     ),
+  SIMULATION_PAGE_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(10_000)
+    .describe(
+      'Events a what-if simulation replays per activity (one page); its progress moves a page at a time.',
+    ),
 });
 
 /** Settings only `npm start` / `npm test` read: where the local stack keeps its data and ports. */

@@ -101,15 +101,41 @@ function bonusApplies(bonus: Program['earning']['bonuses'][number], event: Earni
 
 /** How many more points the caps allow this member for an event of `type` (never below 0). */
 export function allowance(program: Program, type: string, usage: CapUsage): number {
+  return Math.max(0, Math.min(...capRoom(program, type, usage).map((c) => c.room)));
+}
+
+/**
+ * What each cap on an event of `type` still allows (Infinity: no such cap), named `all.perDay`,
+ * `all.perMonth`, `<type>.perDay`, `<type>.perMonth`: the smallest one binds.
+ */
+export function capRoom(
+  program: Program,
+  type: string,
+  usage: CapUsage,
+): { cap: string; room: number }[] {
   const { all, byEventType } = program.earning.caps;
   const byType = byEventType[type] ?? {};
-  const limits = [
-    all.perDay === undefined ? Infinity : all.perDay - usage.dayAll,
-    all.perMonth === undefined ? Infinity : all.perMonth - usage.monthAll,
-    byType.perDay === undefined ? Infinity : byType.perDay - usage.dayType,
-    byType.perMonth === undefined ? Infinity : byType.perMonth - usage.monthType,
+  return [
+    { cap: 'all.perDay', room: all.perDay === undefined ? Infinity : all.perDay - usage.dayAll },
+    {
+      cap: 'all.perMonth',
+      room: all.perMonth === undefined ? Infinity : all.perMonth - usage.monthAll,
+    },
+    {
+      cap: `${type}.perDay`,
+      room: byType.perDay === undefined ? Infinity : byType.perDay - usage.dayType,
+    },
+    {
+      cap: `${type}.perMonth`,
+      room: byType.perMonth === undefined ? Infinity : byType.perMonth - usage.monthType,
+    },
   ];
-  return Math.max(0, Math.min(...limits));
+}
+
+/** The cap that binds on an event of `type` (the one with least room; the first on a tie). */
+export function bindingCap(program: Program, type: string, usage: CapUsage): string {
+  const rooms = capRoom(program, type, usage);
+  return rooms.reduce((least, c) => (c.room < least.room ? c : least), rooms[0]!).cap;
 }
 
 /** Splits `total` over `weights` in proportion, whole points, largest remainder first. */

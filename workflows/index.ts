@@ -4,3 +4,4 @@ export { returnWorkflow } from './return';
 export { substitutionWorkflow } from './substitution';
 export { webhookDeliveryWorkflow, webhookDispatcherWorkflow } from './webhooks';
 export { ruleChangeWorkflow } from './rule-change';
+export { simulationWorkflow } from './simulation';
