@@ -12,6 +12,8 @@ import { Members } from './pages/Members';
 import { Placeholder } from './pages/Placeholder';
 import { Queue } from './pages/Queue';
 import { RedemptionPage } from './pages/Redemption';
+import { RuleChangePage } from './pages/RuleChange';
+import { RuleChanges } from './pages/RuleChanges';
 import { SignIn } from './pages/SignIn';
 import { Substitutions } from './pages/Substitutions';
 import { Link, match, usePath } from './router';
@@ -40,6 +42,8 @@ export const pages: Page[] = [
   { path: '/members/:id', needs: 'getMember', component: MemberPage },
   { path: '/health', nav: 'Programme health', needs: 'programHealth', component: HealthPage },
   { path: '/catalog', nav: 'Catalog', needs: 'listRewards', component: Catalog },
+  { path: '/rule-changes', nav: 'Rule changes', needs: 'listRuleChanges', component: RuleChanges },
+  { path: '/rule-changes/:id', needs: 'getRuleChange', component: RuleChangePage },
 ];
 
 function Shell({ session }: { session: Session }) {
