@@ -25,6 +25,7 @@ const outcome = (row: RuleChangeRow) => ({
   state: row.state,
   revision: row.revision,
   version: row.version,
+  baseVersion: row.base_version,
   approvals: row.approvals,
   activateAt: row.activate_at?.toISOString() ?? null,
   noticeAt: row.notice_at?.toISOString() ?? null,

@@ -170,7 +170,17 @@ export async function createRuleChange(
   });
 }
 
-export const proposeRuleChange = (db: Db, id: string, step: Step) =>
+/** What a step that starts a what-if records: the simulation now running. */
+const simulating = (simulationId: string | undefined) =>
+  simulationId
+    ? { simulation_id: simulationId, simulation: json({ state: 'running', result: null }) }
+    : {};
+
+export const proposeRuleChange = (
+  db: Db,
+  id: string,
+  step: Step & { simulationId?: string | undefined },
+) =>
   transition(db, id, step, {
     from: ['draft'],
     to: 'proposed',
@@ -178,7 +188,12 @@ export const proposeRuleChange = (db: Db, id: string, step: Step) =>
     change: async (row, trx) => {
       const { baseVersion, diff } = await diffAgainstGeneral(trx, row.program);
       return {
-        set: { proposed_by: step.actor, base_version: baseVersion, diff: json(diff) },
+        set: {
+          proposed_by: step.actor,
+          base_version: baseVersion,
+          diff: json(diff),
+          ...simulating(step.simulationId),
+        },
         details: { baseVersion, revision: row.revision, summary: diffSummary(diff) },
       };
     },
@@ -188,7 +203,12 @@ export const proposeRuleChange = (db: Db, id: string, step: Step) =>
 export const editRuleChange = (
   db: Db,
   id: string,
-  step: Step & { description?: string | null | undefined; program: unknown },
+  step: Step & {
+    description?: string | null | undefined;
+    program: unknown;
+    /** The what-if a proposed change's edit starts. */
+    simulationId?: string | undefined;
+  },
 ) =>
   transition(db, id, step, {
     from: ['draft', 'proposed'],
@@ -206,6 +226,7 @@ export const editRuleChange = (
           approvals: json([]),
           simulation_id: null,
           simulation: null,
+          ...(row.state === 'proposed' ? simulating(step.simulationId) : {}),
         },
         details: {
           revision: row.revision + 1,

@@ -9,7 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createApiKey } from '../api/keys';
 import { defaultProgram, type ProgramInput } from '../domain/program';
+import type { SimulationResult } from '../domain/simulation';
 import { generalVersion, setGeneralVersion } from '../ledger/releases';
+import { attachLaunchUpdate, launchEndedSignal } from '../workflows/shared';
 import { eventually, startTestContext, uniqueId, type TestContext } from './support/context';
 import { enrol, instantProgram, post, publishProgram, purchase } from './support/ledger';
 
@@ -35,6 +37,7 @@ interface ChangeView {
   revision: number;
   activatedAt: string | null;
   approvals: unknown[];
+  simulation: { id: string; state: string; result: unknown } | null;
 }
 const show = async (id: string): Promise<ChangeView> =>
   (await t.api('GET', `/rule-changes/${id}`)).body as ChangeView;
@@ -59,6 +62,8 @@ describe('rule changes', () => {
       LAUNCH_HOURS: { from: '00:00', to: '24:00' },
       RULE_CHANGE_APPROVALS: 2,
       RULE_CHANGE_NOTICE: '1 second',
+      // The what-if replays only the events of the test that proposes.
+      RULE_CHANGE_SIMULATION_WINDOW: '3 seconds',
     });
     startVersion = await generalVersion(t.db);
     await publishProgram(t, instantProgram);
@@ -225,6 +230,93 @@ describe('rule changes', () => {
     assert.equal(again.body.errors[0].field, 'state');
   });
 
+  it('proposing runs the what-if as a child workflow and attaches its result', async () => {
+    await publishProgram(t, instantProgram); // 1 point per EUR in force again
+    const memberId = await enrol(t);
+    assert.equal((await post(t, purchase(memberId, [{ sku: 'w', amount: 40 }]))).status, 201);
+    const created = await ask(doubled, { propose: true });
+    const id = created.body.id as string;
+    assert.equal(created.body.simulation.id, `${id}-r1`);
+    const done = await eventually('the simulation', async () => {
+      const now = (await t.api('GET', `/rule-changes/${id}`)).body as ChangeView;
+      return now.simulation?.state === 'completed' ? now : undefined;
+    });
+    assert.equal(done.simulation!.id, `${id}-r1`);
+    const result = done.simulation!.result as SimulationResult;
+    assert.ok(result.events >= 1, JSON.stringify(result));
+    const mine = result.mostAffected.find((m) => m.memberId === memberId);
+    assert.deepEqual(
+      mine,
+      { memberId, actual: 40, simulated: 80, delta: 40 },
+      `EUR points double: ${JSON.stringify(result)}`,
+    );
+    const sim = await t.api('GET', `/rule-sets/simulations/${id}-r1`);
+    assert.equal(sim.status, 200, JSON.stringify(sim.body));
+    assert.equal(sim.body.changeId, id);
+
+    const edited = await t.api('PUT', `/rule-changes/${id}`, { body: { program: base } });
+    assert.equal(edited.body.simulation.id, `${id}-r2`, 'an edit re-simulates');
+    const again = await eventually('the second simulation', async () => {
+      const now = (await t.api('GET', `/rule-changes/${id}`)).body as ChangeView;
+      return now.simulation?.state === 'completed' ? now : undefined;
+    });
+    const second = again.simulation!.result as SimulationResult;
+    const mineAgain = second.mostAffected.find((m) => m.memberId === memberId);
+    assert.ok(!mineAgain || mineAgain.delta === 0, 'the rules in force change nothing');
+    assert.equal((await act(id, 'withdraw', { reason: 'seen enough' })).status, 200);
+  });
+
+  it('a launch takes an approved change over: cancelled gives it back, promoted makes it active', async () => {
+    const id = await approvedChange();
+    const handle = t.env.client.workflow.getHandle(`rule-change:${id}`);
+    const owner = { actor: 'admin:launcher', role: 'admin' as const };
+    const attached = await handle.executeUpdate(attachLaunchUpdate, {
+      args: [{ ...owner, launchId: 'launch-a' }],
+    });
+    const change = await show(id);
+    assert.equal(change.state, 'launching');
+    assert.deepEqual(attached, {
+      version: change.version,
+      baseVersion: (await t.api('GET', '/rule-sets/active')).body.version,
+    });
+    await assert.rejects(
+      handle.executeUpdate(attachLaunchUpdate, { args: [{ ...owner, launchId: 'launch-b' }] }),
+      (err: Error) => /launching: it cannot be launched/.test((err.cause as Error).message),
+    );
+    const scheduling = await act(id, 'schedule', { activateAt: new Date().toISOString() });
+    assert.equal(scheduling.status, 409, 'a launching change is not scheduled');
+
+    const ended = (outcome: 'cancelled' | 'promoted') =>
+      handle.signal(launchEndedSignal, {
+        launchId: 'launch-a',
+        outcome,
+        actor: 'admin:launcher',
+        reason: `launch ${outcome}`,
+      });
+    await ended('cancelled');
+    await eventually('approved again', async () =>
+      (await show(id)).state === 'approved' ? true : undefined,
+    );
+    await handle.executeUpdate(attachLaunchUpdate, { args: [{ ...owner, launchId: 'launch-a' }] });
+    await ended('promoted');
+    const active = await eventually('active', async () => {
+      const now = await show(id);
+      return now.state === 'active' ? now : undefined;
+    });
+    assert.ok(active.activatedAt);
+    const listed = await t.api('GET', '/rule-changes?state=active', { key: t.keys.readonly });
+    assert.ok(listed.body.ruleChanges.some((c: { id: string }) => c.id === id));
+    const actions = (await t.api('GET', `/rule-changes/${id}/audit`)).body.audit.map(
+      (a: { action: string; actor: string }) => `${a.action} by ${a.actor}`,
+    );
+    assert.deepEqual(actions.slice(-4), [
+      'launch-attached by admin:launcher',
+      'launch-cancelled by admin:launcher',
+      'launch-attached by admin:launcher',
+      'launch-promoted by admin:launcher',
+    ]);
+  });
+
   it('rejected and withdrawn changes end there', async () => {
     const proposed = (await ask(doubled, { propose: true })).body.id as string;
     const rejected = await act(proposed, 'reject', { reason: 'too generous' }, approver2);
@@ -298,5 +390,54 @@ describe('rule changes', () => {
     assert.equal(second.body.id, first.body.id);
     const rows = await t.db('rule_changes').where({ description });
     assert.equal(rows.length, 1);
+  });
+});
+
+describe('a rule change asked for on a holiday', () => {
+  let h: TestContext;
+  const today = new Date().toISOString().slice(0, 10);
+  before(async () => {
+    h = await startTestContext('rule-change-holiday', {
+      LAUNCH_BLACKOUT_DAYS: [],
+      LAUNCH_HOURS: { from: '00:00', to: '24:00' },
+      PROGRAM_HOLIDAYS: [today],
+      RULE_CHANGE_APPROVALS: 1,
+    });
+  });
+  after(() => h.stop());
+
+  it('waits for the next allowed day, and says so', async () => {
+    const approver = (await createApiKey(h.db, { role: 'admin', name: 'holiday-admin-2' })).key;
+    const created = await h.api('POST', '/rule-sets', {
+      body: { program: doubled, propose: true },
+    });
+    const id = created.body.id as string;
+    const approved = await h.api('POST', `/rule-changes/${id}/approve`, {
+      body: { reason: 'fine' },
+      key: approver,
+    });
+    assert.equal(approved.body.state, 'approved', JSON.stringify(approved.body));
+    const inForce = (await h.api('GET', '/rule-sets/active')).body.version as number;
+    const res = await h.api('POST', `/rule-changes/${id}/schedule`, {
+      body: { activateAt: new Date().toISOString() },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.state, 'scheduled');
+    const tomorrow = new Date(`${today}T00:00:00Z`).getTime() + 86_400_000;
+    assert.equal(res.body.activateAt, new Date(tomorrow).toISOString());
+    assert.match(res.body.slotMovedBecause, new RegExp(`${today} is a holiday`));
+    const trail = (await h.api('GET', `/rule-changes/${id}/audit`)).body.audit;
+    const scheduled = trail.find((a: { action: string }) => a.action === 'scheduled');
+    assert.match(scheduled.details.movedBecause, /holiday/);
+    // The notice (a week ahead by default) is already due: members are told at once.
+    await eventually('the notice', async () => {
+      const now = (await h.api('GET', `/rule-changes/${id}/audit`)).body.audit;
+      return now.at(-1).action === 'members-notified' ? true : undefined;
+    });
+    assert.equal((await h.api('GET', '/rule-sets/active')).body.version, inForce, 'not in force');
+    const withdrawn = await h.api('POST', `/rule-changes/${id}/withdraw`, {
+      body: { reason: 'not before the holiday after all' },
+    });
+    assert.equal(withdrawn.body.state, 'withdrawn');
   });
 });

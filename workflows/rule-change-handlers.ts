@@ -51,6 +51,10 @@ export const records = proxyActivities<RuleChangeActivities>({
 /** The workflow's state, the commands' serial lane and the schedule's generation. */
 export class RuleChange {
   readonly snapshot: RuleChangeSnapshot;
+  /** The program of the current revision (what a simulation replays). */
+  program: unknown = null;
+  /** The general version when proposed. */
+  baseVersion: number | null = null;
   /** Bumped whenever the schedule changes, so the playbook's timers start over. */
   scheduleGeneration = 0;
   private busy = false;
@@ -98,6 +102,7 @@ export class RuleChange {
   apply(outcome: RuleChangeOutcome): void {
     this.snapshot.revision = outcome.revision;
     this.snapshot.version = outcome.version;
+    this.baseVersion = outcome.baseVersion;
     this.snapshot.approvals = outcome.approvals;
     this.snapshot.activateAt = outcome.activateAt;
     this.snapshot.noticeAt = outcome.noticeAt;
@@ -110,6 +115,10 @@ export class RuleChange {
     upsertSearchAttributes([{ key: searchAttributes.RuleChangeState, value: state }]);
   }
 }
+
+/** A revision's what-if: `simulation:<changeId>-r<revision>`. */
+export const simulationIdOf = (changeId: string, revision: number): string =>
+  `${changeId}-r${revision}`;
 
 const refuse = (type: string, message: string): never => {
   throw ApplicationFailure.nonRetryable(message, type);
@@ -167,7 +176,7 @@ async function recorded<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** The handlers run again what the validators checked: another command may have gone first. */
-export function registerHandlers(change: RuleChange, onProposed: () => void): void {
+export function registerHandlers(change: RuleChange, onProposed: (actor: string) => void): void {
   const s = change.snapshot;
   const id = change.id;
   setHandler(ruleChangeStateQuery, () => s);
@@ -178,10 +187,11 @@ export function registerHandlers(change: RuleChange, onProposed: () => void): vo
         step: change.step('propose'),
         actor: actor.actor,
         reason,
+        simulationId: simulationIdOf(id, s.revision),
       }),
     );
     s.proposedBy = actor.actor;
-    onProposed();
+    onProposed(actor.actor);
   };
 
   setHandler(
@@ -201,6 +211,7 @@ export function registerHandlers(change: RuleChange, onProposed: () => void): vo
             }),
           );
           s.createdBy = request.actor;
+          change.program = request.program;
           if (request.propose) await propose(request);
           return s;
         }),
@@ -226,10 +237,12 @@ export function registerHandlers(change: RuleChange, onProposed: () => void): vo
               actor: actor,
               description,
               program,
+              simulationId: simulationIdOf(id, s.revision + 1),
             }),
           );
           s.simulationId = null;
-          if (s.state === 'proposed') onProposed();
+          change.program = program;
+          if (s.state === 'proposed') onProposed(actor);
           return s;
         }),
       ),

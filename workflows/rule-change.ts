@@ -2,6 +2,7 @@ import { allHandlersFinished, condition, log } from '@temporalio/workflow';
 import { nextAllowedSlot } from '../domain/launch-window';
 import type { RuleChangeInput, RuleChangeSnapshot } from './rule-change-messages';
 import { records, registerHandlers, RuleChange } from './rule-change-handlers';
+import { simulateRevision } from './rule-change-simulation';
 import type { RuleChangeState } from './shared';
 
 const ended: (RuleChangeState | 'new')[] = ['active', 'rejected', 'withdrawn', 'rolled-back'];
@@ -16,9 +17,9 @@ const ended: (RuleChangeState | 'new')[] = ['active', 'rejected', 'withdrawn', '
 export async function ruleChangeWorkflow(input: RuleChangeInput): Promise<RuleChangeSnapshot> {
   const change = new RuleChange(input);
   const s = change.snapshot;
-  registerHandlers(change, () => {
-    // The what-if of each proposed revision starts here once simulations exist.
-  });
+  // The what-if of each proposed revision, run beside the playbook; awaited before the end.
+  const simulations: Promise<void>[] = [];
+  registerHandlers(change, (actor) => simulations.push(simulateRevision(change, actor)));
 
   // Started by update-with-start: without its create update, nothing to do.
   if (!(await condition(() => s.state !== 'new', '1 hour'))) return s;
@@ -84,6 +85,7 @@ export async function ruleChangeWorkflow(input: RuleChangeInput): Promise<RuleCh
     });
   }
 
+  await Promise.all(simulations);
   await condition(allHandlersFinished);
   return s;
 }
