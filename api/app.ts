@@ -25,6 +25,7 @@ import { substitutionRoutes } from './routes/substitutions';
 import { webhookRoutes } from './routes/webhooks';
 import { ruleSetRoutes } from './routes/rule-sets';
 import { ruleChangeRoutes } from './routes/rule-changes';
+import { launchRoutes } from './routes/launches';
 import { simulationRoutes } from './routes/simulations';
 import { sessionRoutes } from './routes/session';
 import { systemRoutes } from './routes/system';
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps): App {
     ...callbackRoutes(deps),
     ...sessionRoutes({ ...deps, routes: () => routes }),
     ...programHealthRoutes(deps),
+    ...launchRoutes(deps),
   ];
   const openApi = buildOpenApi(routes, { version });
   const findKey = cachedKeyLookup(deps.db, deps.config.API_KEY_CACHE_SECONDS * 1000);

@@ -291,6 +291,11 @@ export const appSchema = z.object({
     .describe(
       'How long before a scheduled rule change takes effect members are told (`program.rules_changing`).',
     ),
+  PROMETHEUS_URL: url
+    .optional()
+    .describe(
+      "Prometheus' base URL (`http://127.0.0.1:9090`), for a launch's readiness checks: critical alerts firing and the partners' error rates across workers. Unset, the checks evaluate the same critical conditions from the programme's own figures and the worker's own partner calls.",
+    ),
   RULE_CHANGE_SIMULATION_WINDOW: z
     .string()
     .default('30 days')

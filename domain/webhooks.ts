@@ -4,6 +4,7 @@
  * Pure: imported by the API, the activities and the workflows.
  */
 import { msToNumber } from '@temporalio/common/lib/time';
+import { launchEventTypes } from './launch-plan';
 
 export const webhookEventTypes = [
   'member.enrolled',
@@ -40,6 +41,7 @@ export const webhookEventTypes = [
   'webhook.subscription_disabled',
   'program.rules_changing',
   'program.rules_changed',
+  ...launchEventTypes,
 ] as const;
 
 export type WebhookEventType = (typeof webhookEventTypes)[number];

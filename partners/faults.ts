@@ -212,7 +212,8 @@ export function createFaults(options: { seed?: number } = {}): Faults {
 /**
  * An express app with the shared parts around a simulator's own routes: faults first, JSON
  * bodies, `GET|POST /_control/faults` and `POST /_control/reset` (faults off, then `onReset`),
- * the service's routes, then 404 and one error handler.
+ * `GET /health` (what a launch's readiness check probes), the service's routes, then 404 and one
+ * error handler.
  */
 export function createPartnerApp(options: {
   faults: Faults;
@@ -235,6 +236,10 @@ export function createPartnerApp(options: {
     faults.reset();
     options.onReset?.();
     res.json(faults.settings());
+  });
+  // What a readiness check probes; faults apply to it as to any request (a down partner is down).
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
   });
   options.routes(app);
   app.use((req: Request) => {

@@ -4,4 +4,5 @@ export { returnWorkflow } from './return';
 export { substitutionWorkflow } from './substitution';
 export { webhookDeliveryWorkflow, webhookDispatcherWorkflow } from './webhooks';
 export { ruleChangeWorkflow } from './rule-change';
+export { launchWorkflow } from './launch';
 export { simulationWorkflow } from './simulation';
