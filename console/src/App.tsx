@@ -6,6 +6,8 @@ import type { ComponentType } from 'react';
 import { may, type Session } from './api';
 import { Loading } from './components';
 import { Catalog } from './pages/Catalog';
+import { LaunchPage } from './pages/Launch';
+import { Launches } from './pages/Launches';
 import { HealthPage } from './pages/Health';
 import { MemberPage } from './pages/Member';
 import { Members } from './pages/Members';
@@ -44,6 +46,8 @@ export const pages: Page[] = [
   { path: '/catalog', nav: 'Catalog', needs: 'listRewards', component: Catalog },
   { path: '/rule-changes', nav: 'Rule changes', needs: 'listRuleChanges', component: RuleChanges },
   { path: '/rule-changes/:id', needs: 'getRuleChange', component: RuleChangePage },
+  { path: '/launches', nav: 'Launches', needs: 'listLaunches', component: Launches },
+  { path: '/launches/:id', needs: 'getLaunch', component: LaunchPage },
 ];
 
 function Shell({ session }: { session: Session }) {
