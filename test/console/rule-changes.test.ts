@@ -76,6 +76,8 @@ describe('console: rule changes', () => {
       LAUNCH_BLACKOUT_DAYS: [],
       LAUNCH_HOURS: { from: '00:00', to: '24:00' },
       PROGRAM_HOLIDAYS: [today],
+      // One event per page: the what-if runs long enough to be seen running.
+      SIMULATION_PAGE_SIZE: 1,
     });
     await usePrograms(c.t);
     releaseBefore = await release();
@@ -84,8 +86,10 @@ describe('console: rule changes', () => {
     ).key;
     // Past events for the what-if to replay.
     const member = await enrol(c.t);
-    const res = await post(c.t, purchase(member, [{ sku: 'shoes', amount: 120 }]));
-    assert.equal(res.status, 201, JSON.stringify(res.body));
+    for (let i = 0; i < 30; i++) {
+      const res = await post(c.t, purchase(member, [{ sku: 'shoes', amount: 120 }]));
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
   });
   after(async () => {
     if (c) assert.deepEqual(await release(), releaseBefore, 'nothing put in force');
@@ -262,5 +266,38 @@ describe('console: rule changes', () => {
       .waitFor();
     assert.equal(await reader.getByRole('button', { name: /…$/ }).count(), 0);
     await checkPage(reader, 'rule-change-readonly');
+  });
+  it('a draft proposed in the browser shows its what-if running, then its figures', async () => {
+    const made = await c.t.api('POST', '/rule-sets', {
+      body: { description: 'Draft for review', program: doubled },
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const id = made.body.id as string;
+    const { page } = await c.signIn('admin');
+    await page.goto(`${c.t.baseUrl}/console/rule-changes/${id}`);
+    await page.getByText('No what-if yet: it runs when the change is proposed.').waitFor();
+    await page.getByRole('button', { name: 'Propose…' }).click();
+    await dialogOf(page, 'Propose this change').getByRole('button', { name: 'Propose' }).click();
+    await page.getByRole('status').getByText('Proposed: the what-if is running').waitFor();
+
+    // While it runs: how many events of how many, as the simulation counts them.
+    const running = page.locator('[data-simulation]');
+    await running.getByText(/^Running… \d+ of \d+ events/).waitFor();
+    const [, processed, total] = /Running… ([\d,]+) of ([\d,]+) events/.exec(
+      await running.innerText(),
+    )!;
+    const simulation = (await getChange(c, id)).simulation!;
+    const counted = (await c.t.api('GET', `/rule-sets/simulations/${simulation.id}`)).body as {
+      progress: { total: number };
+    };
+    assert.equal(total, fmt.format(counted.progress.total));
+    assert.ok(Number(processed!.replaceAll(',', '')) < counted.progress.total);
+    await checkPage(page, 'rule-change-simulating');
+
+    // Then its figures, without a reload.
+    await page.locator('.by-rule tr[data-rule="total"]').waitFor({ timeout: 60_000 });
+    const done = await getChange(c, id);
+    assert.equal(done.simulation!.state, 'completed');
+    assert.equal(done.simulation!.result!.events, counted.progress.total);
   });
 });
