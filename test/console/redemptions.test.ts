@@ -110,6 +110,8 @@ describe('console: the redemption queue and a redemption’s page', () => {
       'Members',
       'Programme health',
       'Catalog',
+      'Rule changes',
+      'Launches',
     ]);
     assert.equal(
       await nav.getByRole('link', { name: 'Queue' }).getAttribute('aria-current'),
