@@ -1,22 +1,25 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { ZodError } from 'zod';
 import type { Db } from '../infra/db';
 import {
-  activateRuleChange,
-  announceRuleChange,
   approveRuleChange,
-  attachLaunch,
-  attachSimulation,
   createRuleChange,
   editRuleChange,
-  endLaunch,
-  moveActivation,
   proposeRuleChange,
   rejectRuleChange,
   RuleChangeConflict,
-  scheduleRuleChange,
   withdrawRuleChange,
   type RuleChangeRow,
 } from '../changes/rule-changes';
+import {
+  activateRuleChange,
+  announceRuleChange,
+  attachLaunch,
+  attachSimulation,
+  endLaunch,
+  moveActivation,
+  scheduleRuleChange,
+} from '../changes/rule-change-rollout';
 
 type Rest<F> = F extends (db: Db, id: string, ...rest: infer R) => unknown ? R : never;
 
@@ -41,13 +44,20 @@ async function recorded<T>(work: () => Promise<T>): Promise<T> {
     if (err instanceof RuleChangeConflict) {
       throw ApplicationFailure.nonRetryable(err.message, err.type);
     }
+    // A program the API let through but the store refuses: retrying cannot help.
+    if (err instanceof ZodError) {
+      throw ApplicationFailure.nonRetryable(
+        `The program is not valid: ${err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        'RuleChangeConflict',
+      );
+    }
     throw err;
   }
 }
 
 /**
  * A rule change's steps in Postgres, each one transaction with its audit row, each safe to
- * retry (`changes/rule-changes.ts`).
+ * retry (`changes/rule-changes.ts`, `changes/rule-change-rollout.ts`).
  */
 export function createRuleChangeActivities({ db }: { db: Db }) {
   const step =

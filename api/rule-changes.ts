@@ -15,7 +15,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { launchWindowPolicy, type AppConfig } from '../config';
-import { getRuleChange, type RuleChangeRow } from '../changes/rule-changes';
+import { showRuleChange, type RuleChangeShown } from '../changes/rule-changes';
 import type { Db } from '../infra/db';
 import { workflowUrl } from '../infra/temporal';
 import type { ruleChangeWorkflow } from '../workflows/rule-change';
@@ -75,7 +75,15 @@ export const ruleChangeSchema = z.object({
     .array(z.object({ path: z.string(), before: z.unknown(), after: z.unknown() }))
     .describe('Field by field against the base version, e.g. `earning.pointsPerUnit.EUR`.'),
   simulation: z
-    .object({ id: z.string(), state: z.string(), result: z.unknown().nullable() })
+    .object({
+      id: z.string(),
+      state: z.enum(['running', 'completed', 'failed']),
+      progress: z
+        .object({ total: z.number().int(), processed: z.number().int() })
+        .nullable()
+        .describe('Events replayed so far, of all in the window.'),
+      result: z.unknown().nullable().describe('The `SimulationResult` once completed.'),
+    })
     .nullable()
     .describe('The what-if of this revision over the recent past (null: none yet).'),
   activateAt: z.iso.datetime().nullable(),
@@ -98,7 +106,7 @@ export const ruleChangeSchema = z.object({
 
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
 
-export function ruleChangeView(config: AppConfig, row: RuleChangeRow) {
+export function ruleChangeView(config: AppConfig, row: RuleChangeShown) {
   const workflowId = workflowIds.ruleChange(row.id);
   return {
     id: row.id,
@@ -116,7 +124,11 @@ export function ruleChangeView(config: AppConfig, row: RuleChangeRow) {
     simulation: row.simulation_id
       ? {
           id: row.simulation_id,
-          state: row.simulation?.state ?? 'running',
+          state: (row.simulation?.state ?? 'running') as 'running' | 'completed' | 'failed',
+          progress:
+            row.simulation_total === null
+              ? null
+              : { total: row.simulation_total, processed: row.simulation_processed ?? 0 },
           result: row.simulation?.result ?? null,
         }
       : null,
@@ -149,13 +161,15 @@ function refusalProblem(err: WorkflowUpdateFailedError): Problem {
       return new Problem('forbidden', message, { errors: [{ field: 'approver', message }] });
     case RuleChangeRefusal.DuplicateApproval:
       return new Problem('conflict', message, { errors: [{ field: 'approver', message }] });
+    case RuleChangeRefusal.Stale:
+      return new Problem('conflict', message, { errors: [{ field: 'baseVersion', message }] });
     default:
       return new Problem('conflict', message, { errors: [{ field: 'state', message }] });
   }
 }
 
-export async function loadRuleChange(db: Db, id: string): Promise<RuleChangeRow> {
-  const row = await getRuleChange(db, id);
+export async function loadRuleChange(db: Db, id: string): Promise<RuleChangeShown> {
+  const row = await showRuleChange(db, id);
   if (!row) throw notFound('rule change', 'id', id);
   return row;
 }
@@ -164,7 +178,7 @@ export async function loadRuleChange(db: Db, id: string): Promise<RuleChangeRow>
 export async function createRuleChange(
   deps: RuleChangeDeps,
   request: CreateRuleChange,
-): Promise<RuleChangeRow> {
+): Promise<RuleChangeShown> {
   const changeId = randomUUID();
   const workflowId = workflowIds.ruleChange(changeId);
   const start = new WithStartWorkflowOperation<typeof ruleChangeWorkflow>('ruleChangeWorkflow', {
@@ -203,7 +217,7 @@ export async function commandRuleChange<A>(
   id: string,
   update: UpdateDefinition<RuleChangeSnapshot, [A]>,
   arg: A,
-): Promise<RuleChangeRow> {
+): Promise<RuleChangeShown> {
   const row = await loadRuleChange(deps.db, id);
   const ended = () =>
     new Problem('conflict', `Rule change ${id} is ${row.state}: nothing more can happen to it.`, {

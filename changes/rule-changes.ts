@@ -8,7 +8,7 @@ import type { Db, Trx } from '../infra/db';
 import { programSchema, type Program } from '../domain/program';
 import { diffPrograms, diffSummary, type DiffEntry } from '../domain/rule-diff';
 import { loadRuleSet } from '../ledger/programs';
-import { generalVersion, publishVersion, setGeneralVersion } from '../ledger/releases';
+import { generalVersion, publishVersion } from '../ledger/releases';
 import type { RuleChangeState } from '../workflows/shared';
 import { recordAudit } from './audit';
 
@@ -45,26 +45,62 @@ export interface RuleChangeRow {
 
 /** The row is not as the workflow expected (another writer, or a bug): not worth retrying. */
 export class RuleChangeConflict extends Error {
-  readonly type = 'RuleChangeConflict';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** `RuleChangeStale`: the rules in force are no longer those the change was proposed over. */
+    readonly type: 'RuleChangeConflict' | 'RuleChangeStale' = 'RuleChangeConflict',
+  ) {
     super(message);
     this.name = 'RuleChangeConflict';
   }
 }
 
-const json = (value: unknown) => JSON.stringify(value) as unknown as never;
+/**
+ * The general version now (locked until the transaction ends), and why the change may not go
+ * into force over it: a change proposed over version 5 would silently undo version 7.
+ */
+export async function staleBecause(trx: Trx, row: RuleChangeRow) {
+  const { rows } = await trx.raw<{ rows: { general_version: number }[] }>(
+    'SELECT general_version FROM program_release WHERE id = 1 FOR UPDATE',
+  );
+  const general = rows[0]!.general_version;
+  const stale =
+    general === row.base_version
+      ? null
+      : `the rules in force changed since it was proposed (version ${row.base_version} then, ${general} now): propose it again over them`;
+  return { general, stale };
+}
+
+/** A value for a jsonb column (knex would send an array as a Postgres array). */
+export const json = (value: unknown) => JSON.stringify(value) as unknown as never;
 
 export async function getRuleChange(db: Db | Trx, id: string): Promise<RuleChangeRow | undefined> {
   return db<RuleChangeRow>('rule_changes').where({ id }).first();
 }
 
+/** A change as shown: with its what-if's progress (`simulations`) while that runs. */
+export interface RuleChangeShown extends RuleChangeRow {
+  simulation_total: number | null;
+  simulation_processed: number | null;
+}
+
+const shown = (db: Db) =>
+  db<RuleChangeShown>('rule_changes as c')
+    .leftJoin('simulations as s', 's.id', 'c.simulation_id')
+    .select('c.*', { simulation_total: 's.total', simulation_processed: 's.processed' });
+
+export async function showRuleChange(db: Db, id: string): Promise<RuleChangeShown | undefined> {
+  const rows = (await shown(db).where('c.id', id)) as RuleChangeShown[];
+  return rows[0];
+}
+
 export async function listRuleChanges(
   db: Db,
   filter: { state?: RuleChangeState | undefined; limit: number },
-): Promise<RuleChangeRow[]> {
-  const query = db<RuleChangeRow>('rule_changes').orderBy('created_at', 'desc').limit(filter.limit);
-  if (filter.state) void query.where({ state: filter.state });
-  return query;
+): Promise<RuleChangeShown[]> {
+  const query = shown(db).orderBy('c.created_at', 'desc').limit(filter.limit);
+  if (filter.state) void query.where('c.state', filter.state);
+  return (await query) as RuleChangeShown[];
 }
 
 /** The difference of `program` against the general version in force now. */
@@ -96,7 +132,13 @@ interface Decided {
   action?: string;
 }
 
-async function transition(db: Db, id: string, step: Step, t: Transition): Promise<RuleChangeRow> {
+/** One step under the row lock: checked against the state, applied, audited; once per `step`. */
+export async function transition(
+  db: Db,
+  id: string,
+  step: Step,
+  t: Transition,
+): Promise<RuleChangeRow> {
   return db.transaction(async (trx) => {
     const row = await trx<RuleChangeRow>('rule_changes').where({ id }).forUpdate().first();
     if (!row) throw new RuleChangeConflict(`No rule change ${id}.`);
@@ -282,170 +324,3 @@ export const withdrawRuleChange = (db: Db, id: string, step: Step) =>
     to: 'withdrawn',
     action: 'withdrawn',
   });
-
-export const scheduleRuleChange = (
-  db: Db,
-  id: string,
-  step: Step & {
-    askedFor: string;
-    activateAt: string;
-    noticeAt: string;
-    movedBecause: string | null;
-  },
-) =>
-  transition(db, id, step, {
-    from: ['approved', 'scheduled'],
-    to: 'scheduled',
-    action: 'scheduled',
-    change: () => ({
-      set: {
-        activate_at: new Date(step.activateAt),
-        notice_at: new Date(step.noticeAt),
-        slot_moved_because: step.movedBecause,
-      },
-      details: {
-        askedFor: step.askedFor,
-        activateAt: step.activateAt,
-        noticeAt: step.noticeAt,
-        movedBecause: step.movedBecause,
-      },
-    }),
-  });
-
-async function programEvent(trx: Trx, type: string, key: string, payload: object, at: Date) {
-  await trx.raw(
-    `INSERT INTO program_events (type, member_id, dedupe_key, payload, occurred_at)
-     VALUES (?, NULL, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [type, key, JSON.stringify(payload), at],
-  );
-}
-
-/** Members are told ahead: a `program.rules_changing` programme event. */
-export const announceRuleChange = (db: Db, id: string, step: Step & { at: string }) =>
-  transition(db, id, step, {
-    from: ['scheduled'],
-    action: 'members-notified',
-    change: async (row, trx) => {
-      const payload = {
-        changeId: id,
-        version: row.version,
-        activateAt: row.activate_at!.toISOString(),
-        summary: diffSummary(row.diff),
-      };
-      await programEvent(
-        trx,
-        'program.rules_changing',
-        `${step.step}:${id}`,
-        payload,
-        new Date(step.at),
-      );
-      return { details: { event: 'program.rules_changing', activateAt: payload.activateAt } };
-    },
-  });
-
-/** The activation re-checked against the launch window moved: a new activation time. */
-export const moveActivation = (
-  db: Db,
-  id: string,
-  step: Step & { activateAt: string; movedBecause: string },
-) =>
-  transition(db, id, step, {
-    from: ['scheduled'],
-    action: 'slot-moved',
-    change: () => ({
-      set: { activate_at: new Date(step.activateAt), slot_moved_because: step.movedBecause },
-      details: { activateAt: step.activateAt, movedBecause: step.movedBecause },
-    }),
-  });
-
-/** The version in force for everyone, the change active and `program.rules_changed`, at once. */
-export const activateRuleChange = (db: Db, id: string, step: Step & { at: string }) =>
-  transition(db, id, step, {
-    from: ['scheduled'],
-    to: 'active',
-    action: 'activated',
-    change: async (row, trx) => {
-      const previousVersion = await generalVersion(trx);
-      await setGeneralVersion(trx, row.version!);
-      const payload = {
-        changeId: id,
-        version: row.version,
-        previousVersion,
-        summary: diffSummary(row.diff),
-      };
-      await programEvent(
-        trx,
-        'program.rules_changed',
-        `${step.step}:${id}`,
-        payload,
-        new Date(step.at),
-      );
-      return {
-        set: { activated_at: new Date(step.at) },
-        details: { version: row.version, previousVersion },
-      };
-    },
-  });
-
-/** A launch takes the approved change over; answers what it rolls out and falls back to. */
-export async function attachLaunch(
-  db: Db,
-  id: string,
-  step: Step & { launchId: string },
-): Promise<{ version: number; baseVersion: number }> {
-  let baseVersion = 0;
-  const row = await transition(db, id, step, {
-    from: ['approved'],
-    to: 'launching',
-    action: 'launch-attached',
-    change: async (_row, trx) => {
-      baseVersion = await generalVersion(trx);
-      return {
-        set: { launch_id: step.launchId },
-        details: { launchId: step.launchId, baseVersion },
-      };
-    },
-  });
-  return { version: row.version!, baseVersion: baseVersion || (await generalVersion(db)) };
-}
-
-/** The launch's end: promoted (active), rolled back, or cancelled (approved again). */
-export const endLaunch = (
-  db: Db,
-  id: string,
-  step: Step & { launchId: string; outcome: 'promoted' | 'rolled-back' | 'cancelled'; at: string },
-) =>
-  transition(db, id, step, {
-    from: ['launching'],
-    to:
-      step.outcome === 'promoted'
-        ? 'active'
-        : step.outcome === 'rolled-back'
-          ? 'rolled-back'
-          : 'approved',
-    action: `launch-${step.outcome}`,
-    change: () => ({
-      set:
-        step.outcome === 'promoted'
-          ? { activated_at: new Date(step.at) }
-          : step.outcome === 'cancelled'
-            ? { launch_id: null }
-            : {},
-      details: { launchId: step.launchId, outcome: step.outcome },
-    }),
-  });
-
-/** The simulation of the current revision: its id and, once done, its result. */
-export async function attachSimulation(
-  db: Db,
-  id: string,
-  input: { simulationId: string; revision: number; simulation: { state: string; result: unknown } },
-): Promise<void> {
-  await db<RuleChangeRow>('rule_changes')
-    .where({ id, revision: input.revision })
-    .update({
-      simulation_id: input.simulationId,
-      simulation: json(input.simulation),
-      updated_at: db.fn.now(),
-    } as never);
-}

@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { createApiKey } from '../api/keys';
 import { defaultProgram, type ProgramInput } from '../domain/program';
 import type { SimulationResult } from '../domain/simulation';
+import { auditTrail } from '../changes/audit';
+import { approveRuleChange, createRuleChange, proposeRuleChange } from '../changes/rule-changes';
 import { generalVersion, setGeneralVersion } from '../ledger/releases';
 import { attachLaunchUpdate, launchEndedSignal } from '../workflows/shared';
 import { eventually, startTestContext, uniqueId, type TestContext } from './support/context';
@@ -244,6 +246,13 @@ describe('rule changes', () => {
     assert.equal(done.simulation!.id, `${id}-r1`);
     const result = done.simulation!.result as SimulationResult;
     assert.ok(result.events >= 1, JSON.stringify(result));
+    const { progress } = done.simulation as unknown as {
+      progress: { total: number; processed: number };
+    };
+    assert.ok(
+      progress.total >= 1 && progress.processed === progress.total,
+      `${JSON.stringify(progress)}`,
+    );
     const mine = result.mostAffected.find((m) => m.memberId === memberId);
     assert.deepEqual(
       mine,
@@ -315,6 +324,82 @@ describe('rule changes', () => {
       'launch-attached by admin:launcher',
       'launch-promoted by admin:launcher',
     ]);
+  });
+
+  it('a change never undoes rules that came into force after it was proposed', async () => {
+    const refused = await approvedChange();
+    const moved = await publishProgram(t, instantProgram); // another version in force meanwhile
+    const schedule = await act(refused, 'schedule', { activateAt: new Date().toISOString() });
+    assert.equal(schedule.status, 409, JSON.stringify(schedule.body));
+    assert.equal(schedule.body.errors[0].field, 'baseVersion');
+    assert.match(schedule.body.detail, new RegExp(`, ${moved} now`));
+    assert.equal((await show(refused)).state, 'approved', 'nothing changed');
+    await assert.rejects(
+      t.env.client.workflow.getHandle(`rule-change:${refused}`).executeUpdate(attachLaunchUpdate, {
+        args: [{ actor: 'admin:launcher', role: 'admin', launchId: 'launch-stale' }],
+      }),
+      (err: Error) =>
+        /cannot be launched: the rules in force changed/.test((err.cause as Error).message),
+    );
+
+    // Scheduled first, overtaken before its time: withdrawn at its time, not put in force.
+    const overtaken = await approvedChange();
+    const at = new Date(Date.now() + 3000).toISOString();
+    assert.equal((await act(overtaken, 'schedule', { activateAt: at })).status, 200);
+    const inForce = await publishProgram(t, instantProgram);
+    const ended = await eventually(
+      'the stale activation',
+      async () => {
+        const now = await show(overtaken);
+        return now.state === 'withdrawn' ? now : undefined;
+      },
+      20_000,
+    );
+    assert.equal(ended.activatedAt, null);
+    assert.equal((await t.api('GET', '/rule-sets/active')).body.version, inForce);
+    const last = (await t.api('GET', `/rule-changes/${overtaken}/audit`)).body.audit.at(-1);
+    assert.equal(last.action, 'withdrawn-stale');
+    assert.equal(last.actor, 'system:schedule');
+    const changed = await t
+      .db('program_events')
+      .where({ type: 'program.rules_changed' })
+      .whereRaw("payload->>'changeId' = ?", [overtaken]);
+    assert.equal(changed.length, 0, 'members are not told of a change that did not happen');
+  });
+
+  it('a step recorded twice (an activity retried after its commit) happens once', async () => {
+    const id = randomUUID();
+    const draft = {
+      id,
+      step: 'create:1',
+      actor: 'admin:direct',
+      description: 'direct',
+      program: doubled,
+      approvalsRequired: 2,
+    };
+    await createRuleChange(t.db, draft);
+    await createRuleChange(t.db, draft);
+    const step = { step: 'propose:2', actor: 'admin:direct', reason: 'twice' };
+    await proposeRuleChange(t.db, id, step);
+    await proposeRuleChange(t.db, id, step);
+    const approval = {
+      step: 'approve:3',
+      actor: 'admin:other',
+      reason: 'ok',
+      at: '2026-12-04T00:00:00Z',
+    };
+    await approveRuleChange(t.db, id, approval);
+    const row = await approveRuleChange(t.db, id, approval);
+    assert.equal(row.approvals.length, 1);
+    const trail = await auditTrail(t.db, 'rule-change', id);
+    assert.deepEqual(
+      trail.map((a) => a.action),
+      ['created', 'proposed', 'approval'],
+    );
+    await assert.rejects(
+      approveRuleChange(t.db, id, { ...approval, step: 'approve:4' }),
+      /already approved/,
+    );
   });
 
   it('rejected and withdrawn changes end there', async () => {

@@ -81,4 +81,6 @@ export const RuleChangeRefusal = {
   WrongState: 'RuleChangeWrongState',
   /** The store found the row not as the workflow expected (another writer): not retried. */
   Conflict: 'RuleChangeConflict',
+  /** The rules in force changed since the change was proposed: it would undo them. */
+  Stale: 'RuleChangeStale',
 } as const;

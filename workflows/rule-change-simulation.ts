@@ -1,5 +1,5 @@
 import { executeChild, log } from '@temporalio/workflow';
-import { records, simulationIdOf, type RuleChange } from './rule-change-handlers';
+import { records, simulationIdOf, type RuleChange } from './rule-change-state';
 import { workflowIds } from './shared';
 import { simulationWorkflow } from './simulation';
 

@@ -1,7 +1,8 @@
 import { allHandlersFinished, condition, log } from '@temporalio/workflow';
 import { nextAllowedSlot } from '../domain/launch-window';
 import type { RuleChangeInput, RuleChangeSnapshot } from './rule-change-messages';
-import { records, registerHandlers, RuleChange } from './rule-change-handlers';
+import { registerHandlers } from './rule-change-handlers';
+import { records, RuleChange } from './rule-change-state';
 import { simulateRevision } from './rule-change-simulation';
 import type { RuleChangeState } from './shared';
 
