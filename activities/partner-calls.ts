@@ -44,7 +44,8 @@ export function recordingPartnerCalls(
   log: PartnerCallLog,
 ): ActivityMetrics {
   return {
-    ...metrics,
+    redemptionEnded: (outcome, seconds) => metrics.redemptionEnded(outcome, seconds),
+    webhookAttempt: (result) => metrics.webhookAttempt(result),
     partnerCall(partner, operation, outcome, seconds) {
       log.record(partner, outcome);
       metrics.partnerCall(partner, operation, outcome, seconds);

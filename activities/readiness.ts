@@ -11,7 +11,7 @@ import { measureGuards, type GuardInput } from '../changes/guard-metrics';
 import {
   runReadinessChecks,
   type ReadinessPlan,
-  type SimulationSummary,
+  type SimulationGiven,
 } from '../changes/readiness-checks';
 import type { PartnerCallLog } from './partner-calls';
 
@@ -27,8 +27,11 @@ export interface ReadinessChecksInput {
   /** The launch plan (only its `checks` are read). */
   plan: ReadinessPlan;
   changeId: string;
-  /** The rule change's simulation as its view shows it; none: not simulated. */
-  simulation?: SimulationSummary | null | undefined;
+  /**
+   * The rule change's simulation: as its view shows it (`{id, state, result}`), or the bare
+   * `SimulationResult` attached to the change (completed). None: not simulated.
+   */
+  simulation?: SimulationGiven | null | undefined;
 }
 
 export function createReadinessActivities(deps: ReadinessActivityDeps) {

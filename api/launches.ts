@@ -20,6 +20,7 @@ import type { launchWorkflow } from '../workflows/launch';
 import { LaunchRefusal, type LaunchStatus } from '../workflows/launch-messages';
 import {
   attachLaunchUpdate,
+  launchEndedSignal,
   searchAttributes,
   workflowIds,
   type ChangeActor,
@@ -65,7 +66,21 @@ export async function startLaunch(deps: LaunchDeps, plan: LaunchPlan, caller: Ch
     if (err instanceof WorkflowUpdateFailedError) throw refusalProblem(err, 'changeId');
     throw err;
   }
-  const row = await createLaunch(deps.db, { id: launchId, plan, ...attached, actor: caller.actor });
+  let row: LaunchRow;
+  try {
+    row = await createLaunch(deps.db, { id: launchId, plan, ...attached, actor: caller.actor });
+  } catch (err) {
+    // Not saved: the change is free again (approved), as if this launch had been cancelled.
+    await deps.temporal.workflow
+      .getHandle(workflowIds.ruleChange(plan.changeId))
+      .signal(launchEndedSignal, {
+        launchId,
+        outcome: 'cancelled',
+        actor: caller.actor,
+        reason: 'the launch could not be saved',
+      });
+    throw err;
+  }
   try {
     await deps.temporal.workflow.start<typeof launchWorkflow>('launchWorkflow', {
       workflowId: workflowIds.launch(launchId),

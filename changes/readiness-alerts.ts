@@ -18,6 +18,9 @@ async function prometheusGet(baseUrl: string, path: string): Promise<unknown> {
   const response = await fetch(new URL(path, baseUrl), {
     headers: { accept: 'application/json' },
     signal: AbortSignal.timeout(5000),
+  }).catch((err: Error & { cause?: { code?: string } }) => {
+    const why = err.name === 'TimeoutError' ? 'no answer in 5 s' : (err.cause?.code ?? err.message);
+    throw new Error(`Prometheus at ${baseUrl} did not answer: ${why}`);
   });
   const body = (await response.json().catch(() => null)) as {
     status?: string;
@@ -117,5 +120,13 @@ export function alertsCheck(
   pollers: Promise<PollerFigures>,
 ): Promise<CheckResult> {
   const prometheus = deps.config.PROMETHEUS_URL;
-  return prometheus ? fromPrometheus(prometheus) : fromOwnFigures(deps, pollers);
+  if (!prometheus) return fromOwnFigures(deps, pollers);
+  return fromPrometheus(prometheus).catch(async (err: Error) => {
+    const own = await fromOwnFigures(deps, pollers);
+    const detail = own.detail.replace(
+      /^PROMETHEUS_URL is not set/,
+      `Prometheus could not be asked (${err.message})`,
+    );
+    return { ...own, detail };
+  });
 }

@@ -10,7 +10,9 @@ import { temporal } from '@temporalio/proto';
 import { alertsCheck } from './readiness-alerts';
 import {
   guarded,
+  simulationSummary,
   type CheckResult,
+  type SimulationSummary,
   type ReadinessContext,
   type ReadinessDeps,
   type ReadinessPlan,
@@ -18,12 +20,16 @@ import {
 import { floatCheck, partnerChecks } from './readiness-partners';
 import { stockCheck, webhooksCheck } from './readiness-programme';
 
+export { checkOptionsSchema, guarded } from './readiness-common';
 export type {
   CheckName,
+  CheckOptions,
   CheckResult,
   ReadinessContext,
   ReadinessDeps,
   ReadinessPlan,
+  SimulatedFigures,
+  SimulationGiven,
   SimulationSummary,
 } from './readiness-common';
 
@@ -110,9 +116,11 @@ function workerCheck(deps: ReadinessDeps, pollers: Promise<PollerFigures>): Prom
   });
 }
 
-function simulationCheck(context: ReadinessContext): CheckResult {
-  const simulation = context.simulation;
-  const change = context.changeId ? `rule change ${context.changeId}` : 'the rule change';
+function simulationCheck(
+  simulation: SimulationSummary | null,
+  changeId: string | undefined,
+): CheckResult {
+  const change = changeId ? `rule change ${changeId}` : 'the rule change';
   if (!simulation) {
     return { name: 'simulation', ok: false, detail: `${change} has not been simulated` };
   }
@@ -121,11 +129,12 @@ function simulationCheck(context: ReadinessContext): CheckResult {
     state: simulation.state,
     points: simulation.result?.points,
   };
+  const which = simulation.id ? `simulation ${simulation.id}` : 'the simulation';
   if (simulation.state !== 'completed' || !simulation.result) {
     return {
       name: 'simulation',
       ok: false,
-      detail: `simulation ${simulation.id} of ${change} is ${simulation.state}, not completed`,
+      detail: `${which} of ${change} is ${simulation.state}, not completed`,
       observed,
     };
   }
@@ -133,7 +142,7 @@ function simulationCheck(context: ReadinessContext): CheckResult {
   return {
     name: 'simulation',
     ok: true,
-    detail: `simulation ${simulation.id} completed: ${simulated} points against ${actual} issued`,
+    detail: `${which} of ${change} completed: ${simulated} points against ${actual} issued`,
     observed,
   };
 }
@@ -145,6 +154,7 @@ export async function runReadinessChecks(
   context: ReadinessContext = {},
 ): Promise<CheckResult[]> {
   const checks = plan.checks ?? {};
+  const simulation = simulationSummary(context.simulation);
   const pollers = pollersOf(deps);
   pollers.catch(() => undefined); // read (and reported) by the worker and alerts checks
   const [postgres, temporalResult, worker, partners, float, stock, webhooks, alerts] =
@@ -153,7 +163,7 @@ export async function runReadinessChecks(
       temporalCheck(deps),
       workerCheck(deps, pollers),
       partnerChecks(deps, checks.maxPartnerErrorRate ?? 0.2),
-      guarded('float', () => floatCheck(deps, checks.floatDays ?? 3, context.simulation)),
+      guarded('float', () => floatCheck(deps, checks.floatDays ?? 3, simulation)),
       guarded('stock', () => stockCheck(deps.db, checks.featuredRewards ?? [], checks.minStock)),
       guarded('webhooks', () => webhooksCheck(deps.db)),
       guarded('alerts', () => alertsCheck(deps, pollers)),
@@ -166,7 +176,7 @@ export async function runReadinessChecks(
     float,
     stock,
     webhooks,
-    simulationCheck(context),
+    simulationCheck(simulation, context.changeId),
     alerts,
   ];
 }

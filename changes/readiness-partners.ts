@@ -59,27 +59,38 @@ interface ErrorRate {
   source: 'prometheus' | 'worker';
   calls: number;
   errors: number;
+  /** Why Prometheus was not used although PROMETHEUS_URL is set. */
+  prometheusError?: string;
 }
 
+async function fromPrometheus(baseUrl: string, partner: Partner): Promise<ErrorRate> {
+  const window = `${partnerWindowMs / 60_000}m`;
+  const [errors, calls] = await Promise.all([
+    promQuery(
+      baseUrl,
+      `sum(increase(loyalty_partner_request_errors_total{partner="${partner}",kind!="rejected"}[${window}]))`,
+    ),
+    promQuery(
+      baseUrl,
+      `sum(increase(loyalty_partner_request_duration_seconds_count{partner="${partner}"}[${window}]))`,
+    ),
+  ]);
+  return { source: 'prometheus', calls: Math.round(calls ?? 0), errors: Math.round(errors ?? 0) };
+}
+
+/** Prometheus' figure when it is configured and answers; else this worker's own calls. */
 async function errorRateOf(deps: ReadinessDeps, partner: Partner): Promise<ErrorRate | null> {
-  const prometheus = deps.config.PROMETHEUS_URL;
-  if (prometheus) {
-    const window = `${partnerWindowMs / 60_000}m`;
-    const [errors, calls] = await Promise.all([
-      promQuery(
-        prometheus,
-        `sum(increase(loyalty_partner_request_errors_total{partner="${partner}",kind!="rejected"}[${window}]))`,
-      ),
-      promQuery(
-        prometheus,
-        `sum(increase(loyalty_partner_request_duration_seconds_count{partner="${partner}"}[${window}]))`,
-      ),
-    ]);
-    return { source: 'prometheus', calls: Math.round(calls ?? 0), errors: Math.round(errors ?? 0) };
+  let prometheusError: string | undefined;
+  if (deps.config.PROMETHEUS_URL) {
+    try {
+      return await fromPrometheus(deps.config.PROMETHEUS_URL, partner);
+    } catch (err) {
+      prometheusError = (err as Error).message;
+    }
   }
   if (!deps.partnerCalls) return null;
   const counts = deps.partnerCalls.since(partner, Date.now() - partnerWindowMs);
-  return { source: 'worker', ...counts };
+  return { source: 'worker', ...counts, ...(prometheusError ? { prometheusError } : {}) };
 }
 
 function partnerCheck(
@@ -99,7 +110,12 @@ function partnerCheck(
     if (!reach.reachable) {
       return { name, ok: false, detail: `${partner} is not reachable: ${url} ${said}`, observed };
     }
-    const where = rate?.source === 'prometheus' ? 'by Prometheus' : 'by this worker';
+    const where =
+      rate?.source === 'prometheus'
+        ? 'by Prometheus'
+        : rate?.prometheusError
+          ? `by this worker: Prometheus could not be asked (${rate.prometheusError})`
+          : 'by this worker';
     const minutes = partnerWindowMs / 60_000;
     if (!rate) {
       return {

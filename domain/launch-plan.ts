@@ -71,6 +71,19 @@ const actor = z
 const percent = z.number().min(0).max(100);
 const id = z.string().regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'letters, digits and . _ : @ - only');
 
+/** A duration in ms, or NaN when it is not one (already reported by its own field). */
+const msOf = (value: string): number => {
+  try {
+    return msToNumber(value);
+  } catch {
+    return NaN;
+  }
+};
+
+/** Bounds on a launch's history (about ten events per measurement or check run). */
+const maxMeasurements = 2000;
+const maxCheckRuns = 2000;
+
 export const launchPlanSchema = z
   .strictObject({
     changeId: id.describe('The approved rule change this launch rolls out.'),
@@ -131,6 +144,25 @@ export const launchPlanSchema = z
         code: 'custom',
         path: ['stages'],
         message: 'each stage must be above the cohort percent and the stage before',
+      });
+    }
+    // Each measurement and each check run is a few events in the workflow's history: bounded.
+    const windows = plan.stages.length;
+    const measurements =
+      Math.ceil(msOf(plan.monitoring.window) / msOf(plan.monitoring.every)) * windows;
+    if (measurements > maxMeasurements) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['monitoring', 'every'],
+        message: `too frequent for the windows: ${measurements} measurements in all, at most ${maxMeasurements}`,
+      });
+    }
+    const runs = Math.ceil(msOf(plan.checks.deadline) / msOf(plan.checks.every));
+    if (runs > maxCheckRuns) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checks', 'every'],
+        message: `too frequent for the deadline: ${runs} runs, at most ${maxCheckRuns}`,
       });
     }
     if (plan.cohort.percent === 0 && !plan.cohort.members?.length) {

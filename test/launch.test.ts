@@ -127,11 +127,19 @@ describe('launches', () => {
           cohort: { percent: 0 },
           stages: [50],
           owners: { strategy: 'me' },
+          monitoring: { window: '48 hours', every: '1 second' },
+          checks: { deadline: 'soon' },
         },
       });
       assert.equal(bad.status, 422, JSON.stringify(bad.body));
       const fields = (bad.body.errors as { field: string }[]).map((e) => e.field).sort();
-      assert.deepEqual(fields, ['cohort', 'owners.strategy', 'stages']);
+      assert.deepEqual(fields, [
+        'checks.deadline',
+        'cohort',
+        'monitoring.every',
+        'owners.strategy',
+        'stages',
+      ]);
 
       const missing = await t.api('POST', '/launches', {
         body: plan('no-such-change', { strategy }, {}),
@@ -149,6 +157,66 @@ describe('launches', () => {
       assert.equal(refused.body.errors[0].field, 'changeId');
       const written = await t.db('launches').where({ change_id: proposed.body.id as string });
       assert.equal(written.length, 0);
+    } finally {
+      await restore();
+    }
+  });
+
+  it('checks that have not passed by the deadline leave the launch preparing, listed; only cancel is left', async () => {
+    const restore = await keepRelease(t);
+    try {
+      await publishRuleSet(t.db, before1, { createdBy: 'test' });
+      const { changeId } = await approvedChange(t, triple);
+      const strategy = await owner(t, 'strategy');
+      const featured = await createReward(t, { onHand: 2 });
+      const created = await t.api('POST', '/launches', {
+        body: plan(
+          changeId,
+          { strategy },
+          {
+            checks: {
+              deadline: '3 seconds',
+              every: '1 second',
+              featuredRewards: [featured],
+              minStock: 5,
+            },
+          },
+        ),
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const id = created.body.id as string;
+      assert.equal(
+        (
+          await t.api('POST', `/launches/${id}/signoffs`, {
+            key: strategy.key,
+            body: { area: 'strategy' },
+          })
+        ).status,
+        200,
+      );
+      let shown: ApiResponse['body'];
+      await eventually('the checks deadline to pass', async () => {
+        shown = (await t.api('GET', `/launches/${id}`)).body;
+        return shown.checks.deadlinePassed ? true : undefined;
+      });
+      assert.equal(shown.state, 'preparing');
+      assert.equal(shown.checks.passed, false);
+      const stock = (shown.checks.results as { name: string; ok: boolean; detail: string }[]).find(
+        (c) => c.name === 'stock',
+      );
+      assert.equal(stock?.ok, false, JSON.stringify(stock));
+      assert.match(stock.detail, new RegExp(featured));
+      const go = await t.api('POST', `/launches/${id}/go`, { key: strategy.key, body: {} });
+      assert.equal(go.status, 409, JSON.stringify(go.body));
+      const steps = await trail(id);
+      assert.ok(steps.some((s) => s.action === 'checks_deadline_passed'));
+      const cancelled = await t.api('POST', `/launches/${id}/cancel`, {
+        key: strategy.key,
+        body: { reason: 'stock did not arrive' },
+      });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      assert.equal(cancelled.body.state, 'cancelled');
+      await changeState(changeId, 'approved');
     } finally {
       await restore();
     }
@@ -244,6 +312,14 @@ describe('launches', () => {
       assert.equal(cancelled.body.state, 'cancelled');
       await changeState(changeId, 'approved');
       await visible(id, 'cancelled');
+      const list = await t.api('GET', `/launches?changeId=${changeId}&state=cancelled`, {
+        key: t.keys.readonly,
+      });
+      assert.equal(list.status, 200, JSON.stringify(list.body));
+      assert.deepEqual(
+        list.body.launches.map((l: { id: string }) => l.id),
+        [id],
+      );
 
       const steps = await trail(id);
       const actions = steps.map((s) => s.action);
@@ -274,71 +350,6 @@ describe('launches', () => {
     } finally {
       t.config.LAUNCH_BLACKOUT_DAYS = window.days;
       t.config.LAUNCH_HOURS = window.hours;
-      await restore();
-    }
-  });
-
-  it('a cohort member earns under the new version, others under the old; a breach rolls back on its own', async () => {
-    const restore = await keepRelease(t);
-    try {
-      const base = (await publishRuleSet(t.db, before1, { createdBy: 'test' })).version;
-      const { changeId, version } = await approvedChange(t, triple);
-      const [cohortMember, other] = [await enrol(t), await enrol(t)];
-      const strategy = await owner(t, 'strategy');
-      const id = await softLaunched(
-        plan(
-          changeId,
-          { strategy },
-          {
-            cohort: { percent: 0, members: [cohortMember] },
-            monitoring: {
-              window: '2 minutes',
-              every: '1 second',
-              metrics: { redemptionFailureRate: { threshold: 0.5, onBreach: 'rollback' } },
-            },
-          },
-        ),
-        [strategy],
-      );
-      const shown = (await t.api('GET', `/launches/${id}`)).body;
-      assert.deepEqual(shown.cohort, {
-        percent: 0,
-        plannedPercent: 0,
-        namedCount: 1,
-        inForce: true,
-        version,
-        previousVersion: base,
-      });
-      await visible(id, 'soft-launched');
-
-      assert.deepEqual(await earned(cohortMember), { points: 30, version });
-      assert.deepEqual(await earned(other), { points: 10, version: base });
-
-      // The warehouse fails every call: the cohort's redemption fails, the guard rolls back.
-      const sku = await createReward(t, { pointsCost: 20 });
-      t.partners!.warehouse.faults.set({ failRate: 1 });
-      try {
-        const res = await redeem(t, { memberId: cohortMember, rewardId: sku });
-        assert.equal(res.status, 201, JSON.stringify(res.body));
-        await waitForStatus(t, res.body.redemptionId as string, 'failed');
-        const rolled = await waitForLaunch(t, id, 'rolled-back');
-        assert.equal(rolled.cohort.inForce, false);
-        const breach = (rolled.monitoring.verdicts as { metric: string; breached: boolean }[]).find(
-          (v) => v.metric === 'redemptionFailureRate',
-        );
-        assert.equal(breach?.breached, true);
-      } finally {
-        t.partners!.warehouse.faults.reset();
-      }
-      assert.deepEqual(await earned(cohortMember), { points: 10, version: base });
-      const steps = await trail(id);
-      const rollback = steps.find((s) => s.action === 'rolled_back')!;
-      assert.equal(rollback.actor, 'guard');
-      assert.match(rollback.reason!, /redemptionFailureRate/);
-      assert.ok((await events(id)).includes('launch.rolled_back'));
-      await changeState(changeId, 'rolled-back');
-      await visible(id, 'rolled-back');
-    } finally {
       await restore();
     }
   });
@@ -474,6 +485,121 @@ describe('launches', () => {
       for (const type of ['launch.paused', 'launch.resumed', 'launch.rolled_back']) {
         assert.ok(types.includes(type), type);
       }
+    } finally {
+      await restore();
+    }
+  });
+  it('a breach whose policy is pause holds the window for an owner; resumed, it finishes and promotes', async () => {
+    const restore = await keepRelease(t);
+    try {
+      await publishRuleSet(t.db, before1, { createdBy: 'test' });
+      const { changeId, version } = await approvedChange(t, triple);
+      const member = await enrol(t);
+      const strategy = await owner(t, 'strategy');
+      const id = await softLaunched(
+        plan(
+          changeId,
+          { strategy },
+          {
+            cohort: { percent: 0, members: [member] },
+            monitoring: {
+              window: '4 seconds',
+              every: '1 second',
+              metrics: { manualAdjustments: { threshold: 0, onBreach: 'pause' } },
+            },
+          },
+        ),
+        [strategy],
+      );
+      // A manual adjustment to a cohort member: over the threshold of none.
+      const adjusted = await t.api('POST', `/members/${member}/adjustments`, {
+        key: t.keys.ops,
+        body: { points: 5, reason: 'goodwill' },
+      });
+      assert.equal(adjusted.status, 201, JSON.stringify(adjusted.body));
+      const paused = await waitForLaunch(t, id, 'paused');
+      assert.ok(paused.monitoring.pausedWithMsLeft > 0);
+      const steps = await trail(id);
+      const pause = steps.find((s) => s.action === 'paused')!;
+      assert.equal(pause.actor, 'guard');
+      assert.match(pause.reason!, /manualAdjustments/);
+      assert.equal(await versionForMember(t.db, member), version, 'the cohort stays on');
+
+      const resumed = await t.api('POST', `/launches/${id}/resume`, {
+        key: strategy.key,
+        body: { reason: 'the adjustment was a goodwill gesture' },
+      });
+      assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+      // The accepted breach does not pause the window again: it runs out and promotes.
+      await waitForLaunch(t, id, 'live');
+      assert.equal((await releaseState(t.db)).generalVersion, version);
+      await changeState(changeId, 'active');
+    } finally {
+      await restore();
+    }
+  });
+
+  it('a cohort member earns under the new version, others under the old; a breach rolls back on its own', async () => {
+    const restore = await keepRelease(t);
+    try {
+      const base = (await publishRuleSet(t.db, before1, { createdBy: 'test' })).version;
+      const { changeId, version } = await approvedChange(t, triple);
+      const [cohortMember, other] = [await enrol(t), await enrol(t)];
+      const strategy = await owner(t, 'strategy');
+      const id = await softLaunched(
+        plan(
+          changeId,
+          { strategy },
+          {
+            cohort: { percent: 0, members: [cohortMember] },
+            monitoring: {
+              window: '2 minutes',
+              every: '1 second',
+              metrics: { redemptionFailureRate: { threshold: 0.5, onBreach: 'rollback' } },
+            },
+          },
+        ),
+        [strategy],
+      );
+      const shown = (await t.api('GET', `/launches/${id}`)).body;
+      assert.deepEqual(shown.cohort, {
+        percent: 0,
+        plannedPercent: 0,
+        namedCount: 1,
+        inForce: true,
+        version,
+        previousVersion: base,
+      });
+      await visible(id, 'soft-launched');
+
+      assert.deepEqual(await earned(cohortMember), { points: 30, version });
+      assert.deepEqual(await earned(other), { points: 10, version: base });
+
+      // The gift-card provider declines the cohort's card: its redemption fails, and the guard
+      // (more than half the cohort's redemptions failed) rolls the cohort back on its own.
+      const card = await createReward(t, { kind: 'gift_card', pointsCost: 20, denomination: 25 });
+      t.partners!.giftcards.declineNext(1);
+      try {
+        const res = await redeem(t, { memberId: cohortMember, rewardId: card });
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+        await waitForStatus(t, res.body.redemptionId as string, 'failed');
+        const rolled = await waitForLaunch(t, id, 'rolled-back');
+        assert.equal(rolled.cohort.inForce, false);
+        const breach = (rolled.monitoring.verdicts as { metric: string; breached: boolean }[]).find(
+          (v) => v.metric === 'redemptionFailureRate',
+        );
+        assert.equal(breach?.breached, true);
+      } finally {
+        t.partners!.giftcards.faults.reset();
+      }
+      assert.deepEqual(await earned(cohortMember), { points: 10, version: base });
+      const steps = await trail(id);
+      const rollback = steps.find((s) => s.action === 'rolled_back')!;
+      assert.equal(rollback.actor, 'guard');
+      assert.match(rollback.reason!, /redemptionFailureRate/);
+      assert.ok((await events(id)).includes('launch.rolled_back'));
+      await changeState(changeId, 'rolled-back');
+      await visible(id, 'rolled-back');
     } finally {
       await restore();
     }

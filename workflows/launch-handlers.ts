@@ -32,7 +32,7 @@ const refuse = (refusal: Refusal | null): void => {
 export const statusOf = (run: LaunchRun): LaunchStatus => ({ ...run.status });
 
 function signoffHandlers(run: LaunchRun): void {
-  const validator = (withdraw: boolean) => (request: SignoffRequest) =>
+  const validator = (withdraw: boolean) => (request: SignoffRequest) => {
     refuse(
       signoffRefusal(run.status.state, run.status.signoffs, {
         area: request.area,
@@ -40,6 +40,10 @@ function signoffHandlers(run: LaunchRun): void {
         withdraw,
       }),
     );
+    if (run.goLiveAt !== null) {
+      refuse({ type: 'WrongState', message: 'The launch is going live: sign-offs are closed.' });
+    }
+  };
   const handler = (withdraw: boolean) => async (request: SignoffRequest) => {
     const entry = run.status.signoffs.find((s) => s.area === request.area)!;
     entry.signed = !withdraw;

@@ -133,7 +133,7 @@ export async function runChecks(run: LaunchRun, deadlineAt: number): Promise<boo
       at,
       passed,
       deadlineAt: new Date(deadlineAt).toISOString(),
-      deadlinePassed: false,
+      deadlinePassed: !passed && Date.now() >= deadlineAt,
     },
   });
   return passed;

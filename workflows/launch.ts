@@ -13,104 +13,22 @@ import {
   log,
 } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common/lib/time';
-import { nextAllowedSlot } from '../domain/launch-window';
-import { stagePercents, unsignedAreas, type LaunchState } from '../domain/launch-plan';
+import { stagePercents, type LaunchState } from '../domain/launch-plan';
 import { installHandlers } from './launch-handlers';
 import type { LaunchInput } from './launch-messages';
 import { monitorWindow } from './launch-monitoring';
-import { done, newRun, runChecks, step, take, type LaunchRun, type Pending } from './launch-steps';
+import { prepare, waitForSlot } from './launch-preparing';
+import { done, newRun, step, take, type LaunchRun } from './launch-steps';
 import { launchEndedSignal, workflowIds } from './shared';
 
-const isReady = (run: LaunchRun): boolean =>
-  run.status.checksPassed && unsignedAreas(run.status.signoffs).length === 0;
-
-/** Preparing and ready: answers the go (with when) or the cancel. */
-async function prepare(run: LaunchRun, deadlineAt: number): Promise<Pending | { auto: number }> {
-  const { plan } = run.input;
-  const every = msToNumber(plan.checks.every);
-  const goLiveAt = plan.goLiveAt ? Date.parse(plan.goLiveAt) : null;
-  let nextCheckAt = Date.now();
+/** The end: commands that arrive meanwhile are refused, then every handler has answered. */
+async function finish(run: LaunchRun): Promise<LaunchState> {
+  run.status.windowEndsAt = null;
   for (;;) {
-    await condition(() => run.signoffsInFlight === 0);
-    const pending = take(run, ['go', 'cancel']);
-    if (pending?.command === 'cancel') return pending;
-    if (pending?.command === 'go' && isReady(run)) return pending;
-    if (pending) done(run, pending, { type: 'WrongState', message: 'The launch is not ready.' });
-    const checking = !run.status.checksPassed && !run.status.checksDeadlinePassed;
-    if (checking && Date.now() >= nextCheckAt) {
-      run.status.checksPassed = await runChecks(run, deadlineAt);
-      nextCheckAt = Date.now() + every;
-      if (run.status.checksPassed) await step(run, { step: 'checks_passed', actor: 'system' });
-      else if (Date.now() >= deadlineAt) {
-        run.status.checksDeadlinePassed = true;
-        await step(run, {
-          step: 'checks_deadline_passed',
-          actor: 'system',
-          reason:
-            'the readiness checks did not all pass by the deadline: the launch stays preparing; cancel it and plan a new one',
-        });
-      }
-      continue;
-    }
-    if (isReady(run) && run.status.state === 'preparing') {
-      await step(run, { step: 'ready', to: 'ready', actor: 'system' });
-      continue;
-    }
-    if (!isReady(run) && run.status.state === 'ready') {
-      const missing = unsignedAreas(run.status.signoffs).join(', ');
-      await step(run, {
-        step: 'not_ready',
-        to: 'preparing',
-        actor: 'system',
-        reason: `sign-off withdrawn: ${missing}`,
-      });
-      continue;
-    }
-    if (run.status.state === 'ready' && goLiveAt !== null && Date.now() >= goLiveAt) {
-      return { auto: goLiveAt };
-    }
-    const waits = [
-      checking ? nextCheckAt : null,
-      checking ? deadlineAt : null,
-      run.status.state === 'ready' ? goLiveAt : null,
-    ].filter((t): t is number => t !== null);
-    const revision = run.signoffRevision;
-    const woken = () => run.pending !== null || run.signoffRevision !== revision;
-    if (waits.length) await condition(woken, Math.max(1, Math.min(...waits) - Date.now()));
-    else await condition(woken);
+    take(run, []);
+    if (allHandlersFinished()) return run.status.state;
+    await condition(() => run.pending !== null || allHandlersFinished());
   }
-}
-
-/** Waiting for the allowed slot; answers what ended the wait. */
-async function waitForSlot(run: LaunchRun, askedAt: number, actor: string) {
-  const slot = nextAllowedSlot(Math.max(askedAt, Date.now()), run.input.policy);
-  await step(run, {
-    step: 'waiting',
-    to: 'waiting',
-    actor,
-    reason: slot.movedBecause,
-    set: { goLiveAt: new Date(slot.at).toISOString(), slotMovedBecause: slot.movedBecause },
-    details: { slot: new Date(slot.at).toISOString(), movedBecause: slot.movedBecause },
-  });
-  const revision = run.signoffRevision;
-  await condition(
-    () => run.pending !== null || run.signoffRevision !== revision,
-    Math.max(1, slot.at - Date.now()),
-  );
-  await condition(() => run.signoffsInFlight === 0);
-  const pending = take(run, ['cancel']);
-  if (pending) return pending;
-  if (!isReady(run)) {
-    await step(run, {
-      step: 'not_ready',
-      to: 'preparing',
-      actor: 'system',
-      reason: `sign-off withdrawn before go-live: ${unsignedAreas(run.status.signoffs).join(', ')}`,
-    });
-    return 'not-ready' as const;
-  }
-  if (Date.now() < slot.at) return waitForSlot(run, slot.at, actor);
-  return 'go-live' as const;
 }
 
 async function tellChange(
@@ -143,8 +61,7 @@ export async function launchWorkflow(input: LaunchInput): Promise<LaunchState> {
       await step(run, { step: 'cancelled', to: 'cancelled', actor, reason });
       done(run, prepared);
       await tellChange(run, 'cancelled', actor, reason);
-      await condition(allHandlersFinished);
-      return run.status.state;
+      return finish(run);
     }
     const askedAt =
       'auto' in prepared
@@ -168,8 +85,7 @@ export async function launchWorkflow(input: LaunchInput): Promise<LaunchState> {
       });
       done(run, waited);
       await tellChange(run, 'cancelled', waited.request.actor, waited.request.reason);
-      await condition(allHandlersFinished);
-      return run.status.state;
+      return finish(run);
     }
   }
 
@@ -227,7 +143,5 @@ export async function launchWorkflow(input: LaunchInput): Promise<LaunchState> {
       details: { percent: next },
     });
   }
-  run.status.windowEndsAt = null;
-  await condition(allHandlersFinished);
-  return run.status.state;
+  return finish(run);
 }
