@@ -40,8 +40,25 @@ export function createSimulationActivities({ db, config }: { db: Db; config: App
   };
 
   return {
+    /** Records the simulation (once); refuses for good what no retry can mend. */
     async simulationBegin(input: SimulationInput): Promise<{ total: number }> {
-      programOf(input);
+      const from = Date.parse(input.window.from);
+      const to = Date.parse(input.window.to);
+      if (!(from < to))
+        throw ApplicationFailure.nonRetryable(
+          `The window must be two instants, from before to; got ${JSON.stringify(input.window)}.`,
+          SimulationRefused,
+        );
+      if (input.baseVersion !== undefined) {
+        const known = await db<{ version: number }>('rule_sets')
+          .where({ version: input.baseVersion })
+          .first();
+        if (!known)
+          throw ApplicationFailure.nonRetryable(
+            `No rule set version ${input.baseVersion} to compare with.`,
+            SimulationRefused,
+          );
+      }
       const row = await createSimulation(db, {
         id: input.simulationId,
         changeId: input.changeId,
@@ -50,6 +67,7 @@ export function createSimulationActivities({ db, config }: { db: Db; config: App
         window: input.window,
         createdBy: input.actor,
       });
+      programOf(input);
       return { total: row.total };
     },
 
@@ -63,6 +81,7 @@ export function createSimulationActivities({ db, config }: { db: Db; config: App
         { sim: programOf(input), base },
         {
           window: input.window,
+          shard: input.shard,
           cursor: input.cursor,
           carry: input.carry,
           limit: config.SIMULATION_PAGE_SIZE,

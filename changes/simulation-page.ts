@@ -16,6 +16,7 @@ import {
   startLane,
   type MemberRun,
   type SimEvent,
+  type Shard,
   type SimulationPart,
 } from '../domain/simulation';
 import { loadRuleSet } from '../ledger/programs';
@@ -30,6 +31,7 @@ export interface PageCursor {
 
 export interface PageInput {
   window: { from: string; to: string };
+  shard: Shard;
   cursor: PageCursor | null;
   carry: MemberRun | null;
   limit: number;
@@ -122,13 +124,16 @@ async function readEvents(db: Db, input: PageInput): Promise<EventRow[]> {
        e.occurred_at::text AS at_key, e.created_at, x.amount AS actual
      FROM ledger_events e
      LEFT JOIN ledger_entries x ON x.dedupe_key = 'event:' || e.id
-     WHERE e.occurred_at >= :from AND e.occurred_at < :to ${after}
+     WHERE e.occurred_at >= :from AND e.occurred_at < :to AND e.member_id >= :shardFrom::uuid
+       ${input.shard.to ? 'AND e.member_id < :shardTo::uuid' : ''} ${after}
      ORDER BY e.member_id, e.occurred_at, e.id
      LIMIT :limit`,
     {
       from: input.window.from,
       to: input.window.to,
       limit: input.limit,
+      shardFrom: input.shard.from,
+      ...(input.shard.to ? { shardTo: input.shard.to } : {}),
       ...(input.cursor
         ? { member: input.cursor.memberId, at: input.cursor.at, eventId: input.cursor.eventId }
         : {}),

@@ -74,9 +74,15 @@ export async function findSimulation(db: Db | Trx, id: string): Promise<Simulati
   return db<SimulationRow>('simulations').where({ id }).first();
 }
 
-/** Progress as an absolute count: a page retried writes the same number again. */
+/**
+ * Progress as an absolute count that only grows: a page retried writes the same number again, and
+ * pages running side by side each write what they know.
+ */
 export async function recordProgress(db: Db, id: string, processed: number): Promise<void> {
-  await db('simulations').where({ id, state: 'running' }).update({ processed });
+  await db.raw(
+    `UPDATE simulations SET processed = greatest(processed, ?) WHERE id = ? AND state = 'running'`,
+    [processed, id],
+  );
 }
 
 export async function completeSimulation(

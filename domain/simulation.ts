@@ -107,7 +107,11 @@ function earnable(program: Program, event: SimEvent): boolean {
 /** Replays `event` on `lane` under `program`; answers the points it earned (minus: reversed). */
 export function replayEvent(program: Program, lane: Lane, event: SimEvent): number {
   if (event.type === 'return') return replayReturn(lane, event);
-  if (!earnable(program, event)) return 0;
+  if (!earnable(program, event)) {
+    // Refused under this program: it earned nothing, so a return of it reverses nothing.
+    if (event.type === 'purchase' && event.orderId) bought(lane, event.orderId, event, []);
+    return 0;
+  }
   const periods = capPeriods(new Date(event.at));
   if (periods.day !== lane.day) [lane.day, lane.byDay] = [periods.day, {}];
   if (periods.month !== lane.month) [lane.month, lane.byMonth] = [periods.month, {}];
@@ -134,15 +138,7 @@ export function replayEvent(program: Program, lane: Lane, event: SimEvent): numb
     lane.byDay[key] = (lane.byDay[key] ?? 0) + e.earned;
     lane.byMonth[key] = (lane.byMonth[key] ?? 0) + e.earned;
   }
-  if (event.type === 'purchase' && event.orderId) {
-    lane.orders[event.orderId] = lines.map((line, i) => ({
-      sku: line.sku,
-      quantity: line.quantity,
-      points: e.linePoints[i]!,
-      returned: 0,
-      reversed: 0,
-    }));
-  }
+  if (event.type === 'purchase' && event.orderId) bought(lane, event.orderId, event, e.linePoints);
   lane.total += e.earned;
   lane.issued += e.earned;
   lane.qualifying += e.earned;
@@ -151,16 +147,27 @@ export function replayEvent(program: Program, lane: Lane, event: SimEvent): numb
   return e.earned;
 }
 
+/** Keeps what each line of a purchase of the window earned (0 when not given), for its returns. */
+function bought(lane: Lane, orderId: string, event: SimEvent, linePoints: number[]): void {
+  lane.orders[orderId] = ((event.lines ?? []) as PurchaseLine[]).map((line, i) => ({
+    sku: line.sku,
+    quantity: line.quantity,
+    points: linePoints[i] ?? 0,
+    returned: 0,
+    reversed: 0,
+  }));
+}
+
 function replayReturn(lane: Lane, event: SimEvent): number {
-  const bought = event.orderId ? lane.orders[event.orderId] : undefined;
+  const lines = event.orderId ? lane.orders[event.orderId] : undefined;
   let reversed: number;
-  if (!bought) {
+  if (!lines) {
     // The purchase is before the window: it earned what it really earned, so did its return.
     reversed = -event.actual;
   } else {
     reversed = 0;
     for (const returning of event.lines ?? []) {
-      const line = bought.find((b) => b.sku === returning.sku);
+      const line = lines.find((b) => b.sku === returning.sku);
       if (!line) continue;
       const points = reversalFor(
         {
@@ -196,6 +203,24 @@ export function runEvent(
   run.actual.tier = event.tierAfter;
   replayEvent(programs.sim, run.sim, event);
   if (run.base && programs.base) replayEvent(programs.base, run.base, event);
+}
+
+/** A range of member ids, `[from, to)` (`to` null: to the end), read by pages of its own. */
+export interface Shard {
+  from: string;
+  to: string | null;
+}
+
+/** `count` shards of about equal size (member ids are random UUIDs). */
+export function shards(count: number): Shard[] {
+  const bound = (i: number) =>
+    `${Math.floor((i * 0x1_0000_0000) / count)
+      .toString(16)
+      .padStart(8, '0')}-0000-0000-0000-000000000000`;
+  return Array.from({ length: count }, (_, i) => ({
+    from: bound(i),
+    to: i === count - 1 ? null : bound(i + 1),
+  }));
 }
 
 // --- The figures, merged from members (a page's part, the workflow's running total) ---

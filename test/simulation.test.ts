@@ -11,10 +11,13 @@ import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { defaultProgram, programSchema, type ProgramInput } from '../domain/program';
+import { emptyPart, mergeParts, shards } from '../domain/simulation';
 import { publishRuleSet } from '../ledger/programs';
 import { eventually, startTestContext, type TestContext } from './support/context';
 import { enrol, post, purchase } from './support/ledger';
 import { recompute } from './support/what-if';
+import { simulationWorkflow } from '../workflows/simulation';
+import { workflowIds } from '../workflows/shared';
 
 /** The live rules the events are recorded under. */
 const live: ProgramInput = {
@@ -22,6 +25,7 @@ const live: ProgramInput = {
   earning: {
     ...defaultProgram.earning,
     pendingPeriod: undefined,
+    pointsPerUnit: { EUR: 1, USD: 1, GBP: 1, CHF: 1 },
     eventPoints: { referral: 500, review: 50, survey: 30 },
     bonuses: [{ name: 'app-basket', eventType: 'purchase', channel: 'app', points: 25 }],
   },
@@ -53,10 +57,15 @@ describe('what-if simulation', () => {
   let worker: { worker: Worker; running: Promise<void> } | null = null;
   let liveVersion = 0;
 
-  /** A worker on the test's queue; `stallAfter` pages, its page activity hangs until shut down. */
+  /**
+   * A worker on the test's queue. With `stallAfter`, its page activity hangs from that many pages
+   * on until the worker is shut down under it; `stalled` resolves when it first does.
+   */
   const startWorker = async (stallAfter?: number) => {
     const activities = createActivities({ db: t.db, config: t.config, temporal: t.env.client });
     let pages = 0;
+    let stall = () => {};
+    const stalled = new Promise<void>((resolve) => (stall = resolve));
     const w = await Worker.create({
       connection: t.env.nativeConnection,
       namespace: t.config.TEMPORAL_NAMESPACE,
@@ -67,6 +76,7 @@ describe('what-if simulation', () => {
         simulationPage: async (input: Parameters<typeof activities.simulationPage>[0]) => {
           pages += 1;
           if (stallAfter !== undefined && pages > stallAfter) {
+            stall();
             await Context.current().cancelled; // the worker stops under it
           }
           return activities.simulationPage(input);
@@ -74,6 +84,7 @@ describe('what-if simulation', () => {
       },
     });
     worker = { worker: w, running: w.run() };
+    return { stalled };
   };
   const stopWorker = async () => {
     if (!worker) return;
@@ -170,6 +181,24 @@ describe('what-if simulation', () => {
     await record(
       event(f, 4, { type: 'return', orderId: old.orderId, lines: [{ sku: 'lamp', quantity: 1 }] }),
     );
+    // A currency the proposal no longer earns in: neither the purchase nor its return count.
+    const h = await enrol(t);
+    const francs = purchase(
+      h,
+      [
+        { sku: 'watch', amount: 400 },
+        { sku: 'strap', amount: 60 },
+      ],
+      { currency: 'CHF', country: 'CH' },
+    );
+    await record({ ...francs, occurredAt: at(5) });
+    await record(
+      event(h, 6, {
+        type: 'return',
+        orderId: francs.orderId,
+        lines: [{ sku: 'watch', quantity: 1 }],
+      }),
+    );
     // Many small purchases: one member over several pages.
     const g = await enrol(t);
     for (let i = 0; i < 10; i += 1)
@@ -187,7 +216,7 @@ describe('what-if simulation', () => {
     const ledgerBefore = await ledgerSnapshot(t);
     const started = await simulate({ program: proposed, window });
     assert.equal(started.progress.processed, 0);
-    assert.equal(started.progress.total, 28, 'every event of the window, the old purchase not');
+    assert.equal(started.progress.total, 30, 'every event of the window, the old purchase not');
 
     const done = await completed(started.id);
     const expected = await recompute(
@@ -197,7 +226,7 @@ describe('what-if simulation', () => {
       t.config.POINT_COST,
     );
     assert.deepEqual(done.result, expected);
-    assert.deepEqual(done.progress, { total: 28, processed: 28 });
+    assert.deepEqual(done.progress, { total: 30, processed: 30 });
     // The scenario reaches what it is meant to: both directions of tier change, caps, returns.
     assert.equal(done.result.tiers.up, 1);
     assert.equal(done.result.tiers.down, 1);
@@ -242,18 +271,57 @@ describe('what-if simulation', () => {
 
   it('gives the same figures after its worker stops mid-run and another takes over', async () => {
     await stopWorker();
-    await startWorker(2);
+    // The first six pages complete (a page of each of the four shards, then more), the next
+    // hangs: there are always more (members D and G need two pages or more of four events).
+    const { stalled } = await startWorker(6);
     const { id } = await simulate({ program: proposed, window });
-    const stalled = await eventually<{ state: string }>('two pages done', async () => {
-      const res = await t.api('GET', `/rule-sets/simulations/${id}`);
-      return res.body.progress.processed === 8 ? (res.body as { state: string }) : undefined;
-    });
+    await stalled;
+    const midway = (await t.api('GET', `/rule-sets/simulations/${id}`)).body;
     await stopWorker();
-    assert.equal(stalled.state, 'running');
+    assert.equal(midway.state, 'running');
+    assert.ok(midway.progress.processed > 0, JSON.stringify(midway.progress));
     await startWorker();
     const done = await completed(id);
     assert.deepEqual(
       done.result,
+      await recompute(t.db, programSchema.parse(proposed), window, t.config.POINT_COST),
+    );
+  });
+
+  it('carries on from what a run hands the next one (continue-as-new)', async () => {
+    // The first round of pages, run here; the workflow starts from the state it leaves, as a
+    // run continued as new does (the state goes through Temporal as JSON).
+    const activities = createActivities({ db: t.db, config: t.config, temporal: t.env.client });
+    const simulationId = randomUUID();
+    const input = { simulationId, program: proposed, window, actor: 'test' };
+    await activities.simulationBegin(input);
+    let part = emptyPart();
+    let processed = 0;
+    const handed = await Promise.all(
+      shards(4).map(async (shard) => {
+        const page = await activities.simulationPage({
+          ...input,
+          shard,
+          cursor: null,
+          carry: null,
+          processed: 0,
+        });
+        part = mergeParts(part, page.part);
+        processed += page.events;
+        return { shard, cursor: page.cursor, carry: page.carry, done: page.done };
+      }),
+    );
+    assert.ok(
+      handed.some((s) => s.carry !== null),
+      'a member is carried over',
+    );
+    const result = await t.env.client.workflow.execute(simulationWorkflow, {
+      workflowId: workflowIds.simulation(simulationId),
+      taskQueue: t.config.TEMPORAL_TASK_QUEUE,
+      args: [input, { shards: handed, part, processed }],
+    });
+    assert.deepEqual(
+      result,
       await recompute(t.db, programSchema.parse(proposed), window, t.config.POINT_COST),
     );
   });
@@ -296,6 +364,23 @@ describe('what-if simulation', () => {
     });
     assert.equal(readonly.status, 403);
     assert.deepEqual(await t.db('simulations').count({ n: '*' }).first(), before);
+  });
+
+  it('fails a simulation started with a program that is not valid, and says why', async () => {
+    const simulationId = randomUUID();
+    const handle = await t.env.client.workflow.start(simulationWorkflow, {
+      workflowId: workflowIds.simulation(simulationId),
+      taskQueue: t.config.TEMPORAL_TASK_QUEUE,
+      args: [{ simulationId, program: { earning: {} }, window, actor: 'test' }],
+    });
+    await assert.rejects(handle.result(), (err: Error) => {
+      assert.match((err.cause as Error).message, /Simulation failed: The program is not valid/);
+      return true;
+    });
+    const res = await t.api('GET', `/rule-sets/simulations/${simulationId}`);
+    assert.equal(res.body.state, 'failed');
+    assert.match(res.body.error, /The program is not valid/);
+    assert.equal(res.body.result, null);
   });
 
   it('is found under /rule-sets/simulations, never read as a rule-set version', async () => {

@@ -12,6 +12,8 @@ import type { PageCursor } from '../changes/simulation-page';
 import {
   emptyPart,
   mergeParts,
+  shards,
+  type Shard,
   type MemberRun,
   type SimulationPart,
   type SimulationResult,
@@ -29,31 +31,40 @@ const simulation = proxyActivities<SimulationActivities>({
   },
 });
 
-/** What one run hands the next (continue-as-new): where the replay is and what it has added up. */
-export interface SimulationProgress {
+/** Member-id ranges replayed side by side (a page of each at a time). */
+const SHARDS = 4;
+/** Rounds of pages per run before handing over, unless the SDK suggests it sooner. */
+const ROUNDS_PER_RUN = 100;
+
+interface ShardProgress {
+  shard: Shard;
   cursor: PageCursor | null;
+  /** The member the last page cut in two, with its running state. */
   carry: MemberRun | null;
+  done: boolean;
+}
+
+/** What one run hands the next (continue-as-new): where each shard is, what is added up. */
+export interface SimulationProgress {
+  shards: ShardProgress[];
   part: SimulationPart;
   processed: number;
 }
 
-/** Pages per run before handing over, unless the SDK suggests it sooner. */
-const PAGES_PER_RUN = 200;
-
 /**
  * The what-if (`simulation:<id>`): the proposed program replayed over the stored events of the
- * window, a page of events per activity (member after member), each page's figures merged here
- * and the member it cut in two carried to the next. Progress is written by each page; a long run
- * continues as new with what it has so far; the result is written to the simulation's row and
- * returned (a rule change starts this as a child and attaches the result).
+ * window. Members are split into id ranges replayed side by side, a page of events per activity
+ * (member after member); each page's figures are merged here and the member it cut in two is
+ * carried to the shard's next page. Progress is written by each page; a long run continues as
+ * new with what it has so far; the result is written to the simulation's row and returned (a rule
+ * change starts this as a child and attaches the result).
  */
 export async function simulationWorkflow(
   input: SimulationInput,
   carried?: SimulationProgress,
 ): Promise<SimulationResult> {
   let progress: SimulationProgress = carried ?? {
-    cursor: null,
-    carry: null,
+    shards: shards(SHARDS).map((shard) => ({ shard, cursor: null, carry: null, done: false })),
     part: emptyPart(),
     processed: 0,
   };
@@ -63,22 +74,10 @@ export async function simulationWorkflow(
         upsertSearchAttributes([{ key: searchAttributes.RuleChangeId, value: input.changeId }]);
       await simulation.simulationBegin(input);
     }
-    for (let pages = 0; ; pages += 1) {
-      if (pages >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested)
+    for (let rounds = 0; progress.shards.some((s) => !s.done); rounds += 1) {
+      if (rounds >= ROUNDS_PER_RUN || workflowInfo().continueAsNewSuggested)
         return await continueAsNew<typeof simulationWorkflow>(input, progress);
-      const page = await simulation.simulationPage({
-        ...input,
-        cursor: progress.cursor,
-        carry: progress.carry,
-        processed: progress.processed,
-      });
-      progress = {
-        cursor: page.cursor,
-        carry: page.carry,
-        part: mergeParts(progress.part, page.part),
-        processed: progress.processed + page.events,
-      };
-      if (page.done) break;
+      progress = await round(input, progress);
     }
     return await simulation.simulationFinish({
       simulationId: input.simulationId,
@@ -98,4 +97,33 @@ export async function simulationWorkflow(
     });
     throw ApplicationFailure.nonRetryable(`Simulation failed: ${message}`, 'SimulationFailed');
   }
+}
+
+/** The next page of every shard not done, side by side; merged in shard order. */
+async function round(
+  input: SimulationInput,
+  progress: SimulationProgress,
+): Promise<SimulationProgress> {
+  const pages = await Promise.all(
+    progress.shards.map((s) =>
+      s.done
+        ? Promise.resolve(null)
+        : simulation.simulationPage({
+            ...input,
+            shard: s.shard,
+            cursor: s.cursor,
+            carry: s.carry,
+            processed: progress.processed,
+          }),
+    ),
+  );
+  let { part, processed } = progress;
+  const next = progress.shards.map((s, i) => {
+    const page = pages[i];
+    if (!page) return s;
+    part = mergeParts(part, page.part);
+    processed += page.events;
+    return { shard: s.shard, cursor: page.cursor, carry: page.carry, done: page.done };
+  });
+  return { shards: next, part, processed };
 }

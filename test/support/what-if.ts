@@ -179,7 +179,17 @@ export async function recompute(
         e.type === 'purchase'
           ? program.earning.pointsPerUnit[e.payload.currency] !== undefined
           : program.earning.eventPoints[type] !== undefined;
-      if (!known) continue;
+      if (!known) {
+        if (e.type === 'purchase')
+          orders[e.payload.orderId] = (e.payload.lines as PurchaseLine[]).map((l) => ({
+            sku: l.sku,
+            qty: l.quantity,
+            pts: 0,
+            ret: 0,
+            rev: 0,
+          }));
+        continue;
+      }
       const iso = e.occurred_at.toISOString();
       if (iso.slice(0, 10) !== day) [day, used] = [iso.slice(0, 10), {}];
       if (iso.slice(0, 7) !== month) [month, usedMonth] = [iso.slice(0, 7), {}];
