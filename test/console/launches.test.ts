@@ -239,9 +239,35 @@ describe('console: launches', () => {
     assert.equal(signed.status, 200, JSON.stringify(signed.body));
     await untilState(c, id, 'ready');
 
-    // Go, asked for tomorrow at noon: a holiday, so it waits for the next allowed slot.
     const { page } = await c.signIn('ops');
     await page.goto(`${c.t.baseUrl}/console/launches/${id}`);
+
+    // The owner withdraws the sign-off in the browser (not ready without it), then gives it again.
+    const operations = page.locator('tr[data-area="operations"]');
+    await operations.getByRole('button', { name: 'Withdraw operations sign-off…' }).click();
+    const withdraw = dialogOf(page, 'Withdraw the operations sign-off');
+    await withdraw.getByLabel(/Reason/).fill('Newsletter date moved');
+    await withdraw.getByRole('button', { name: 'Withdraw sign-off' }).click();
+    await page
+      .getByRole('status')
+      .getByText('Sign-off for operations withdrawn: the launch cannot go live without it.')
+      .waitFor();
+    await operations.getByText('not yet').waitFor();
+    const withdrawn = await getLaunch(c, id);
+    assert.deepEqual(
+      withdrawn.signoffs.map((s) => [s.area, s.signed]),
+      [['operations', false]],
+    );
+    assert.notEqual(withdrawn.state, 'ready');
+    await operations.getByRole('button', { name: 'Sign off for operations…' }).click();
+    await dialogOf(page, 'Sign off for operations')
+      .getByRole('button', { name: 'Sign off' })
+      .click();
+    await operations.getByText(/✓ signed off/).waitFor();
+    await untilState(c, id, 'ready');
+    await page.getByText('Ready: every check passes and every owner signed off.').waitFor();
+
+    // Go, asked for tomorrow at noon: a holiday, so it waits for the next allowed slot.
     await page.getByRole('button', { name: 'Go live…' }).click();
     const go = dialogOf(page, 'Go live');
     await go.getByLabel(/Go live at/).fill(`${tomorrow}T12:00`);
