@@ -4,7 +4,8 @@
  * browser (only for their own area), the strategy owner (an admin) too; the checklist shows each
  * check's result; once ready, go, pause, resume and roll back are given from the browser with a
  * reason, and the page shows the cohort, the monitoring window's guard metrics and the audit
- * trail. The release state is as it was at the end (the cohort is rolled back).
+ * trail. The release state is as it was at the end (the cohort is rolled back); the test has a
+ * database of its own (the readiness checks read the whole programme).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +14,7 @@ import { defaultProgram } from '../../domain/program';
 import { releaseState } from '../../ledger/releases';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
 import { eventually } from '../support/context';
+import { freshDatabase } from '../support/readiness';
 import { approvedChange } from '../support/launches';
 import { enrol } from '../support/ledger';
 import { consoleProgram, usePrograms } from './support';
@@ -68,8 +70,12 @@ describe('console: launches', () => {
     const { generalVersion, cohort } = await releaseState(c.t.db);
     return { generalVersion, cohort };
   };
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
   before(async () => {
+    // A database of its own: the readiness checks read the whole programme (webhooks, stock).
+    database = await freshDatabase();
     c = await startConsoleTest(name, {
+      DATABASE_URL: database.url,
       LAUNCH_BLACKOUT_DAYS: [],
       LAUNCH_HOURS: { from: '00:00', to: '24:00' },
       PROGRAM_HOLIDAYS: [tomorrow],
@@ -80,6 +86,7 @@ describe('console: launches', () => {
   after(async () => {
     if (c) assert.deepEqual(await release(), releaseBefore, 'the cohort is rolled back');
     await c?.stop();
+    await database?.drop();
   });
 
   it('owners sign off in the browser; go, pause, resume and roll back from it', async () => {
@@ -109,7 +116,11 @@ describe('console: launches', () => {
     await page.getByRole('link', { name: 'Launches' }).click();
     const row = page.locator(`tr[data-launch="${id}"]`);
     await row.waitFor();
-    assert.match(await row.innerText(), new RegExp(`Triple points pilot.*${changeId}`, 's'));
+    const cells = await row.locator('td').allInnerTexts();
+    assert.match(cells[0]!, new RegExp(`^Triple points pilot ${id}`));
+    assert.equal(cells[1], 'preparing');
+    assert.equal(cells[2], changeId);
+    assert.equal(cells[4], '0 %', 'nobody on the new version before go-live');
     await checkPage(page, 'launches');
     await row.getByRole('link', { name: 'Triple points pilot' }).click();
     await page.getByRole('heading', { name: 'Launch Triple points pilot' }).waitFor();
