@@ -5,10 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  ServiceError,
   WithStartWorkflowOperation,
   WorkflowIdConflictPolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time';
@@ -168,6 +170,15 @@ function refusalProblem(err: WorkflowUpdateFailedError): Problem {
   }
 }
 
+/** Temporal did not answer: a 503 the caller may retry; anything else is a bug, left a 500. */
+const unavailable = (err: unknown): unknown =>
+  err instanceof ServiceError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError
+    ? new Problem(
+        'unavailable',
+        `The rule change workflow did not answer (Temporal: ${err.message}). Send the same request again.`,
+      )
+    : err;
+
 export async function loadRuleChange(db: Db, id: string): Promise<RuleChangeShown> {
   const row = await showRuleChange(db, id);
   if (!row) throw notFound('rule change', 'id', id);
@@ -206,7 +217,7 @@ export async function createRuleChange(
     });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw refusalProblem(err);
-    throw err;
+    throw unavailable(err);
   }
   return loadRuleChange(deps.db, changeId);
 }
@@ -231,7 +242,7 @@ export async function commandRuleChange<A>(
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) throw refusalProblem(err);
     if (err instanceof WorkflowNotFoundError) throw ended();
-    throw err;
+    throw unavailable(err);
   }
   return loadRuleChange(deps.db, id);
 }

@@ -232,6 +232,42 @@ describe('rule changes', () => {
     assert.equal(again.body.errors[0].field, 'state');
   });
 
+  it('a schedule moved earlier starts over; a withdrawn schedule never fires', async () => {
+    const id = await approvedChange();
+    const version = (await show(id)).version;
+    const far = new Date(Date.now() + 120_000).toISOString();
+    assert.equal((await act(id, 'schedule', { activateAt: far })).status, 200);
+    const soon = new Date(Date.now() + 2000);
+    const moved = await act(id, 'schedule', { activateAt: soon.toISOString(), reason: 'sooner' });
+    assert.equal(moved.body.activateAt, soon.toISOString());
+    const active = await eventually('the earlier activation', async () => {
+      const now = await show(id);
+      return now.state === 'active' ? now : undefined;
+    });
+    assert.ok(Date.parse(active.activatedAt!) - soon.getTime() < 1000, active.activatedAt!);
+    assert.equal((await t.api('GET', '/rule-sets/active')).body.version, version);
+    const actions = (await t.api('GET', `/rule-changes/${id}/audit`)).body.audit.map(
+      (a: { action: string }) => a.action,
+    );
+    assert.deepEqual(actions.slice(-4), [
+      'scheduled',
+      'scheduled',
+      'members-notified',
+      'activated',
+    ]);
+
+    const dropped = await approvedChange();
+    const at = new Date(Date.now() + 3000).toISOString();
+    assert.equal((await act(dropped, 'schedule', { activateAt: at })).status, 200);
+    const withdrawn = await act(dropped, 'withdraw', { reason: 'changed our minds' });
+    assert.equal(withdrawn.body.state, 'withdrawn');
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    assert.equal((await show(dropped)).state, 'withdrawn');
+    assert.equal((await t.api('GET', '/rule-sets/active')).body.version, version, 'not in force');
+    const events = await t.db('program_events').whereRaw("payload->>'changeId' = ?", [dropped]);
+    assert.equal(events.length, 0, 'withdrawn before its notice was due');
+  });
+
   it('proposing runs the what-if as a child workflow and attaches its result', async () => {
     await publishProgram(t, instantProgram); // 1 point per EUR in force again
     const memberId = await enrol(t);

@@ -105,10 +105,10 @@ export function registerHandlers(change: RuleChange, onProposed: (actor: string)
         }),
       ),
     {
-      validator: (request: ChangeActor) => (
-        mustBeAdmin(request),
-        mustBe(change, ['draft', 'proposed'], 'edited')
-      ),
+      validator: (request: ChangeActor) => {
+        mustBeAdmin(request);
+        mustBe(change, ['draft', 'proposed'], 'edited');
+      },
     },
   );
 
@@ -123,10 +123,10 @@ export function registerHandlers(change: RuleChange, onProposed: (actor: string)
         }),
       ),
     {
-      validator: (request: ChangeActor) => (
-        mustBeAdmin(request),
-        mustBe(change, ['draft'], 'proposed')
-      ),
+      validator: (request: ChangeActor) => {
+        mustBeAdmin(request);
+        mustBe(change, ['draft'], 'proposed');
+      },
     },
   );
 
@@ -170,10 +170,10 @@ export function registerHandlers(change: RuleChange, onProposed: (actor: string)
         }),
       ),
     {
-      validator: (request: ChangeActor) => (
-        mustBeAdmin(request),
-        mustBe(change, ['proposed'], 'rejected')
-      ),
+      validator: (request: ChangeActor) => {
+        mustBeAdmin(request);
+        mustBe(change, ['proposed'], 'rejected');
+      },
     },
   );
 
@@ -196,10 +196,10 @@ export function registerHandlers(change: RuleChange, onProposed: (actor: string)
         }),
       ),
     {
-      validator: (request: ChangeActor) => (
-        mustBeAdmin(request),
-        mustBe(change, withdrawable, 'withdrawn')
-      ),
+      validator: (request: ChangeActor) => {
+        mustBeAdmin(request);
+        mustBe(change, withdrawable, 'withdrawn');
+      },
     },
   );
 
@@ -228,10 +228,10 @@ export function registerHandlers(change: RuleChange, onProposed: (actor: string)
         }),
       ),
     {
-      validator: (request: ChangeActor) => (
-        mustBeAdmin(request),
-        mustBe(change, ['approved', 'scheduled'], 'scheduled')
-      ),
+      validator: (request: ChangeActor) => {
+        mustBeAdmin(request);
+        mustBe(change, ['approved', 'scheduled'], 'scheduled');
+      },
     },
   );
 
