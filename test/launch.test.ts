@@ -233,9 +233,12 @@ describe('launches', () => {
       // This launch runs under the default calendar: no go-live Friday to Sunday, 09:00-17:00.
       t.config.LAUNCH_BLACKOUT_DAYS = ['Fri', 'Sat', 'Sun'];
       t.config.LAUNCH_HOURS = { from: '09:00', to: '17:00' };
-      const created = await t.api('POST', '/launches', {
-        body: plan(changeId, { strategy, finance }, {}),
-      });
+      const create = () =>
+        t.api('POST', '/launches', {
+          body: plan(changeId, { strategy, finance }, {}),
+          headers: { 'Idempotency-Key': `launch-${changeId}` },
+        });
+      const created = await create();
       t.config.LAUNCH_BLACKOUT_DAYS = window.days;
       t.config.LAUNCH_HOURS = window.hours;
       assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -243,6 +246,12 @@ describe('launches', () => {
       const id = created.body.id as string;
       assert.equal(created.body.state, 'preparing');
       await changeState(changeId, 'launching');
+      // The same request again (its answer lost): the same launch, nothing created twice.
+      const repeated = await create();
+      assert.equal(repeated.status, 201);
+      assert.equal(repeated.headers.get('idempotent-replayed'), 'true');
+      assert.equal(repeated.body.id, id);
+      assert.equal((await t.db('launches').where({ change_id: changeId })).length, 1);
 
       const sign = (o: Owner, area: string) =>
         t.api('POST', `/launches/${id}/signoffs`, { key: o.key, body: { area, reason: 'ready' } });
@@ -394,6 +403,14 @@ describe('launches', () => {
       );
       await changeState(changeId, 'active');
       await visible(id, 'live');
+      // Ended: the workflow has completed, and a command is refused as such.
+      assert.equal(await t.env.client.workflow.getHandle(`launch:${id}`).result(), 'live');
+      const late = await t.api('POST', `/launches/${id}/rollback`, {
+        key: strategy.key,
+        body: { reason: 'too late' },
+      });
+      assert.equal(late.status, 409, JSON.stringify(late.body));
+      assert.match(late.body.detail, /live/);
     } finally {
       await restore();
     }
