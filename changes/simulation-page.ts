@@ -8,17 +8,14 @@
  */
 import type { Db } from '../infra/db';
 import { ms, type Program } from '../domain/program';
+import { emptyPart, mergeParts, type Shard, type SimulationPart } from '../domain/simulation';
 import {
-  emptyPart,
   memberPart,
-  mergeParts,
   runEvent,
   startLane,
   type MemberRun,
   type SimEvent,
-  type Shard,
-  type SimulationPart,
-} from '../domain/simulation';
+} from '../domain/simulation-replay';
 import { loadRuleSet } from '../ledger/programs';
 
 /** Where the next page starts: after this event (in member, occurred_at, id order). */

@@ -14,10 +14,10 @@ import {
   mergeParts,
   shards,
   type Shard,
-  type MemberRun,
   type SimulationPart,
   type SimulationResult,
 } from '../domain/simulation';
+import type { MemberRun } from '../domain/simulation-replay';
 import { nonRetryableFailureTypes } from '../domain/failures';
 import { searchAttributes, type SimulationInput } from './shared';
 
