@@ -6,12 +6,16 @@ import type { ComponentType } from 'react';
 import { may, type Session } from './api';
 import { Loading } from './components';
 import { Catalog } from './pages/Catalog';
+import { LaunchPage } from './pages/Launch';
+import { Launches } from './pages/Launches';
 import { HealthPage } from './pages/Health';
 import { MemberPage } from './pages/Member';
 import { Members } from './pages/Members';
 import { Placeholder } from './pages/Placeholder';
 import { Queue } from './pages/Queue';
 import { RedemptionPage } from './pages/Redemption';
+import { RuleChangePage } from './pages/RuleChange';
+import { RuleChanges } from './pages/RuleChanges';
 import { SignIn } from './pages/SignIn';
 import { Substitutions } from './pages/Substitutions';
 import { Link, match, usePath } from './router';
@@ -40,6 +44,10 @@ export const pages: Page[] = [
   { path: '/members/:id', needs: 'getMember', component: MemberPage },
   { path: '/health', nav: 'Programme health', needs: 'programHealth', component: HealthPage },
   { path: '/catalog', nav: 'Catalog', needs: 'listRewards', component: Catalog },
+  { path: '/rule-changes', nav: 'Rule changes', needs: 'listRuleChanges', component: RuleChanges },
+  { path: '/rule-changes/:id', needs: 'getRuleChange', component: RuleChangePage },
+  { path: '/launches', nav: 'Launches', needs: 'listLaunches', component: Launches },
+  { path: '/launches/:id', needs: 'getLaunch', component: LaunchPage },
 ];
 
 function Shell({ session }: { session: Session }) {

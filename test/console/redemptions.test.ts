@@ -21,12 +21,19 @@ import {
 const docs = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
 const rowOf = (page: Page, id: string) => page.locator(`tr[data-redemption="${id}"]`);
 
+/** What `attributes` reads of an element in the page (the tests are typed without the DOM). */
+interface Tagged {
+  getAttribute(name: string): string | null;
+}
+
 /** One attribute of every element a locator finds, in order. */
 async function attributes(locator: Locator, name: string): Promise<(string | null)[]> {
-  const found: (string | null)[] = [];
-  for (let i = 0; i < (await locator.count()); i++)
-    found.push(await locator.nth(i).getAttribute(name));
-  return found;
+  // All at once: row by row, a poll that re-renders the table between the count and the last
+  // row's read left `nth(i)` waiting for a row that had gone.
+  return locator.evaluateAll(
+    (rows, attr) => (rows as unknown as Tagged[]).map((row) => row.getAttribute(attr)),
+    name,
+  );
 }
 
 /** The counts the page shows (`All`, per status, `at risk`), as `{ label: count }`. */
@@ -110,6 +117,8 @@ describe('console: the redemption queue and a redemption’s page', () => {
       'Members',
       'Programme health',
       'Catalog',
+      'Rule changes',
+      'Launches',
     ]);
     assert.equal(
       await nav.getByRole('link', { name: 'Queue' }).getAttribute('aria-current'),
