@@ -14,7 +14,7 @@ import { defaultProgram } from '../../domain/program';
 import { releaseState } from '../../ledger/releases';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
 import { eventually } from '../support/context';
-import { freshDatabase } from '../support/readiness';
+import { freshDatabase } from '../support/database';
 import { approvedChange } from '../support/launches';
 import { enrol } from '../support/ledger';
 import { consoleProgram, usePrograms } from './support';

@@ -15,7 +15,7 @@ import { defaultProgram } from '../../domain/program';
 import { releaseState } from '../../ledger/releases';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
 import { eventually } from '../support/context';
-import { freshDatabase } from '../support/readiness';
+import { freshDatabase } from '../support/database';
 import { enrol, post, purchase } from '../support/ledger';
 import { consoleProgram, usePrograms } from './support';
 
