@@ -6,17 +6,16 @@
  * Committed histories are replayed against the current workflow code on every `npm test`, so a
  * change that would break a running workflow fails the suite.
  *
- * Histories are kept as binary protobuf (`.binpb`, `temporal.api.history.v1.History`): the SDK's
- * JSON reader (`historyFromJSON`) fails in this install, where `@temporalio/common` and
- * `@temporalio/proto` each carry their own copy of protobufjs.
+ * A history is kept as the JSON `temporal workflow show --output json` writes (and Temporal UI
+ * downloads), so one exported from production replays the same way: `<shape>-<id>.json`, with the
+ * workflow id beside it in `<shape>-<id>.id` (a history does not name its workflow).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 
-const History = temporal.api.history.v1.History;
 const perType = 6;
 
 const safe = (value: string): string => value.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
@@ -30,7 +29,7 @@ export async function recordHistories(
   for await (const info of workflows) {
     const dir = path.join(folder, info.type);
     fs.mkdirSync(dir, { recursive: true });
-    const existing = fs.readdirSync(dir).filter((file) => file.endsWith('.binpb'));
+    const existing = fs.readdirSync(dir).filter((file) => file.endsWith('.json'));
     if (existing.length >= perType) continue;
     const history = await client.workflow.getHandle(info.workflowId, info.runId).fetchHistory();
     const shape = createHash('sha256')
@@ -39,7 +38,7 @@ export async function recordHistories(
       .slice(0, 12);
     if (existing.some((file) => file.startsWith(`${shape}-`))) continue;
     const name = `${shape}-${safe(info.workflowId)}`;
-    fs.writeFileSync(path.join(dir, `${name}.binpb`), History.encode(history).finish());
+    fs.writeFileSync(path.join(dir, `${name}.json`), `${historyToJSON(history)}\n`);
     fs.writeFileSync(path.join(dir, `${name}.id`), `${info.workflowId}\n`);
   }
 }
@@ -49,14 +48,14 @@ export function loadHistories(folder: string) {
   if (!fs.existsSync(folder)) return [];
   return fs
     .readdirSync(folder, { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.binpb'))
+    .filter((file) => file.endsWith('.json'))
     .sort()
     .map((file) => {
-      const idFile = path.join(folder, file.replace(/\.binpb$/, '.id'));
+      const idFile = path.join(folder, file.replace(/\.json$/, '.id'));
       return {
         file,
-        workflowId: fs.readFileSync(idFile, 'utf8').trim(),
-        history: History.decode(fs.readFileSync(path.join(folder, file))),
+        workflowId: fs.existsSync(idFile) ? fs.readFileSync(idFile, 'utf8').trim() : 'replayed',
+        history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8'))),
       };
     });
 }
