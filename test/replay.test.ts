@@ -4,13 +4,27 @@
  * runs already in the field (a missing `patched()`) fails here.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
+import { loadConfig } from '../config';
+import { memberStateQuery, workflowIds } from '../workflows/shared';
+import { eventually, startTestContext } from './support/context';
 import { loadHistories } from './support/histories';
+import { enrol } from './support/ledger';
 
 const folder = path.join(__dirname, 'histories');
 const histories = loadHistories(folder);
+const run = promisify(execFile);
+
+const replayOptions = () => {
+  const bundlePath = process.env.LOYALTY_TEST_WORKFLOW_BUNDLE;
+  return bundlePath
+    ? { workflowBundle: { codePath: bundlePath }, replayName: 'replay-test' }
+    : { workflowsPath: require.resolve('../workflows'), replayName: 'replay-test' };
+};
 
 describe('workflow replay', () => {
   it('has recorded histories of every workflow type', () => {
@@ -30,12 +44,9 @@ describe('workflow replay', () => {
   });
 
   it('replays every recorded history against the current workflow code', async () => {
-    const bundlePath = process.env.LOYALTY_TEST_WORKFLOW_BUNDLE;
     const failures: string[] = [];
     const results = Worker.runReplayHistories(
-      bundlePath
-        ? { workflowBundle: { codePath: bundlePath }, replayName: 'replay-test' }
-        : { workflowsPath: require.resolve('../workflows'), replayName: 'replay-test' },
+      replayOptions(),
       histories.map(({ workflowId, history }) => ({ workflowId, history })),
     );
     let replayed = 0;
@@ -45,5 +56,38 @@ describe('workflow replay', () => {
     }
     assert.equal(replayed, histories.length);
     assert.deepEqual(failures, []);
+  });
+
+  it('replays a live history as the client fetches it and as the CLI exports it', async () => {
+    const t = await startTestContext('replay');
+    try {
+      const memberId = await enrol(t);
+      const handle = t.env.client.workflow.getHandle(workflowIds.member(memberId));
+      await eventually('the first lifecycle review', async () => {
+        const state = await handle.query(memberStateQuery);
+        return state.lastReview ? true : undefined;
+      });
+      await Worker.runReplayHistory(
+        replayOptions(),
+        await handle.fetchHistory(),
+        handle.workflowId,
+      );
+      const cli = process.env.TEMPORAL_CLI_PATH ?? 'temporal';
+      const { stdout } = await run(cli, [
+        'workflow',
+        'show',
+        '--address',
+        loadConfig().TEMPORAL_ADDRESS,
+        '--workflow-id',
+        handle.workflowId,
+        '--output',
+        'json',
+      ]);
+      const exported = JSON.parse(stdout) as { events: unknown[] };
+      assert.ok(exported.events.length > 3, 'the CLI exported the history');
+      await Worker.runReplayHistory(replayOptions(), exported, handle.workflowId);
+    } finally {
+      await t.stop();
+    }
   });
 });
