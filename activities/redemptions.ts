@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { Problem } from '../api/problem';
 import { FailureType } from '../domain/failures';
 import { loadRuleSet } from '../ledger/programs';
 import { adjustPoints } from '../ledger/adjustments';
 import { placeHold, redeemHold, releaseHold } from '../ledger/holds';
 import type { RedemptionPlan, RedemptionRequest, ReturnPlan } from '../domain/redemption';
 import { ms } from '../domain/program';
+import { Refusal, RefusalKind } from '../domain/refusal';
 import type { Db } from '../infra/db';
 import { planRedemption } from '../redemptions/plan';
 import {
@@ -16,21 +16,16 @@ import {
 } from '../redemptions/records';
 import { tierIndex } from '../domain/program';
 import { createActivityMetrics, redemptionOutcomes, type ActivityMetrics } from './metrics';
+import { refusalsAsFailures } from './refusals';
 
 const actor = 'system:redemption';
-
-/** A ledger refusal (a `Problem`) as the business failure it is: not retried. */
-function asFailure(err: unknown, type: FailureType): never {
-  if (err instanceof Problem && err.status < 500)
-    throw ApplicationFailure.nonRetryable(err.detail, type);
-  throw err;
-}
 
 /**
  * The redemption's ledger side in Postgres: eligibility, the points hold and what becomes of it,
  * the service-recovery credit and the timeline. Each is idempotent by the redemption id, so a
  * retried activity changes nothing twice. Each decides under the version the redemption (or its
- * return) recorded when asked for, not the one in force when the activity happens to run.
+ * return) recorded when asked for, not the one in force when the activity happens to run. A
+ * ledger refusal (too few points, a closed member) fails the activity for good, typed by its kind.
  */
 export function createRedemptionActivities({
   db,
@@ -39,7 +34,7 @@ export function createRedemptionActivities({
   db: Db;
   metrics?: ActivityMetrics;
 }) {
-  return {
+  return refusalsAsFailures({
     async planRedemption(request: RedemptionRequest): Promise<RedemptionPlan> {
       const result = await planRedemption(db, request);
       if ('refused' in result) {
@@ -55,17 +50,13 @@ export function createRedemptionActivities({
       points: number;
       actor: string;
     }) {
-      try {
-        await placeHold(db, {
-          holdId: input.redemptionId,
-          memberId: input.memberId,
-          amount: input.points,
-          reason: `redemption ${input.redemptionId}`,
-          actor: input.actor,
-        });
-      } catch (err) {
-        asFailure(err, FailureType.InsufficientPoints);
-      }
+      await placeHold(db, {
+        holdId: input.redemptionId,
+        memberId: input.memberId,
+        amount: input.points,
+        reason: `redemption ${input.redemptionId}`,
+        actor: input.actor,
+      });
     },
 
     async releasePoints(input: { redemptionId: string; memberId: string }): Promise<void> {
@@ -106,7 +97,7 @@ export function createRedemptionActivities({
           ruleVersion,
         });
       } catch (err) {
-        if (err instanceof Problem && err.type === 'conflict') return { points: 0 }; // closed
+        if (err instanceof Refusal && err.kind === RefusalKind.MemberClosed) return { points: 0 };
         throw err;
       }
       return { points };
@@ -140,18 +131,14 @@ export function createRedemptionActivities({
     /** Gives a returned reward's points back, once, in a lot expiring by the return's version. */
     async refundPoints(input: { redemptionId: string; memberId: string; points: number }) {
       const { returnRuleVersion } = await redemptionVersions(db, input.redemptionId);
-      try {
-        await adjustPoints(db, {
-          memberId: input.memberId,
-          points: input.points,
-          reason: `refund: redemption ${input.redemptionId} returned`,
-          actor,
-          dedupeKey: `refund:${input.redemptionId}`,
-          ruleVersion: returnRuleVersion,
-        });
-      } catch (err) {
-        asFailure(err, FailureType.MemberClosed);
-      }
+      await adjustPoints(db, {
+        memberId: input.memberId,
+        points: input.points,
+        reason: `refund: redemption ${input.redemptionId} returned`,
+        actor,
+        dedupeKey: `refund:${input.redemptionId}`,
+        ruleVersion: returnRuleVersion,
+      });
     },
 
     /** Records a step; the step that ends the redemption is timed from its request, once. */
@@ -162,7 +149,7 @@ export function createRedemptionActivities({
       const row = await findRedemptionRow(db, input.redemptionId);
       if (row) metrics.redemptionEnded(outcome, (input.step.at - row.created_at.getTime()) / 1000);
     },
-  };
+  });
 }
 
 export type RedemptionActivities = ReturnType<typeof createRedemptionActivities>;

@@ -2,10 +2,9 @@
  * The one error shape (RFC 9457 problem details, `application/problem+json`). Handlers throw a
  * `Problem`; the error middleware renders it, and renders anything else as a 500 without details.
  */
-export interface FieldError {
-  field: string;
-  message: string;
-}
+import type { FieldError } from '../domain/refusal';
+
+export type { FieldError };
 
 export const problemTypes = {
   'bad-request': { status: 400, title: 'Malformed request' },
