@@ -8,6 +8,7 @@ import {
   CancellationScope,
   condition,
   executeChild,
+  sleep,
 } from '@temporalio/workflow';
 import type { RedemptionPlan } from '../../domain/redemption';
 import { workflowIds } from '../shared';
@@ -169,7 +170,7 @@ async function untilDelivered(r: RedemptionRun, plan: RedemptionPlan, tracking: 
   if (r.delivered) return; // both callbacks came at once: no timer needed
   r.publish();
   const shippedAt = Date.now();
-  if (await condition(() => r.delivered, Math.min(plan.deliverySlaMs, plan.lostAfterMs))) return;
+  if (await deliveredWithin(r, Math.min(plan.deliverySlaMs, plan.lostAfterMs))) return;
   if (plan.deliverySlaMs < plan.lostAfterMs) {
     r.state.slaBreached = true;
     const breached = r.steps(['sla_breached', { slaMs: plan.deliverySlaMs }]);
@@ -180,11 +181,20 @@ async function untilDelivered(r: RedemptionRun, plan: RedemptionPlan, tracking: 
     });
     r.shown(breached, { credited: credit.points });
     const left = plan.lostAfterMs - (Date.now() - shippedAt);
-    if (await condition(() => r.delivered, Math.max(1, left))) return;
+    if (await deliveredWithin(r, Math.max(1, left))) return;
   }
   r.saga.add('points released', () => postgres.releasePoints(r.ids));
   const within = humanDuration(plan.lostAfterMs);
   throw new Lost(
     `shipped (tracking ${tracking ?? 'unknown'}) and not delivered within ${within}: lost, the points are given back`,
   );
+}
+
+/**
+ * Whether the parcel is delivered within `ms`. Unlike `condition(fn, ms)`, the timer is not
+ * cancelled when the delivery comes first: it lapses with the run, which ends in the same
+ * workflow task, so the usual path has no `TimerCanceled` event.
+ */
+async function deliveredWithin(r: RedemptionRun, ms: number): Promise<boolean> {
+  return Promise.race([sleep(ms).then(() => false), condition(() => r.delivered).then(() => true)]);
 }
