@@ -45,8 +45,9 @@ import { substitutionWorkflow } from '../substitution';
  * Their histories have an activity per timeline step; replaying them needs this exact sequence
  * of commands, so nothing here changes (only its imports and its activity option profiles, which
  * are the same options as before). Delete it, and `deprecatePatch` the marker, once no run from
- * before the marker is open (Temporal UI: `WorkflowType = "redemptionWorkflow"` started before the
- * deploy, or `temporal workflow count`).
+ * before the marker is open: the SDK sets `TemporalChangeVersion` on every run that took the
+ * playbook, so `temporal workflow count --query "WorkflowType = 'redemptionWorkflow' AND
+ * ExecutionStatus = 'Running' AND TemporalChangeVersion IS NULL"` must say 0.
  */
 
 /** Postgres steps: short, retried with backoff; business failures end the redemption at once. */
