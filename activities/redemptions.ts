@@ -12,6 +12,7 @@ import {
   findRedemptionRow,
   recordStep,
   redemptionVersions,
+  withSteps,
   type StepInput,
 } from '../redemptions/records';
 import { tierIndex } from '../domain/program';
@@ -24,8 +25,10 @@ const actor = 'system:redemption';
  * The redemption's ledger side in Postgres: eligibility, the points hold and what becomes of it,
  * the service-recovery credit and the timeline. Each is idempotent by the redemption id, so a
  * retried activity changes nothing twice. Each decides under the version the redemption (or its
- * return) recorded when asked for, not the one in force when the activity happens to run. A
- * ledger refusal (too few points, a closed member) fails the activity for good, typed by its kind.
+ * return) recorded when asked for, not the one in force when the activity happens to run.
+ * Given `steps`, an effect writes its timeline steps in its own transaction (once each, by their
+ * number); without, it is the effect alone (as workflows started before steps came along ask).
+ * A ledger refusal (too few points, a closed member) fails the activity for good, typed by its kind.
  */
 export function createRedemptionActivities({
   db,
@@ -34,6 +37,16 @@ export function createRedemptionActivities({
   db: Db;
   metrics?: ActivityMetrics;
 }) {
+  /** The step that ends a redemption, timed from its request: once, when it is written. */
+  const observeEndings = async (written: StepInput[]): Promise<void> => {
+    for (const input of written) {
+      const outcome = redemptionOutcomes.find((o) => o === input.status);
+      if (!outcome) continue;
+      const row = await findRedemptionRow(db, input.redemptionId);
+      if (row) metrics.redemptionEnded(outcome, (input.step.at - row.created_at.getTime()) / 1000);
+    }
+  };
+
   return refusalsAsFailures({
     async planRedemption(request: RedemptionRequest): Promise<RedemptionPlan> {
       const result = await planRedemption(db, request);
@@ -49,14 +62,20 @@ export function createRedemptionActivities({
       memberId: string;
       points: number;
       actor: string;
+      steps?: StepInput[];
     }) {
-      await placeHold(db, {
-        holdId: input.redemptionId,
-        memberId: input.memberId,
-        amount: input.points,
-        reason: `redemption ${input.redemptionId}`,
-        actor: input.actor,
-      });
+      await withSteps(
+        db,
+        (trx) =>
+          placeHold(trx, {
+            holdId: input.redemptionId,
+            memberId: input.memberId,
+            amount: input.points,
+            reason: `redemption ${input.redemptionId}`,
+            actor: input.actor,
+          }),
+        () => input.steps ?? [],
+      );
     },
 
     async releasePoints(input: { redemptionId: string; memberId: string }): Promise<void> {
@@ -68,39 +87,62 @@ export function createRedemptionActivities({
       });
     },
 
-    async redeemPoints(input: { redemptionId: string; memberId: string }): Promise<void> {
-      await redeemHold(db, {
-        holdId: input.redemptionId,
-        memberId: input.memberId,
-        reason: `redemption ${input.redemptionId} fulfilled`,
-        actor,
-      });
+    async redeemPoints(input: {
+      redemptionId: string;
+      memberId: string;
+      steps?: StepInput[];
+    }): Promise<void> {
+      const { written } = await withSteps(
+        db,
+        (trx) =>
+          redeemHold(trx, {
+            holdId: input.redemptionId,
+            memberId: input.memberId,
+            reason: `redemption ${input.redemptionId} fulfilled`,
+            actor,
+          }),
+        () => input.steps ?? [],
+      );
+      await observeEndings(written);
     },
 
-    /** The tier's service-recovery credit for a missed delivery SLA, once per redemption. */
+    /**
+     * The tier's service-recovery credit for a missed delivery SLA, once per redemption; its
+     * steps (`sla_breached`) are written with the credit and say how much (`credited`).
+     */
     async creditServiceRecovery(input: {
       redemptionId: string;
       memberId: string;
       tier: string;
+      steps?: StepInput[];
     }): Promise<{ points: number }> {
       const { ruleVersion } = await redemptionVersions(db, input.redemptionId);
       const { program } = await loadRuleSet(db, ruleVersion);
       const points = program.tiers[tierIndex(program, input.tier)]!.benefits.serviceRecoveryCredit;
-      if (points <= 0) return { points: 0 };
-      try {
-        await adjustPoints(db, {
-          memberId: input.memberId,
-          points,
-          reason: `service recovery: redemption ${input.redemptionId} missed its delivery SLA`,
-          actor,
-          dedupeKey: `sla:${input.redemptionId}`,
-          ruleVersion,
-        });
-      } catch (err) {
-        if (err instanceof Refusal && err.kind === RefusalKind.MemberClosed) return { points: 0 };
-        throw err;
-      }
-      return { points };
+      const credit = async (trx: Db): Promise<number> => {
+        if (points <= 0) return 0;
+        try {
+          await adjustPoints(trx, {
+            memberId: input.memberId,
+            points,
+            reason: `service recovery: redemption ${input.redemptionId} missed its delivery SLA`,
+            actor,
+            dedupeKey: `sla:${input.redemptionId}`,
+            ruleVersion,
+          });
+        } catch (err) {
+          if (err instanceof Refusal && err.kind === RefusalKind.MemberClosed) return 0;
+          throw err;
+        }
+        return points;
+      };
+      const { result } = await withSteps(db, credit, (credited) =>
+        (input.steps ?? []).map((s) => ({
+          ...s,
+          step: { ...s.step, detail: { ...s.step.detail, credited } },
+        })),
+      );
+      return { points: result };
     },
 
     /**
@@ -143,11 +185,7 @@ export function createRedemptionActivities({
 
     /** Records a step; the step that ends the redemption is timed from its request, once. */
     async recordRedemption(input: StepInput): Promise<void> {
-      const recorded = await recordStep(db, input);
-      const outcome = redemptionOutcomes.find((o) => o === input.status);
-      if (!recorded || !outcome) return;
-      const row = await findRedemptionRow(db, input.redemptionId);
-      if (row) metrics.redemptionEnded(outcome, (input.step.at - row.created_at.getTime()) / 1000);
+      if (await recordStep(db, input)) await observeEndings([input]);
     },
   });
 }
