@@ -55,6 +55,7 @@ export function createWebhookQueueActivities({
   // Between a dispatcher's passes the queue waits a little before it sleeps (and needs a signal).
   const lingerMs = 2 * config.WEBHOOK_POLL_MS;
   const pollMs = Math.max(10, Math.round(config.WEBHOOK_POLL_MS / 5));
+  const gatherMs = Math.max(5, Math.round(config.WEBHOOK_POLL_MS / 10));
 
   /** What one attempt means for its delivery, by the schedule and the answer. */
   function outcome(claimed: ClaimedDelivery, sent: Awaited<ReturnType<typeof sendWebhook>>) {
@@ -190,6 +191,8 @@ export function createWebhookQueueActivities({
             return await done('open', await dueIn(db, subscription.id, true));
           if (input.probe) return await done('busy', 0);
           if (Date.now() - started > roundBudgetMs) return await done('busy', 0);
+          // A part batch: let the next events gather (a round's fixed cost over more of them).
+          if (batch.length < config.WEBHOOK_BATCH_SIZE) await context.sleep(gatherMs);
         }
       } finally {
         clearInterval(beat);

@@ -30,30 +30,38 @@ export interface WebhookDeps {
 export function createWebhookActivities(deps: WebhookDeps) {
   const { db, config, temporal, metrics = createActivityMetrics() } = deps;
   const schedule = parseSchedule(config.WEBHOOK_RETRY_SCHEDULE);
+  // Well inside the dispatcher's 10 s activity timeout.
+  const passBudgetMs = 4_000;
+  const gatherMs = Math.max(10, Math.min(50, config.WEBHOOK_POLL_MS / 5));
 
   return {
     ...createWebhookQueueActivities({ ...deps, metrics }),
 
     /**
      * Claims new outbox events into deliveries and wakes the subscriptions that got some while
-     * asleep (one signal each, not one per delivery); on a pass with nothing new, also wakes any
-     * asleep with deliveries due (a signal lost to a crash after the claim committed). Answers
-     * `started`: the subscription workflows woken.
+     * asleep (one signal each, not one per delivery), pass after pass for up to `passBudgetMs`
+     * while events keep coming (a short wait between caught-up passes), so a steady stream costs
+     * an activity every few seconds rather than one per few events. On a call that finds nothing
+     * new, also wakes any subscription asleep with deliveries due (a signal lost to a crash after
+     * the claim committed). Answers `started`: the subscription workflows woken.
      */
     async dispatchWebhooks(): Promise<{ claimed: number; started: number; caughtUp: boolean }> {
       if (!temporal) throw new Error('this worker has no Temporal client to wake deliveries with');
+      const began = Date.now();
       let claimed = 0;
+      let woken = 0;
       let caughtUp = false;
-      const wake = new Set<string>();
-      for (let round = 0; round < 10 && !caughtUp; round++) {
+      for (;;) {
         const pass = await claimEvents(db, 500);
         claimed += pass.claimed;
         caughtUp = pass.claimed < 500;
-        for (const id of pass.wake) wake.add(id);
+        const wake = claimed === 0 ? await sweepAsleep(db) : pass.wake;
+        for (const id of wake) await wakeSubscription(temporal, config, id);
+        woken += wake.length;
+        if (pass.claimed === 0 || Date.now() - began > passBudgetMs) break;
+        if (caughtUp) await new Promise((resolve) => setTimeout(resolve, gatherMs));
       }
-      if (claimed === 0) for (const id of await sweepAsleep(db)) wake.add(id);
-      for (const id of wake) await wakeSubscription(temporal, config, id);
-      return { claimed, started: wake.size, caughtUp };
+      return { claimed, started: woken, caughtUp };
     },
 
     /**

@@ -124,8 +124,8 @@ export const appSchema = z.object({
     .number()
     .int()
     .min(1)
-    .max(500)
-    .default(50)
+    .max(1000)
+    .default(100)
     .describe(
       "Deliveries a subscription's workflow claims and sends at once (each request bounded by WEBHOOK_TIMEOUT_MS), then records in one transaction.",
     ),

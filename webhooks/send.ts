@@ -3,6 +3,8 @@
  * on every attempt and replay, one signature per valid secret, all over one timestamp. Answers
  * what happened; recording it is the caller's (with the delivery's state, in one transaction).
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { WebhookPayload } from '../domain/webhooks';
 import { signatureHeaders } from '../infra/webhook-signature';
 import type { EventRow } from './deliveries';
@@ -24,6 +26,53 @@ export function payloadOf(event: EventRow): string {
   return JSON.stringify(payload);
 }
 
+// Kept-alive connections per endpoint: a subscription's batches reuse them. node:http rather
+// than fetch: a fraction of the CPU per request, which is what a delivery mostly costs.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
+
+/** One POST, answered or not within `timeoutMs` (connecting included); redirects not followed. */
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<{ statusCode: number | null; error: string | null }> {
+  return new Promise((resolve) => {
+    const target = new URL(url);
+    const client = target.protocol === 'https:' ? https : http;
+    const request = client.request(target, {
+      method: 'POST',
+      agent: agents[target.protocol as keyof typeof agents],
+      headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+    });
+    const timer = setTimeout(() => {
+      request.destroy();
+      resolve({ statusCode: null, error: `no answer in ${timeoutMs} ms` });
+    }, timeoutMs);
+    request.on('response', (response) => {
+      const statusCode = response.statusCode ?? null;
+      response.resume(); // the body is not read: drained, so the connection is reused
+      response.on('end', () => {
+        clearTimeout(timer);
+        const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
+        resolve({ statusCode, error: ok ? null : `answered ${statusCode}` });
+      });
+      response.on('error', (err) => {
+        clearTimeout(timer);
+        resolve({ statusCode, error: err.message });
+      });
+    });
+    request.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ statusCode: null, error: err.message });
+    });
+    request.end(body);
+  });
+}
+
 export async function sendWebhook(input: {
   url: string;
   event: EventRow;
@@ -42,25 +91,7 @@ export async function sendWebhook(input: {
     'webhook-signature': signed.map((h) => h['webhook-signature']).join(' '),
   };
   const started = Date.now();
-  let statusCode: number | null = null;
-  let error: string | null = null;
-  try {
-    const response = await fetch(input.url, {
-      method: 'POST',
-      headers,
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(input.timeoutMs),
-    });
-    statusCode = response.status;
-    await response.body?.cancel();
-    if (statusCode < 200 || statusCode >= 300) error = `answered ${statusCode}`;
-  } catch (err) {
-    error =
-      (err as Error).name === 'TimeoutError'
-        ? `no answer in ${input.timeoutMs} ms`
-        : (err as Error).message;
-  }
+  const { statusCode, error } = await post(input.url, headers, body, input.timeoutMs);
   const at = new Date();
   return { at, statusCode, latencyMs: at.getTime() - started, error };
 }
