@@ -66,7 +66,8 @@ export async function claimEvents(
          SELECT id FROM program_events WHERE dispatched_at IS NULL
          ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
        ), events AS (
-         UPDATE program_events e SET dispatched_at = now() FROM claimed c WHERE e.id = c.id
+         UPDATE program_events e SET dispatched_at = now()
+         WHERE e.id = ANY(ARRAY(SELECT id FROM claimed))
          RETURNING e.id, e.type, e.member_id, e.occurred_at
        ), made AS (
          INSERT INTO webhook_deliveries (subscription_id, event_id, member_id)

@@ -24,7 +24,8 @@ export interface ClaimedDelivery {
  * Claims up to `limit` due deliveries for `leaseMs` (long enough for one request and its record),
  * oldest due first. `ordered`: only the oldest pending delivery of each member, so a member's
  * next event waits until the one before it is delivered (or given up). `head`: only the oldest
- * pending delivery of all, if due (the probe of an endpoint that keeps failing).
+ * pending delivery of all, if due (the probe of an endpoint that keeps failing). `= ANY(ARRAY(..))`
+ * rather than a join: a join of the candidates may be planned as a scan of the whole table.
  */
 export async function claimDue(
   db: Db,
@@ -47,7 +48,7 @@ export async function claimDue(
   }[input.mode];
   const { rows } = await db.raw<{ rows: ClaimedDelivery[] }>(
     `UPDATE webhook_deliveries d SET leased_until = now() + make_interval(secs => :leaseS)
-     FROM (${candidates}) c WHERE d.id = c.id AND d.status = 'pending'
+     WHERE d.id = ANY(ARRAY(${candidates})) AND d.status = 'pending'
      RETURNING d.id, d.event_id, d.attempts, d.requested_by`,
     { subscriptionId: input.subscriptionId, limit: input.limit, leaseS: input.leaseMs / 1000 },
   );
