@@ -1,6 +1,6 @@
 /**
  * What the worker's activities count and time: how redemptions end, partner calls, webhook
- * attempts. Recorded through the Temporal SDK's metric meter, so they leave the worker process
+ * attempts, delivery lag and queues. Recorded through the Temporal SDK's metric meter, so they leave the worker process
  * by the same exporter as the SDK's own metrics (`workers/telemetry.ts`): one `/metrics` port.
  * Built once by the worker and handed to the activity factories; a factory given none records
  * nothing (`noopMetricMeter`).
@@ -27,6 +27,8 @@ export const metricNames = {
   partnerDuration: 'loyalty_partner_request_duration_seconds',
   partnerErrors: 'loyalty_partner_request_errors_total',
   webhookAttempts: 'loyalty_webhook_attempts_total',
+  webhookLag: 'loyalty_webhook_delivery_lag_seconds',
+  webhookPending: 'loyalty_webhook_pending_deliveries',
 } as const;
 
 export const histogramBuckets: Record<string, number[]> = {
@@ -50,6 +52,23 @@ export const histogramBuckets: Record<string, number[]> = {
     30 * 86_400,
   ],
   [metricNames.partnerDuration]: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20],
+  // Seconds keep pace (the issue's target is a p99 under 5 s); minutes to days are retries.
+  [metricNames.webhookLag]: [
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2,
+    5,
+    10,
+    30,
+    60,
+    300,
+    1800,
+    3600,
+    6 * 3600,
+    86_400,
+  ],
 };
 
 export interface ActivityMetrics {
@@ -59,6 +78,10 @@ export interface ActivityMetrics {
   partnerCall(partner: Partner, operation: string, outcome: PartnerOutcome, seconds: number): void;
   /** One webhook delivery attempt: the endpoint took it (2xx) or not. */
   webhookAttempt(result: 'delivered' | 'failed'): void;
+  /** An event reached a partner, `seconds` after it happened (first deliveries, not replays). */
+  webhookDelivered(seconds: number): void;
+  /** How many deliveries a subscription's queue holds pending now. */
+  webhookPending(subscriptionId: string, pending: number): void;
 }
 
 export function createActivityMetrics(meter: MetricMeter = noopMetricMeter): ActivityMetrics {
@@ -84,6 +107,18 @@ export function createActivityMetrics(meter: MetricMeter = noopMetricMeter): Act
     '',
     'Webhook delivery attempts by result (delivered: the endpoint answered 2xx; failed: anything else).',
   );
+  const webhookLag = meter.createHistogram(
+    metricNames.webhookLag,
+    'float',
+    '',
+    'Time from a programme event to its first delivery taking it (2xx), per delivery.',
+  );
+  const webhookPending = meter.createGauge(
+    metricNames.webhookPending,
+    'int',
+    '',
+    "Deliveries pending in a subscription's queue (due now or waiting for a retry), by subscription.",
+  );
   return {
     redemptionEnded(outcome, seconds) {
       redemptionDuration.record(Math.max(0, seconds), { outcome });
@@ -94,6 +129,12 @@ export function createActivityMetrics(meter: MetricMeter = noopMetricMeter): Act
     },
     webhookAttempt(result) {
       webhookAttempts.add(1, { result });
+    },
+    webhookDelivered(seconds) {
+      webhookLag.record(Math.max(0, seconds));
+    },
+    webhookPending(subscriptionId, pending) {
+      webhookPending.set(pending, { subscription: subscriptionId });
     },
   };
 }

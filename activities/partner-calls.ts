@@ -46,6 +46,8 @@ export function recordingPartnerCalls(
   return {
     redemptionEnded: (outcome, seconds) => metrics.redemptionEnded(outcome, seconds),
     webhookAttempt: (result) => metrics.webhookAttempt(result),
+    webhookDelivered: (seconds) => metrics.webhookDelivered(seconds),
+    webhookPending: (id, pending) => metrics.webhookPending(id, pending),
     partnerCall(partner, operation, outcome, seconds) {
       log.record(partner, outcome);
       metrics.partnerCall(partner, operation, outcome, seconds);

@@ -120,6 +120,24 @@ export const appSchema = z.object({
     .max(60_000)
     .default(1000)
     .describe('How often the dispatcher looks for new outbox events when it has found none.'),
+  WEBHOOK_BATCH_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .describe(
+      "Deliveries a subscription's workflow claims and sends at once (each request bounded by WEBHOOK_TIMEOUT_MS), then records in one transaction.",
+    ),
+  WEBHOOK_CIRCUIT_FAILURES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(20)
+    .describe(
+      'After this many failed attempts in a row at one endpoint, only its oldest delivery is tried (by WEBHOOK_RETRY_SCHEDULE) until one goes through; the rest wait.',
+    ),
   ACCRUAL_BATCH_MAX: z.coerce
     .number()
     .int()

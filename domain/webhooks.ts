@@ -78,6 +78,16 @@ export function parseSchedule(value: string): number[] {
   });
 }
 
+/** Why a subscription is disabled after a delivery failed through the whole schedule. */
+export function failingReason(
+  scheduleMs: number[],
+  attempts: number,
+  error: string | null,
+): string {
+  const hours = Math.round(scheduleMs.reduce((a, b) => a + b, 0) / 3_600_000);
+  return `failing for ${hours} h: ${attempts} attempts, last: ${error}`;
+}
+
 /** What a partner receives (the Standard Webhooks payload shape: type, timestamp, data). */
 export interface WebhookPayload {
   type: string;

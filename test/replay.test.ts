@@ -35,6 +35,7 @@ describe('workflow replay', () => {
       'substitutionWorkflow',
       'returnWorkflow',
       'webhookDeliveryWorkflow',
+      'webhookSubscriptionWorkflow',
       'ruleChangeWorkflow',
       'simulationWorkflow',
       'launchWorkflow',

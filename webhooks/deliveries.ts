@@ -1,10 +1,10 @@
 /**
  * Deliveries: the outbox (`program_events`) claimed once, each event becoming one delivery per
- * matching, enabled subscription made before it; every attempt recorded (status code, latency,
- * error); replays are new deliveries of the same event.
+ * matching, enabled subscription made before it (in SQL, no workflow per delivery); every attempt
+ * recorded (status code, latency, error); replays are new deliveries of the same event.
  */
-import { matches } from '../domain/webhooks';
 import type { Db } from '../infra/db';
+import { wakeAsleep } from './queue';
 import type { SubscriptionRow } from './subscriptions';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'gone' | 'skipped';
@@ -20,6 +20,8 @@ export interface DeliveryRow {
   last_status_code: number | null;
   last_error: string | null;
   next_attempt_at: Date | null;
+  leased_until: Date | null;
+  member_id: string | null;
   started_at: Date | null;
   created_at: Date;
   completed_at: Date | null;
@@ -42,50 +44,47 @@ export interface EventRow {
   occurred_at: Date;
 }
 
+/** SQL: whether filter list `filters` (`text[]`) matches event type `type` (as `matches()`). */
+export const filterMatches = (filters: string, type: string): string =>
+  `EXISTS (SELECT 1 FROM unnest(${filters}) f WHERE f = '*' OR f = ${type}
+    OR (f LIKE '%.*' AND starts_with(${type}, left(f, -1))))`;
+
 /**
  * Claims up to `limit` undelivered events (SKIP LOCKED: dispatchers never block each other, and
  * an event committed late by a long transaction is claimed whenever it appears, unlike a cursor)
- * and writes their deliveries, in one transaction. Answers how many events were claimed.
+ * and writes their deliveries, one per matching, enabled subscription made before the event, in
+ * one statement. Answers how many events were claimed, and the subscriptions that got deliveries
+ * while their workflow was asleep (marked awake in the same transaction: the ones to signal).
  */
-export async function claimEvents(db: Db, limit: number): Promise<number> {
+export async function claimEvents(
+  db: Db,
+  limit: number,
+): Promise<{ claimed: number; wake: string[] }> {
   return db.transaction(async (trx) => {
-    const { rows: events } = await trx.raw<{ rows: EventRow[] }>(
-      `SELECT id, type, occurred_at FROM program_events WHERE dispatched_at IS NULL
-       ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+    const { rows } = await trx.raw<{ rows: { claimed: number; subscriptions: string[] }[] }>(
+      `WITH claimed AS (
+         SELECT id FROM program_events WHERE dispatched_at IS NULL
+         ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
+       ), events AS (
+         UPDATE program_events e SET dispatched_at = now()
+         WHERE e.id = ANY(ARRAY(SELECT id FROM claimed))
+         RETURNING e.id, e.type, e.member_id, e.occurred_at
+       ), made AS (
+         INSERT INTO webhook_deliveries (subscription_id, event_id, member_id)
+         SELECT s.id, e.id, e.member_id FROM events e JOIN webhook_subscriptions s
+           ON s.status = 'enabled' AND s.created_at <= e.occurred_at
+           AND ${filterMatches('s.event_types', 'e.type')}
+         ORDER BY e.id, s.id
+         ON CONFLICT (subscription_id, event_id) WHERE requested_by IS NULL DO NOTHING
+         RETURNING subscription_id
+       )
+       SELECT (SELECT count(*)::int FROM events) AS claimed,
+         ARRAY(SELECT DISTINCT subscription_id::text FROM made) AS subscriptions`,
       [limit],
     );
-    if (events.length === 0) return 0;
-    const subscriptions = await trx<SubscriptionRow>('webhook_subscriptions').where({
-      status: 'enabled',
-    });
-    const pairs = events.flatMap((event) =>
-      subscriptions
-        .filter((s) => s.created_at <= event.occurred_at && matches(s.event_types, event.type))
-        .map((s) => ({ subscription_id: s.id, event_id: event.id })),
-    );
-    if (pairs.length) {
-      await trx.raw(
-        `INSERT INTO webhook_deliveries (subscription_id, event_id)
-         SELECT * FROM unnest(?::uuid[], ?::bigint[])
-         ON CONFLICT (subscription_id, event_id) WHERE requested_by IS NULL DO NOTHING`,
-        [pairs.map((p) => p.subscription_id), pairs.map((p) => p.event_id)],
-      );
-    }
-    await trx.raw('UPDATE program_events SET dispatched_at = now() WHERE id = ANY(?::bigint[])', [
-      events.map((e) => e.id),
-    ]);
-    return events.length;
+    const { claimed, subscriptions } = rows[0]!;
+    return { claimed, wake: await wakeAsleep(trx, subscriptions) };
   });
-}
-
-/** Deliveries whose workflow is not known to be started (new, or left by a crash). */
-export async function unstartedDeliveries(db: Db, limit: number): Promise<DeliveryRow[]> {
-  return db<DeliveryRow>('webhook_deliveries').whereNull('started_at').orderBy('id').limit(limit);
-}
-
-export async function markStarted(db: Db, ids: number[]): Promise<void> {
-  if (ids.length)
-    await db('webhook_deliveries').whereIn('id', ids).update({ started_at: new Date() });
 }
 
 export async function loadDelivery(db: Db, id: number) {
@@ -195,6 +194,7 @@ export async function createReplay(
       event_id: input.eventId,
       replay_of: first?.id ?? null,
       requested_by: input.requestedBy,
+      member_id: db.raw('(SELECT member_id FROM program_events WHERE id = ?)', [input.eventId]),
     })
     .returning('*');
   return row!;
@@ -203,8 +203,8 @@ export async function createReplay(
 /**
  * Redelivers what a subscription missed between `since` and `until`: one replay delivery for
  * each claimed event it matches, from after it was made, that it has no delivered or pending
- * delivery of (so a second call adds nothing for events already on their way). Their workflows
- * are started by the dispatcher's next pass. Answers how many, at most `limit`, oldest first.
+ * delivery of (so a second call adds nothing for events already on their way), queued for the
+ * subscription's workflow (the caller wakes it). Answers how many, at most `limit`, oldest first.
  */
 export async function createRangeReplay(
   db: Db,
@@ -218,14 +218,13 @@ export async function createRangeReplay(
 ): Promise<number> {
   const { subscription: s } = input;
   const { rowCount } = await db.raw<{ rowCount: number }>(
-    `INSERT INTO webhook_deliveries (subscription_id, event_id, replay_of, requested_by)
-     SELECT :id, e.id, first.id, :requestedBy FROM program_events e
+    `INSERT INTO webhook_deliveries (subscription_id, event_id, member_id, replay_of, requested_by)
+     SELECT :id, e.id, e.member_id, first.id, :requestedBy FROM program_events e
      LEFT JOIN webhook_deliveries first
        ON first.subscription_id = :id AND first.event_id = e.id AND first.requested_by IS NULL
      WHERE e.dispatched_at IS NOT NULL AND e.occurred_at >= greatest(:since::timestamptz, :createdAt::timestamptz)
        AND e.occurred_at < :until::timestamptz
-       AND EXISTS (SELECT 1 FROM unnest(:filters::text[]) f WHERE f = '*' OR f = e.type
-         OR (f LIKE '%.*' AND starts_with(e.type, left(f, -1))))
+       AND ${filterMatches(':filters::text[]', 'e.type')}
        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.subscription_id = :id
          AND x.event_id = e.id AND x.status IN ('delivered', 'pending'))
      ORDER BY e.id LIMIT :limit`,

@@ -1,40 +1,26 @@
 /**
- * Starting a delivery's workflow: `webhook:<subscriptionId>:<eventId>`, or for a replay
- * `webhook:<subscriptionId>:<eventId>:replay:<deliveryId>`. Starting one that exists keeps it,
- * so the dispatcher and the replay route can both call this without doing a thing twice.
+ * Waking a subscription's delivery workflow (`webhook-subscription:<subscriptionId>`), starting
+ * it if it is not running: signal-with-start, so the dispatcher, the replay routes and a sweep can
+ * all call this without ever running two for one subscription.
  */
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdReusePolicy,
-  type Client,
-} from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../config';
-import { parseSchedule } from '../domain/webhooks';
-import type { webhookDeliveryWorkflow } from '../workflows/webhooks';
-import { workflowIds } from '../workflows/shared';
-import type { DeliveryRow } from './deliveries';
+import type { webhookSubscriptionWorkflow } from '../workflows/webhooks';
+import { wakeSubscriptionSignal, workflowIds } from '../workflows/shared';
 
-const deliveryWorkflowId = (d: DeliveryRow): string => {
-  const id = workflowIds.webhook(d.subscription_id, String(d.event_id));
-  return d.requested_by === null ? id : `${id}:replay:${d.id}`;
-};
-
-/** Answers whether this call started it (false: it was running or ran already). */
-export async function startDeliveryWorkflow(
+export async function wakeSubscription(
   client: Client,
-  config: Pick<AppConfig, 'TEMPORAL_TASK_QUEUE' | 'WEBHOOK_RETRY_SCHEDULE'>,
-  delivery: DeliveryRow,
-): Promise<boolean> {
-  try {
-    await client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
-      workflowId: deliveryWorkflowId(delivery),
+  config: Pick<AppConfig, 'TEMPORAL_TASK_QUEUE'>,
+  subscriptionId: string,
+): Promise<void> {
+  await client.workflow.signalWithStart<typeof webhookSubscriptionWorkflow, []>(
+    'webhookSubscriptionWorkflow',
+    {
+      workflowId: workflowIds.webhookSubscription(subscriptionId),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      args: [{ deliveryId: delivery.id, scheduleMs: parseSchedule(config.WEBHOOK_RETRY_SCHEDULE) }],
-    });
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-    throw err;
-  }
+      args: [{ subscriptionId }],
+      signal: wakeSubscriptionSignal,
+      signalArgs: [],
+    },
+  );
 }

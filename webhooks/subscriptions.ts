@@ -15,6 +15,10 @@ export interface SubscriptionRow {
   event_types: string[];
   description: string | null;
   status: 'enabled' | 'disabled';
+  /** One member's events one after the other, in order. */
+  ordered_by_member: boolean;
+  /** Its delivery workflow is working or backing off (no wake-up signal needed). */
+  awake: boolean;
   disabled_reason: string | null;
   disabled_at: Date | null;
   created_at: Date;
@@ -35,7 +39,12 @@ const visible = (db: Db | Trx, owner: Owner) => {
 export async function createSubscription(
   db: Db,
   owner: Owner,
-  input: { url: string; eventTypes: string[]; description?: string | undefined },
+  input: {
+    url: string;
+    eventTypes: string[];
+    description?: string | undefined;
+    orderedByMember?: boolean | undefined;
+  },
 ): Promise<{ subscription: SubscriptionRow; secret: string }> {
   const secret = generateSecret();
   return db.transaction(async (trx) => {
@@ -47,6 +56,7 @@ export async function createSubscription(
         url: input.url,
         event_types: input.eventTypes,
         description: input.description ?? null,
+        ordered_by_member: input.orderedByMember ?? false,
       })
       .returning('*');
     await trx('webhook_secrets').insert({ subscription_id: subscription!.id, secret });
@@ -73,6 +83,7 @@ export async function updateSubscription(
     url?: string | undefined;
     eventTypes?: string[] | undefined;
     enabled?: boolean | undefined;
+    orderedByMember?: boolean | undefined;
   },
 ): Promise<SubscriptionRow> {
   const [row] = await db<SubscriptionRow>('webhook_subscriptions')
@@ -80,6 +91,7 @@ export async function updateSubscription(
     .update({
       ...(patch.url !== undefined ? { url: patch.url } : {}),
       ...(patch.eventTypes !== undefined ? { event_types: patch.eventTypes } : {}),
+      ...(patch.orderedByMember !== undefined ? { ordered_by_member: patch.orderedByMember } : {}),
       ...(patch.enabled === true
         ? { status: 'enabled', disabled_reason: null, disabled_at: null }
         : {}),

@@ -63,6 +63,13 @@ export const webhookAttempt: ActivityOptions = {
   retry: postgresStep.retry,
 };
 
+/** A round of a subscription's queue: up to ~20 s of sends plus one request's timeout; heartbeats. */
+export const webhookRound: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+};
+
 /** Readiness checks and guard figures: a few tries, then the playbook carries on without them. */
 export const readinessCheck: ActivityOptions = {
   startToCloseTimeout: '2 minutes',

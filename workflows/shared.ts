@@ -23,6 +23,7 @@ export const workflowIds = {
   webhook: (subscriptionId: string, eventId: string): string =>
     `webhook:${subscriptionId}:${eventId}`,
   webhookDispatcher: (taskQueue: string): string => `webhook-dispatcher:${taskQueue}`,
+  webhookSubscription: (subscriptionId: string): string => `webhook-subscription:${subscriptionId}`,
   ruleChange: (changeId: string): string => `rule-change:${changeId}`,
   simulation: (simulationId: string): string => `simulation:${simulationId}`,
   launch: (launchId: string): string => `launch:${launchId}`,
@@ -100,6 +101,9 @@ export interface ShipmentEvent {
   trackingNumber?: string | undefined;
   at: string;
 }
+
+/** New deliveries in a subscription's queue (sent only when its workflow went to sleep). */
+export const wakeSubscriptionSignal = defineSignal('wakeSubscription');
 
 export const shipmentEventSignal = defineSignal<[ShipmentEvent]>('shipmentEvent');
 

@@ -5,7 +5,6 @@ import {
   createRangeReplay,
   createReplay,
   listDeliveries,
-  markStarted,
   type AttemptRow,
   type DeliveryRow,
 } from '../../webhooks/deliveries';
@@ -18,7 +17,7 @@ import {
   type Owner,
   type SubscriptionRow,
 } from '../../webhooks/subscriptions';
-import { startDeliveryWorkflow } from '../../webhooks/start';
+import { wakeSubscription } from '../../webhooks/start';
 import { callerOf } from '../auth';
 import { notFound, Problem } from '../problem';
 import type { RedemptionDeps } from '../redemptions';
@@ -38,6 +37,11 @@ const eventTypes = z
   .min(1)
   .max(100)
   .describe('Event types, families (`redemption.*`) or `*`.');
+const orderedByMember = z
+  .boolean()
+  .describe(
+    "Deliver each member's events one after the other, in the order they happened: a member's next event waits while one before it is being retried (default false: in any order, faster).",
+  );
 
 const subscription = z.object({
   id: z.uuid(),
@@ -45,6 +49,7 @@ const subscription = z.object({
   eventTypes: z.array(z.string()),
   description: z.string().nullable(),
   status: z.enum(['enabled', 'disabled']),
+  orderedByMember: z.boolean(),
   disabledReason: z.string().nullable(),
   createdAt: z.iso.datetime(),
 });
@@ -55,6 +60,7 @@ const view = (row: SubscriptionRow) => ({
   eventTypes: row.event_types,
   description: row.description,
   status: row.status,
+  orderedByMember: row.ordered_by_member,
   disabledReason: row.disabled_reason,
   createdAt: row.created_at.toISOString(),
 });
@@ -108,6 +114,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
         url: endpoint,
         eventTypes,
         description: z.string().max(500).optional(),
+        orderedByMember: orderedByMember.optional(),
       }),
       responses: {
         201: {
@@ -167,8 +174,12 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
           url: endpoint.optional(),
           eventTypes: eventTypes.optional(),
           enabled: z.boolean().optional(),
+          orderedByMember: orderedByMember.optional(),
         })
-        .refine((b) => Object.keys(b).length > 0, 'give at least one of url, eventTypes, enabled'),
+        .refine(
+          (b) => Object.keys(b).length > 0,
+          'give at least one of url, eventTypes, enabled, orderedByMember',
+        ),
       responses: {
         200: { description: 'The subscription now.', schema: subscription },
         404: { description: 'Not yours, or none.' },
@@ -261,7 +272,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
       params,
       body: z.strictObject({ eventId: z.number().int().min(1) }),
       responses: {
-        202: { description: 'The replay delivery, started.' },
+        202: { description: "The replay delivery, queued; the subscription's workflow sends it." },
         404: { description: 'No such subscription, or an event this subscription was never sent.' },
       },
       handler: async ({ params: { id }, body }, _req, res) => {
@@ -290,8 +301,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
           eventId: body.eventId,
           requestedBy: `${caller.role}:${caller.name}`,
         });
-        await startDeliveryWorkflow(deps.temporal, deps.config, delivery);
-        await markStarted(deps.db, [delivery.id]);
+        await wakeSubscription(deps.temporal, deps.config, row.id);
         res.status(202).json(deliveryView(delivery, []));
       },
     }),
@@ -317,7 +327,8 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
         ),
       responses: {
         202: {
-          description: 'How many replay deliveries were made; the dispatcher starts them.',
+          description:
+            "How many replay deliveries were queued; the subscription's workflow sends them.",
           schema: z.object({ requested: z.int(), more: z.boolean() }),
         },
         404: { description: 'Not yours, or none.' },
@@ -337,6 +348,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
           requestedBy: `${caller.role}:${caller.name}`,
           limit,
         });
+        if (requested > 0) await wakeSubscription(deps.temporal, deps.config, row.id);
         res.status(202).json({ requested, more: requested === limit });
       },
     }),

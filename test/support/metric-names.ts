@@ -28,8 +28,8 @@ export const apiMetrics = {
 
 /** The worker's own (activities/metrics.ts). */
 export const workerMetrics = {
-  histograms: [metricNames.redemptionDuration, metricNames.partnerDuration],
-  others: [metricNames.partnerErrors, metricNames.webhookAttempts],
+  histograms: [metricNames.redemptionDuration, metricNames.partnerDuration, metricNames.webhookLag],
+  others: [metricNames.partnerErrors, metricNames.webhookAttempts, metricNames.webhookPending],
 };
 
 /** The Temporal SDK's worker metrics used, as the worker's exporter names them. */
