@@ -42,6 +42,10 @@ export interface RouteSpec<
   params?: P;
   query?: Q;
   body?: B;
+  /** What an invalid body is: `validation` (a 422, the default) or `bad-request` (a 400). */
+  invalidBody?: 'validation' | 'bad-request';
+  /** The largest JSON body taken, as body-parser reads it (default `1mb`). */
+  bodyLimit?: string;
   responses: Record<number, ResponseSpec>;
   /** Honours the `Idempotency-Key` header (see `idempotency.ts`). */
   idempotent?: boolean;
@@ -61,7 +65,10 @@ export function defineRoute<
   return spec;
 }
 
-export function fieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
+export function fieldErrors(
+  error: { issues: readonly z.core.$ZodIssue[] },
+  prefix?: string,
+): FieldError[] {
   return error.issues.map((issue) => {
     let field = issue.path
       .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i ? '.' : ''}${String(part)}`))
@@ -99,7 +106,7 @@ function validate(spec: RouteSpec) {
       }
       const parsed = spec.body.safeParse(req.body);
       if (!parsed.success) {
-        throw new Problem('validation', 'The request body is not valid.', {
+        throw new Problem(spec.invalidBody ?? 'validation', 'The request body is not valid.', {
           errors: fieldErrors(parsed.error),
         });
       }
@@ -112,11 +119,13 @@ function validate(spec: RouteSpec) {
 
 const rawBodies = new WeakMap<Request, Buffer>();
 
-const jsonBody = express.json({
-  limit: '1mb',
-  type: ['application/json', 'application/*+json'],
-  verify: (req, _res, buffer) => rawBodies.set(req as Request, buffer),
-});
+const jsonBody = (limit = '1mb') =>
+  express.json({
+    limit,
+    type: ['application/json', 'application/*+json'],
+    verify: (req, _res, buffer) => rawBodies.set(req as Request, buffer),
+  });
+const defaultJsonBody = jsonBody();
 
 /** The body exactly as received (for signatures), on routes with a JSON body. */
 export const rawBodyOf = (req: Request): string => rawBodies.get(req)?.toString('utf8') ?? '';
@@ -129,7 +138,7 @@ export function mountRoutes(
   for (const spec of routes) {
     const chain = [
       ...(spec.auth === 'public' ? [] : [authenticate(deps, spec.auth)]),
-      ...(spec.body ? [jsonBody] : []),
+      ...(spec.body ? [spec.bodyLimit ? jsonBody(spec.bodyLimit) : defaultJsonBody] : []),
       ...(spec.verify
         ? [(req: Request, _res: Response, next: NextFunction) => (spec.verify!(req), next())]
         : []),
