@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Logger } from '../../infra/logger';
 import type { Db } from '../../infra/db';
 import type { EventAnswer, EventResult } from '../../ledger/activity';
-import { recordEventBatch } from '../../ledger/event-batch';
+import { createEventBatcher } from '../../ledger/event-batch';
 import { callerOf } from '../auth';
 import { notifyLifecycles, type LifecycleDeps } from '../lifecycle';
 import { Problem } from '../problem';
@@ -87,6 +87,10 @@ export function itemProblem(
 }
 
 export function eventBatchRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
+  const batcher = createEventBatcher(deps.db, {
+    chunk: deps.config.ACCRUAL_BATCH_MAX,
+    inFlight: deps.config.ACCRUAL_BATCHES_IN_FLIGHT,
+  });
   return [
     defineRoute({
       method: 'post',
@@ -115,14 +119,7 @@ export function eventBatchRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] 
         const valid = items.flatMap((event, index) =>
           event instanceof InvalidEvent ? [] : [{ index, event }],
         );
-        const outcomes = await recordEventBatch(
-          deps.db,
-          valid.map(({ event }) => ({ event, actor })),
-          {
-            chunk: deps.config.ACCRUAL_BATCH_MAX,
-            inFlight: deps.config.ACCRUAL_BATCHES_IN_FLIGHT,
-          },
-        );
+        const outcomes = await batcher.record(valid.map(({ event }) => ({ event, actor })));
         const where = {
           instance: req.originalUrl,
           requestId: typeof req.id === 'string' ? req.id : undefined,
