@@ -53,11 +53,7 @@ function classify(procs: Map<string, Proc>): Map<string, CpuGroup> {
     const proc = procs.get(pid);
     if (!proc) return false;
     const mine = (cmdline: string) => cmdline.includes(root) || cmdline.includes(dataDir);
-    return (
-      pid === String(process.ppid) ||
-      mine(proc.cmdline) ||
-      mine(procs.get(proc.ppid)?.cmdline ?? '')
-    );
+    return mine(proc.cmdline) || mine(procs.get(proc.ppid)?.cmdline ?? '');
   };
   const kinds = new Map([...procs].map(([pid, proc]) => [pid, kindOf(proc.cmdline)]));
   const found = new Set<CpuGroup>();
