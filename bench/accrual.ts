@@ -16,11 +16,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, loadStackConfig } from '../config';
+import { loadStackConfig } from '../config';
 import { runBaseline, type BaselineResult } from './baseline';
 import { JsonClient, type JsonResponse } from './http';
 import { startHttpFloor } from './http-floor';
 import { inParallel, runLoad, type LoadResult } from './load';
+import { stackDatabaseUrl } from './options';
 import { printReport, type Verification } from './report';
 import { waitForLifecycles } from './settle';
 
@@ -37,7 +38,8 @@ const usage = `Usage: npm run bench:accrual -- [options]
   --batch N             events per POST /events/batch request (default 100)
   --batch-clients N     concurrent clients of the batch phase (default 8)
   --phases LIST         any of app,baseline,floor,hot,batch (default all five)
-DATABASE_URL (default: the embedded Postgres of \`npm start\`) is where the baseline runs.`;
+DATABASE_URL (default: the embedded Postgres of \`npm start\`, over its Unix socket as the API
+connects) is where the baseline runs.`;
 
 const { values: args } = parseArgs({
   options: {
@@ -214,7 +216,8 @@ async function main(): Promise<void> {
   const batchSize = positive('batch');
   const batchClients = positive('batch-clients');
   const phases = new Set(args.phases.split(','));
-  const databaseUrl = loadConfig().DATABASE_URL;
+  const database = stackDatabaseUrl();
+  const databaseUrl = database.url;
   const http = new JsonClient(args.url, apiKey(), Math.max(clients, hotClients, 16));
 
   console.log(
@@ -267,7 +270,7 @@ async function main(): Promise<void> {
 
   if (phases.has('baseline')) {
     console.log(
-      `baseline: ${clients} clients, pg pool of ${args['baseline-pool']}, ${durationMs / 1000} s...`,
+      `baseline: ${clients} clients, pg pool of ${args['baseline-pool']}, over ${database.via}, ${durationMs / 1000} s...`,
     );
     baseline = await runBaseline({
       databaseUrl,
