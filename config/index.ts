@@ -127,7 +127,7 @@ export const appSchema = z.object({
     .max(1000)
     .default(100)
     .describe(
-      'At most this many earning events per group-commit batch (`POST /events`): one transaction and one statement for them all.',
+      'At most this many earning events per group-commit batch (`POST /events`), and per transaction of `POST /events/batch`: one transaction and one statement for them all.',
     ),
   ACCRUAL_BATCHES_IN_FLIGHT: z.coerce
     .number()
@@ -136,7 +136,7 @@ export const appSchema = z.object({
     .max(32)
     .default(2)
     .describe(
-      'Group-commit batches an API process writes at the same time; events arriving meanwhile wait for the next batch.',
+      'Group-commit batches an API process writes at the same time; events arriving meanwhile wait for the next batch. `POST /events/batch` requests likewise share this many transactions at a time.',
     ),
   IDEMPOTENCY_LEASE_SECONDS: z.coerce
     .number()
