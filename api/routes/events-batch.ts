@@ -90,6 +90,7 @@ export function eventBatchRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] 
   const batcher = createEventBatcher(deps.db, {
     chunk: deps.config.ACCRUAL_BATCH_MAX,
     inFlight: deps.config.ACCRUAL_BATCHES_IN_FLIGHT,
+    merge: maxBatchEvents,
   });
   return [
     defineRoute({
