@@ -127,7 +127,7 @@ export const appSchema = z.object({
     .max(1000)
     .default(100)
     .describe(
-      'At most this many earning events per group-commit batch (`POST /events`), and per transaction of `POST /events/batch`: one transaction and one statement for them all.',
+      'At most this many earning events per group-commit batch (`POST /events`): one transaction and one statement for them all. `POST /events/batch` writes a request in chunks of this many (chunks of concurrent requests waiting together share a transaction, up to 1,000 events).',
     ),
   ACCRUAL_BATCHES_IN_FLIGHT: z.coerce
     .number()

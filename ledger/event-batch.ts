@@ -19,7 +19,7 @@ import { recordAlone } from './accrual';
 import { recordEarningBatch, type AccrualOutcome, type AccrualRequest } from './accrual-batch';
 
 export interface EventBatchOptions {
-  /** Earning events in one transaction at most. */
+  /** A request's earning events in one chunk at most (chunks waiting together may share a transaction). */
   chunk: number;
   /** Transactions at the same time. */
   inFlight: number;
@@ -47,6 +47,7 @@ async function recordEventBatch(
   writer: Writer,
 ): Promise<AccrualOutcome[]> {
   const outcomes = new Array<AccrualOutcome>(requests.length);
+  if (requests.length === 0) return outcomes;
   const members = await stepsByMember(db, requests);
   while (members.length > 0) {
     const chunks: number[][] = [];
