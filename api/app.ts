@@ -15,6 +15,7 @@ import { mountRoutes, type RouteSpec } from './route';
 import { docsRoutes, mountDocsAssets } from './routes/docs';
 import { callbackRoutes } from './routes/callbacks';
 import { eventRoutes } from './routes/events';
+import { eventBatchRoutes } from './routes/events-batch';
 import { inventoryRoutes } from './routes/inventory';
 import { ledgerRoutes } from './routes/ledger';
 import { memberRoutes } from './routes/members';
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps): App {
     ...memberRoutes(deps),
     ...ledgerRoutes(deps),
     ...eventRoutes(deps),
+    ...eventBatchRoutes(deps),
     // Before `/rule-sets/:version`, so `/rule-sets/simulations...` is never read as a version.
     ...simulationRoutes(deps),
     ...ruleSetRoutes(deps),

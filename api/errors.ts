@@ -18,6 +18,8 @@ export const refusalProblems: Record<RefusalKind, ProblemType> = {
 
 interface HttpError {
   type?: string;
+  /** body-parser's limit, in bytes, on `entity.too.large`. */
+  limit?: number;
   status?: number;
   statusCode?: number;
 }
@@ -30,7 +32,10 @@ function fromHttpError(err: HttpError): Problem | undefined {
         errors: [{ field: '(body)', message: 'malformed JSON' }],
       });
     case 'entity.too.large':
-      return new Problem('payload-too-large', 'The body is larger than 1 MB.');
+      return new Problem(
+        'payload-too-large',
+        `The body is larger than ${Math.round((err.limit ?? 1 << 20) / (1 << 20))} MB.`,
+      );
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new Problem('unsupported-media-type', 'Send the body as UTF-8 JSON.');

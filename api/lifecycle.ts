@@ -2,6 +2,7 @@
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import type { LifecycleChange } from '../domain/member';
+import type { EventResult } from '../ledger/activity';
 import type { Logger } from '../infra/logger';
 import type { memberWorkflow } from '../workflows/member';
 import { lifecycleChangedSignal, searchAttributes, workflowIds } from '../workflows/shared';
@@ -58,4 +59,25 @@ export async function notifyLifecycle(
   } catch (err) {
     deps.logger.warn({ err, memberId: member.id, changes }, 'could not signal the member workflow');
   }
+}
+
+/**
+ * Signals each member of `results` (a batch's) once, with every change its events made and its
+ * row after the last of them, a few members at a time.
+ */
+export async function notifyLifecycles(deps: LifecycleDeps, results: EventResult[]): Promise<void> {
+  const members = new Map<string, { member: MemberRef; changes: Set<LifecycleChange> }>();
+  for (const { member, changes } of results) {
+    if (!member || changes.length === 0) continue;
+    const seen = members.get(member.id) ?? { member, changes: new Set<LifecycleChange>() };
+    seen.member = member;
+    for (const change of changes) seen.changes.add(change);
+    members.set(member.id, seen);
+  }
+  const queue = [...members.values()];
+  const lane = async (): Promise<void> => {
+    for (let next = queue.shift(); next; next = queue.shift())
+      await notifyLifecycle(deps, next.member, [...next.changes]);
+  };
+  await Promise.all(Array.from({ length: Math.min(8, queue.length) }, lane));
 }

@@ -4,7 +4,10 @@
  *   1. app:      --clients concurrent clients post purchases over --members members;
  *   2. baseline: the same concurrency runs the bare insert-entry-plus-update-balance transaction
  *                straight over `pg` on the same database (see baseline.ts);
- *   3. hot:      --hot-clients clients post to one member; then no update may be lost.
+ *   3. floor:    the same clients post the same purchases to the API's HTTP stack doing no work
+ *                (bench/http-floor.ts), in the same run;
+ *   4. hot:      --hot-clients clients post to one member; then no update may be lost;
+ *   5. batch:    --batch-clients clients post batches of --batch purchases (POST /events/batch).
  *
  * Prints events/s, latency percentiles, the ratio to the baseline and the targets from the issue
  * (informational: the exit code is 0 whenever the bench could run).
@@ -13,10 +16,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, loadStackConfig } from '../config';
+import { loadStackConfig } from '../config';
 import { runBaseline, type BaselineResult } from './baseline';
 import { JsonClient, type JsonResponse } from './http';
+import { startHttpFloor } from './http-floor';
 import { inParallel, runLoad, type LoadResult } from './load';
+import { stackDatabaseUrl } from './options';
 import { printReport, type Verification } from './report';
 import { waitForLifecycles } from './settle';
 
@@ -30,8 +35,11 @@ const usage = `Usage: npm run bench:accrual -- [options]
   --hot-clients N       concurrent clients on the one hot member (default 32)
   --hot-duration S      seconds of hot-member load (default 20)
   --baseline-pool N     pg pool size of the baseline (default 16)
-  --phases LIST         any of app,baseline,hot (default all three)
-DATABASE_URL (default: the embedded Postgres of \`npm start\`) is where the baseline runs.`;
+  --batch N             events per POST /events/batch request (default 100)
+  --batch-clients N     concurrent clients of the batch phase (default 8)
+  --phases LIST         any of app,baseline,floor,hot,batch (default all five)
+DATABASE_URL (default: the embedded Postgres of \`npm start\`, over its Unix socket as the API
+connects) is where the baseline runs.`;
 
 const { values: args } = parseArgs({
   options: {
@@ -44,7 +52,9 @@ const { values: args } = parseArgs({
     'hot-clients': { type: 'string', default: '32' },
     'hot-duration': { type: 'string', default: '20' },
     'baseline-pool': { type: 'string', default: '16' },
-    phases: { type: 'string', default: 'app,baseline,hot' },
+    batch: { type: 'string', default: '100' },
+    'batch-clients': { type: 'string', default: '8' },
+    phases: { type: 'string', default: 'app,baseline,floor,hot,batch' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -145,6 +155,28 @@ function postEvents(
   };
 }
 
+/** Load that posts batches of `size` purchases; adds what each member earned to `earned`. */
+function postBatches(
+  http: JsonClient,
+  pick: () => string,
+  earned: Map<string, number>,
+  size: number,
+) {
+  return async (): Promise<boolean> => {
+    const events = Array.from({ length: size }, () => purchase(pick()));
+    const res = await http.request('POST', '/events/batch', { events });
+    expectStatus(res, 200);
+    const { results } = res.body as { results: { status: number; body: EventAnswer }[] };
+    results.forEach((result, i) => {
+      if (result.status !== 201) throw new Error(`event answered ${result.status}`);
+      const memberId = events[i]!.memberId;
+      earned.set(memberId, (earned.get(memberId) ?? 0) + result.body.points.earned);
+      if (result.body.points.capped > 0) capped.add(memberId);
+    });
+    return true;
+  };
+}
+
 /** Audits each member and compares its balance with what the API said it earned. */
 async function verify(http: JsonClient, earned: Map<string, number>): Promise<Verification> {
   const mismatches: string[] = [];
@@ -181,8 +213,11 @@ async function main(): Promise<void> {
   const members = positive('members');
   const hotClients = positive('hot-clients');
   const hotMs = positive('hot-duration') * 1000;
+  const batchSize = positive('batch');
+  const batchClients = positive('batch-clients');
   const phases = new Set(args.phases.split(','));
-  const databaseUrl = loadConfig().DATABASE_URL;
+  const database = stackDatabaseUrl();
+  const databaseUrl = database.url;
   const http = new JsonClient(args.url, apiKey(), Math.max(clients, hotClients, 16));
 
   console.log(
@@ -196,10 +231,15 @@ async function main(): Promise<void> {
   let app: { load: LoadResult; verification: Verification } | undefined;
   let baseline: BaselineResult | undefined;
   let hot: { load: LoadResult; verification: Verification; capped: boolean } | undefined;
+  let floor: LoadResult | undefined;
+  let batch: { load: LoadResult; verification: Verification; size: number } | undefined;
+  let ids: string[] = [];
+  /** What the app phase's members earned: the batch phase goes on from there. */
+  let appEarned = new Map<string, number>();
 
   if (phases.has('app')) {
     let started = Date.now();
-    const ids = await enrol(
+    ids = await enrol(
       http,
       Array.from({ length: members }, (_, i) => `${runId}-${i}`),
     );
@@ -225,11 +265,12 @@ async function main(): Promise<void> {
       `audited ${verification.members} members in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     app = { load, verification };
+    appEarned = earned;
   }
 
   if (phases.has('baseline')) {
     console.log(
-      `baseline: ${clients} clients, pg pool of ${args['baseline-pool']}, ${durationMs / 1000} s...`,
+      `baseline: ${clients} clients, pg pool of ${args['baseline-pool']}, over ${database.via}, ${durationMs / 1000} s...`,
     );
     baseline = await runBaseline({
       databaseUrl,
@@ -239,6 +280,22 @@ async function main(): Promise<void> {
       poolSize: positive('baseline-pool'),
       durationMs,
     });
+  }
+
+  if (phases.has('floor')) {
+    const server = await startHttpFloor();
+    const floorHttp = new JsonClient(server.url, 'none', clients);
+    console.log(`floor: ${clients} clients, the HTTP stack alone, ${durationMs / 1000} s...`);
+    try {
+      floor = await runLoad('HTTP floor', clients, durationMs, async () => {
+        const res = await floorHttp.request('POST', '/events', purchase(runId));
+        expectStatus(res, 201);
+        return true;
+      });
+    } finally {
+      floorHttp.close();
+      server.stop();
+    }
   }
 
   if (phases.has('hot')) {
@@ -256,8 +313,32 @@ async function main(): Promise<void> {
     hot = { load, verification: await verify(http, earned), capped: capped.has(memberId!) };
   }
 
+  if (phases.has('batch')) {
+    if (ids.length === 0) {
+      ids = await enrol(
+        http,
+        Array.from({ length: members }, (_, i) => `${runId}-${i}`),
+      );
+      await settle(databaseUrl, `${runId}-`);
+    }
+    // The app phase's members, so their audits must add up what both phases earned.
+    const earned = new Map(appEarned);
+    const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
+    const label = `batch (${batchSize}/req)`;
+    console.log(
+      `batch: ${batchClients} clients, ${batchSize} events a request, for ${durationMs / 1000} s...`,
+    );
+    const load = await runLoad(
+      label,
+      batchClients,
+      durationMs,
+      postBatches(http, pick, earned, batchSize),
+    );
+    batch = { load, verification: await verify(http, earned), size: batchSize };
+  }
+
   http.close();
-  printReport({ app, baseline, hot });
+  printReport({ app, baseline, floor, hot, batch });
 }
 
 main().catch((err: unknown) => {

@@ -31,6 +31,15 @@ function serve(): void {
   process.on('disconnect', () => process.exit(0));
 }
 
+/** Serves the floor in a child process; resolves its base URL and how to stop it. */
+export async function startHttpFloor(): Promise<{ url: string; stop: () => void }> {
+  const child = fork(__filename, ['--serve'], { execArgv: process.execArgv });
+  const port = await new Promise<number>((resolve) =>
+    child.once('message', (m: { port: number }) => resolve(m.port)),
+  );
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.disconnect() };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -40,11 +49,8 @@ async function main(): Promise<void> {
   });
   const seconds = positive('duration', values.duration);
   const clients = positive('clients', values.clients);
-  const child = fork(__filename, ['--serve'], { execArgv: process.execArgv });
-  const port = await new Promise<number>((resolve) =>
-    child.once('message', (m: { port: number }) => resolve(m.port)),
-  );
-  const http = new JsonClient(`http://127.0.0.1:${port}`, 'none', clients);
+  const floor = await startHttpFloor();
+  const http = new JsonClient(floor.url, 'none', clients);
   const latencies = new Latencies();
   const started = Date.now();
   const until = started + seconds * 1000;
@@ -75,11 +81,12 @@ async function main(): Promise<void> {
     `http floor: ${clients} clients, ${s.count} requests in ${elapsed.toFixed(1)} s: ` +
       `${(s.count / elapsed).toFixed(0)}/s, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms`,
   );
-  child.disconnect();
+  floor.stop();
 }
 
+// The child serves; run as a command, this measures; imported (bench/accrual.ts), it does neither.
 if (process.argv.includes('--serve')) serve();
-else
+else if (require.main === module)
   main().catch((err: unknown) => {
     console.error(err);
     process.exit(1);

@@ -1,7 +1,7 @@
 /** Command-line pieces shared by the redemption and import benches. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadStackConfig } from '../config';
+import { loadConfig, loadStackConfig } from '../config';
 import type { JsonResponse } from './http';
 
 /** `value` as a number above 0 (or 0 too, with `orZero`), else an error naming `--name`. */
@@ -33,3 +33,21 @@ export const sleep = (ms: number): Promise<void> =>
 
 /** 1234567 as "1,234,567". */
 export const count = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * The database as the services of `npm start` reach it: DATABASE_URL when it is set; else the
+ * embedded Postgres (on EMBEDDED_POSTGRES_PORT), through its Unix socket when it has one, so a
+ * baseline connects the way the API does.
+ */
+export function stackDatabaseUrl(): { url: string; via: string } {
+  const given = loadConfig().DATABASE_URL;
+  if (process.env.DATABASE_URL) return { url: given, via: 'DATABASE_URL' };
+  const stack = loadStackConfig();
+  const url = new URL(given);
+  url.port = String(stack.EMBEDDED_POSTGRES_PORT);
+  const dir = path.resolve(__dirname, '..', stack.LOYALTY_DATA_DIR, 'postgres', 'socket');
+  if (!fs.existsSync(path.join(dir, `.s.PGSQL.${url.port}`)))
+    return { url: url.toString(), via: `TCP, port ${url.port}` };
+  url.searchParams.set('host', dir);
+  return { url: url.toString(), via: `the Unix socket in ${dir}` };
+}

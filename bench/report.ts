@@ -16,6 +16,15 @@ export interface Results {
   app?: { load: LoadResult; verification: Verification } | undefined;
   baseline?: BaselineResult | undefined;
   hot?: { load: LoadResult; verification: Verification; capped: boolean } | undefined;
+  /** The API's HTTP stack alone, doing no work (bench/http-floor.ts), in the same run. */
+  floor?: LoadResult | undefined;
+  /** POST /events/batch, `size` events a request. */
+  batch?: { load: LoadResult; verification: Verification; size: number } | undefined;
+}
+
+/** A batch phase counted in events, not requests (its latencies stay per request). */
+function inEvents(load: LoadResult, size: number): LoadResult {
+  return { ...load, ok: load.ok * size, rate: load.rate * size };
 }
 
 const columns: [string, number][] = [
@@ -66,10 +75,17 @@ function failures(load: LoadResult): string[] {
   return [...load.failures].map(([message, count]) => `  ${load.name}: ${count} x ${message}`);
 }
 
-export function printReport({ app, baseline, hot }: Results): void {
-  const loads = [app?.load, baseline?.load, hot?.load].filter((l): l is LoadResult => !!l);
+export function printReport({ app, baseline, hot, floor, batch }: Results): void {
+  const batchLoad = batch && inEvents(batch.load, batch.size);
+  const loads = [app?.load, baseline?.load, floor, hot?.load, batchLoad].filter(
+    (l): l is LoadResult => !!l,
+  );
   const out: string[] = ['', row(columns.map(([name]) => name)), ...loads.map(line)];
   out.push('(CPU busy: all cores of the machine; bench CPU: this process, 100 % = one core)');
+  if (batch)
+    out.push(
+      `(${batchLoad!.name}: ok and events/s count events, ${batch.load.ok} requests; latencies are per request)`,
+    );
   const cpu = loads.filter((l) => l.cpu).map(cpuLine);
   if (cpu.length)
     out.push('', `CPU by process, in cores (this machine has ${os.cpus().length}):`, ...cpu);
@@ -83,13 +99,20 @@ export function printReport({ app, baseline, hot }: Results): void {
 
   const ratio = app && baseline ? app.load.rate / baseline.load.rate : undefined;
   out.push('');
+  const ofFloor = app && floor ? app.load.rate / floor.rate : undefined;
+  const batchRatio = batchLoad && baseline ? batchLoad.rate / baseline.load.rate : undefined;
   if (ratio !== undefined)
     out.push(`app / baseline: ${(ratio * 100).toFixed(1)} % of the bare Postgres rate`);
+  if (ofFloor !== undefined)
+    out.push(`app / HTTP floor: ${(ofFloor * 100).toFixed(1)} % of the floor's rate`);
+  if (batchRatio !== undefined)
+    out.push(`batch / baseline: ${batchRatio.toFixed(2)} x the bare Postgres rate`);
   if (app) out.push(`app: ${verificationLine(app.verification)}`);
   if (baseline)
     out.push(
       `baseline: ${baseline.consistent ? 'consistent' : 'INCONSISTENT'}: ${baseline.detail}`,
     );
+  if (batch) out.push(`batch: ${verificationLine(batch.verification)}`);
   if (hot) {
     out.push(`hot: ${verificationLine(hot.verification)}`);
     if (hot.capped) out.push('hot: the daily points cap was reached (capped events write less)');
@@ -106,6 +129,18 @@ export function printReport({ app, baseline, hot }: Results): void {
   }
   if (ratio !== undefined)
     targets.push(['app >= 40 % of baseline', ratio >= 0.4, `${(ratio * 100).toFixed(1)} %`]);
+  if (ofFloor !== undefined)
+    targets.push(['app >= 50 % of HTTP floor', ofFloor >= 0.5, `${(ofFloor * 100).toFixed(1)} %`]);
+  if (batchRatio !== undefined)
+    targets.push(['batch >= 3 x baseline', batchRatio >= 3, `${batchRatio.toFixed(2)} x`]);
+  if (batch) {
+    const wrong = batch.verification.mismatches.length;
+    targets.push([
+      'batch: balances exact',
+      wrong === 0 && batch.load.ok > 0,
+      wrong ? batch.verification.mismatches.slice(0, 3).join('; ') : 'balance = sum earned',
+    ]);
+  }
   if (hot) {
     targets.push([
       'hot member p99 < 150 ms',

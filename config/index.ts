@@ -145,7 +145,7 @@ export const appSchema = z.object({
     .max(1000)
     .default(100)
     .describe(
-      'At most this many earning events per group-commit batch (`POST /events`): one transaction and one statement for them all.',
+      'At most this many earning events per group-commit batch (`POST /events`): one transaction and one statement for them all. `POST /events/batch` writes a request in chunks of this many (chunks of concurrent requests waiting together share a transaction, up to 1,000 events).',
     ),
   ACCRUAL_BATCHES_IN_FLIGHT: z.coerce
     .number()
@@ -154,7 +154,7 @@ export const appSchema = z.object({
     .max(32)
     .default(2)
     .describe(
-      'Group-commit batches an API process writes at the same time; events arriving meanwhile wait for the next batch.',
+      'Group-commit batches an API process writes at the same time; events arriving meanwhile wait for the next batch. `POST /events/batch` requests likewise share this many transactions at a time.',
     ),
   IDEMPOTENCY_LEASE_SECONDS: z.coerce
     .number()

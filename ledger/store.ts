@@ -103,8 +103,14 @@ export interface StoredEvent {
 
 /**
  * Locks the member and, in the same round trip, reads the program version in force for it (its
- * cohort's during a soft launch, else the general one) and the event `eventId` if it was already
- * recorded. Read under the lock, so what the transaction decides is decided under one version.
+ * cohort's during a soft launch, else the general one); then, when `eventId` is given, reads that
+ * event if it was already recorded. Read under the lock, so what the transaction decides is decided
+ * under one version.
+ *
+ * The stored event is read by a statement of its own, after the lock: a statement that waited for
+ * the lock re-reads only the locked row (Postgres re-checks the `FOR UPDATE` row alone), so an event
+ * row joined into it would come from the snapshot taken before the wait, and miss the event that
+ * the transaction holding the lock had just recorded.
  */
 export async function lockMemberFor(
   trx: Trx,
@@ -112,30 +118,30 @@ export async function lockMemberFor(
   eventId: string | null,
 ): Promise<{ member: LedgerMemberRow; ruleVersion: number; stored: StoredEvent | null }> {
   const [column, value] = 'id' in key ? ['id', key.id] : ['external_id', key.externalId];
-  const { rows } = await trx.raw<{
-    rows: (LedgerMemberRow & {
-      _rule_version: number;
-      _hash: string | null;
-      _response: StoredEvent['response'] | null;
-    })[];
-  }>(
-    `SELECT m.*, loyalty_rule_version(m.id) AS _rule_version,
-       e.request_hash AS _hash, e.response AS _response
-     FROM members m LEFT JOIN ledger_events e ON e.id = ?
-     WHERE m.${column} = ? FOR UPDATE OF m`,
-    [eventId ?? '', value],
+  const { rows } = await trx.raw<{ rows: (LedgerMemberRow & { _rule_version: number })[] }>(
+    `SELECT m.*, loyalty_rule_version(m.id) AS _rule_version
+     FROM members m WHERE m.${column} = ? FOR UPDATE OF m`,
+    [value],
   );
   const row = rows[0];
   if (!row) {
     throw memberNotFound('id' in key ? 'memberId' : 'externalId', value);
   }
-  const { _rule_version, _hash, _response, ...member } = row;
+  const { _rule_version, ...member } = row;
   return {
     member,
     ruleVersion: _rule_version,
-    stored:
-      _hash !== null && _response !== null ? { request_hash: _hash, response: _response } : null,
+    stored: eventId ? await storedEvent(trx, eventId) : null,
   };
+}
+
+/** The event `eventId` as recorded (its request's fingerprint and its answer), if it was. */
+async function storedEvent(trx: Trx, eventId: string): Promise<StoredEvent | null> {
+  const { rows } = await trx.raw<{ rows: StoredEvent[] }>(
+    'SELECT request_hash, response FROM ledger_events WHERE id = ?',
+    [eventId],
+  );
+  return rows[0] ?? null;
 }
 
 export class MemberLedger {

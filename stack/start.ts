@@ -102,6 +102,7 @@ export async function runStart(): Promise<number> {
         port: stack.EMBEDDED_POSTGRES_PORT,
         password: embeddedPassword,
         database: 'loyalty',
+        socket: true,
         output: 'on-failure',
       });
     }

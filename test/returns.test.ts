@@ -71,6 +71,48 @@ describe('returns, debt, adjustments and closing', () => {
     await assertConsistent(t, id);
   });
 
+  it('the same purchase or return sent concurrently has one effect and one answer', async () => {
+    const id = await enrol(t);
+    const order = purchase(id, [
+      { sku: 'shirt', quantity: 2, amount: 40 },
+      { sku: 'hat', quantity: 1, amount: 10 },
+    ]);
+    const copies = 4;
+    const purchases = await Promise.all(Array.from({ length: copies }, () => post(t, order)));
+    assert.deepEqual(
+      purchases.map((r) => r.status).sort(),
+      [200, 200, 200, 201],
+      JSON.stringify(purchases.map((r) => r.body as unknown)),
+    );
+    for (const r of purchases) assert.deepEqual(r.body, purchases[0]!.body);
+    assert.equal((await balanceOf(t, id)).available, 50);
+
+    // All of the order at once: a copy that missed the first one's event would find nothing
+    // left to return and answer 422 (the race this test was written for).
+    const back = ret(id, order.orderId, [
+      { sku: 'shirt', quantity: 2 },
+      { sku: 'hat', quantity: 1 },
+    ]);
+    const returns = await Promise.all(Array.from({ length: copies }, () => post(t, back)));
+    assert.deepEqual(
+      returns.map((r) => r.status).sort(),
+      [200, 200, 200, 201],
+      JSON.stringify(returns.map((r) => r.body as unknown)),
+    );
+    for (const r of returns) assert.deepEqual(r.body, returns[0]!.body);
+    assert.equal(returns[0]!.body.points.reversed, 50);
+    assert.deepEqual(await balanceOf(t, id), { available: 0, pending: 0, held: 0, debt: 0 });
+    const ledger = await t.api('GET', `/members/${id}/ledger`);
+    assert.deepEqual(
+      ledger.body.entries.map((e: { kind: string; amount: number }) => [e.kind, e.amount]),
+      [
+        ['accrual', 50],
+        ['reversal', -50],
+      ],
+    );
+    await assertConsistent(t, id);
+  });
+
   it('points already spent are clawed back as debt, repaid by later accruals', async () => {
     const id = await enrol(t);
     const order = purchase(id, [{ sku: 'a', amount: 100 }]);

@@ -86,6 +86,7 @@ function uniqueSkus(lines: { sku: string }[], ctx: z.RefinementCtx): void {
   });
 }
 
+/** An event as `POST /events` takes it (and each of `POST /events/batch`). */
 export const eventBody = z
   .discriminatedUnion('type', [purchase, ret, referral, review, custom])
   .superRefine((event, ctx) => {
@@ -98,7 +99,8 @@ export const eventBody = z
     }
   });
 
-const answer = z.object({
+/** What `POST /events` answers for a recorded event. */
+export const eventAnswer = z.object({
   eventId: z.string(),
   memberId: z.uuid(),
   type: z.string(),
@@ -132,8 +134,11 @@ export function eventRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       idempotent: true,
       body: eventBody,
       responses: {
-        201: { description: 'Recorded: the points earned and the new balance.', schema: answer },
-        200: { description: 'Already recorded: the first answer, unchanged.', schema: answer },
+        201: {
+          description: 'Recorded: the points earned and the new balance.',
+          schema: eventAnswer,
+        },
+        200: { description: 'Already recorded: the first answer, unchanged.', schema: eventAnswer },
         404: { description: 'No such member.' },
         409: {
           description:
