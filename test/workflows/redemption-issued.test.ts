@@ -1,0 +1,175 @@
+/**
+ * The redemption workflow for rewards issued rather than shipped (gift cards, coupon codes), and
+ * refusals before anything is held. Stubbed activities on the time-skipping test server
+ * (test/support/workflow-harness.ts).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { startWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';
+import {
+  assertEnded,
+  assertIds,
+  couponPlan,
+  effects,
+  giftCardPlan,
+  happyStubs,
+  ids,
+  physicalPlan,
+  request,
+  startRedemption,
+  undone,
+} from './support';
+
+const refuse = (type: string, message: string) => (): never => {
+  throw ApplicationFailure.nonRetryable(message, type);
+};
+
+describe('redemption workflow: gift cards, coupons, refusals (stubbed activities, time skipping)', () => {
+  let h: WorkflowHarness;
+  before(async () => {
+    h = await startWorkflowHarness();
+  });
+  after(() => h?.stop());
+
+  it('gift card issued: the card shown, the points redeemed', () =>
+    h.run(happyStubs(giftCardPlan()), async (run) => {
+      const input = request({ rewardId: 'GIFT-25' });
+      const handle = await startRedemption(run, input);
+      const result = await handle.result();
+      await assertEnded(run, handle, result, 'completed', ['points_held', 'issued', 'completed']);
+      assert.deepEqual(result.giftCard, { cardId: 'card-1', code: 'GC-1234' });
+      assert.deepEqual(result.timeline[1]?.detail, { cardId: 'card-1', floatBalance: 975 });
+      assert.deepEqual(effects(run), [
+        'planRedemption',
+        'holdPoints',
+        'issueGiftCard',
+        'redeemPoints',
+      ]);
+      assert.deepEqual(run.inputs('issueGiftCard'), [
+        { ...ids(input), provider: 'acme-cards', denomination: 25, currency: 'EUR' },
+      ]);
+      assertIds(run, input);
+    }));
+
+  for (const [type, message] of [
+    ['GiftCardDeclined', 'acme-cards declined the card: fraud check'],
+    ['InsufficientFloat', "acme-cards's float cannot cover a 25 EUR card."],
+  ] as const) {
+    it(`gift card refused (${type}): not retried, voided by the key all the same, points released`, () =>
+      h.run(happyStubs(giftCardPlan(), { issueGiftCard: refuse(type, message) }), async (run) => {
+        const input = request({ rewardId: 'GIFT-25' });
+        const handle = await startRedemption(run, input);
+        const result = await handle.result();
+        await assertEnded(run, handle, result, 'failed', ['points_held', 'failed']);
+        assert.equal(result.failureType, type);
+        assert.equal(result.reason, message);
+        assert.equal(result.giftCard, null);
+        // Nothing was issued, so nothing said voided.
+        assert.deepEqual(undone(result), ['points released']);
+        assert.deepEqual(effects(run), [
+          'planRedemption',
+          'holdPoints',
+          'issueGiftCard',
+          'voidGiftCard',
+          'releasePoints',
+        ]);
+        assert.deepEqual(run.inputs('voidGiftCard'), run.inputs('issueGiftCard'));
+      }));
+  }
+
+  it('gift card never answered (retries ran out): the card voided, then the points released', () =>
+    h.run(
+      happyStubs(giftCardPlan(), {
+        issueGiftCard: () => {
+          throw new Error('connect ECONNREFUSED');
+        },
+        voidGiftCard: () => ({ voided: true }),
+      }),
+      async (run) => {
+        const input = request({ rewardId: 'GIFT-25' });
+        const handle = await startRedemption(run, input);
+        const result = await handle.result();
+        await assertEnded(run, handle, result, 'failed', ['points_held', 'failed']);
+        assert.equal(result.reason, 'connect ECONNREFUSED');
+        assert.deepEqual(undone(result), ['gift card voided', 'points released']);
+        assert.deepEqual(effects(run), [
+          'planRedemption',
+          'holdPoints',
+          'issueGiftCard', // plan.partnerRetry: 3 attempts
+          'issueGiftCard',
+          'issueGiftCard',
+          'voidGiftCard',
+          'releasePoints',
+        ]);
+        assertIds(run, input);
+      },
+    ));
+
+  it('coupon: a code assigned and shown, the points redeemed', () =>
+    h.run(happyStubs(couponPlan()), async (run) => {
+      const input = request({ rewardId: 'COFFEE' });
+      const handle = await startRedemption(run, input);
+      const result = await handle.result();
+      await assertEnded(run, handle, result, 'completed', ['points_held', 'issued', 'completed']);
+      assert.deepEqual(result.coupon, { code: 'COFFEE-42' });
+      assert.deepEqual(effects(run), [
+        'planRedemption',
+        'holdPoints',
+        'assignCoupon',
+        'redeemPoints',
+      ]);
+      assert.deepEqual(run.inputs('assignCoupon'), [{ ...ids(input), rewardId: 'COFFEE' }]);
+    }));
+
+  it('coupon: no codes left, failed, the points released', () =>
+    h.run(
+      happyStubs(couponPlan(), { assignCoupon: () => ({ status: 'out_of_stock' }) }),
+      async (run) => {
+        const handle = await startRedemption(run, request({ rewardId: 'COFFEE' }));
+        const result = await handle.result();
+        await assertEnded(run, handle, result, 'failed', ['points_held', 'failed']);
+        assert.equal(result.failureType, 'OutOfStock');
+        assert.equal(result.reason, 'No codes left for COFFEE.');
+        assert.deepEqual(undone(result), ['points released']);
+        assert.deepEqual(effects(run), [
+          'planRedemption',
+          'holdPoints',
+          'assignCoupon',
+          'releasePoints',
+        ]);
+      },
+    ));
+
+  it('not eligible: failed at the plan, nothing held, nothing to undo', () =>
+    h.run(
+      happyStubs(physicalPlan(), {
+        planRedemption: refuse('NotEligible', 'MUG-RED is for gold members and above.'),
+      }),
+      async (run) => {
+        const handle = await startRedemption(run, request());
+        const result = await handle.result();
+        await assertEnded(run, handle, result, 'failed', ['failed']);
+        assert.equal(result.failureType, 'NotEligible');
+        assert.equal(result.plan, null);
+        assert.deepEqual(undone(result), []);
+        assert.deepEqual(effects(run), ['planRedemption']);
+      },
+    ));
+
+  it('too few points: the hold refused, nothing to undo', () =>
+    h.run(
+      happyStubs(physicalPlan(), {
+        holdPoints: refuse('InsufficientPoints', 'The member has 120 points; 500 needed.'),
+      }),
+      async (run) => {
+        const handle = await startRedemption(run, request());
+        const result = await handle.result();
+        await assertEnded(run, handle, result, 'failed', ['failed']);
+        assert.equal(result.failureType, 'InsufficientPoints');
+        assert.equal(result.reason, 'The member has 120 points; 500 needed.');
+        assert.deepEqual(undone(result), []);
+        assert.deepEqual(effects(run), ['planRedemption', 'holdPoints']);
+      },
+    ));
+});
