@@ -4,7 +4,8 @@
  * against the real factories (`createActivities`), so an activity renamed or re-typed breaks the
  * test at compile time; every call is recorded (name and input, in order), so a test asserts which
  * steps and compensations ran, in which order, with which ids. An activity the test did not stub
- * fails the workflow's call (non-retryable `NotStubbed`) and the test.
+ * fails the workflow's call (non-retryable `NotStubbed`) and the test; so does a workflow the test
+ * leaves running (a test ends what it starts), and a test still running after 30 s.
  *
  * Time stands still unless the test moves it: `env.sleep(ms)` fires the timers due meanwhile, and
  * awaiting a workflow's `result()` skips to each next timer until it ends. The SDK's logs (an
@@ -105,6 +106,27 @@ async function stuck(started: WorkflowHandle[], calls: Call[]): Promise<Error> {
   );
 }
 
+const stillRunning = async (handle: WorkflowHandle): Promise<string | null> =>
+  (await handle.describe()).status.name === 'RUNNING' ? handle.workflowId : null;
+
+/**
+ * Ends a workflow a failed test left running. Cancelled and waited for, not terminated at once:
+ * the test server leaks a time-skipping lock when a run is terminated with an activity in flight,
+ * and every later test that skips time would then wait in real time.
+ */
+async function endQuietly(handle: WorkflowHandle): Promise<void> {
+  if (!(await stillRunning(handle).catch(() => null))) return;
+  await handle.cancel().catch(() => undefined);
+  const ended = handle.result().then(
+    () => true,
+    () => true,
+  );
+  const waited = new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000));
+  if (!(await Promise.race([ended, waited]))) {
+    await handle.terminate('the test ended').catch(() => undefined);
+  }
+}
+
 export async function startWorkflowHarness(): Promise<WorkflowHarness> {
   const env = await startTimeSkippingServer();
   const taskQueue = `harness-${randomUUID().slice(0, 8)}`;
@@ -171,16 +193,17 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
     try {
       const answer = await Promise.race([body, failed, overrun]);
       if (unstubbed.length) throw new Error(`not stubbed: ${unstubbed.join(', ')}`);
+      const left = (await Promise.all(started.map(stillRunning))).filter((id) => id !== null);
+      if (left.length)
+        throw new Error(`left running (a test ends its workflows): ${left.join(', ')}`);
       return answer;
     } catch (err) {
       for (const entry of logs) console.error(`[temporal ${entry.level}] ${entry.message}`);
       throw err;
     } finally {
       clearTimeout(overran);
-      // The next test starts on a clean slate: nothing of this one left running.
-      for (const handle of started) {
-        await handle.terminate('the test ended').catch(() => undefined); // ended already
-      }
+      // A test that failed midway: the next starts on a clean slate all the same.
+      for (const handle of started) await endQuietly(handle);
       current = null;
     }
   };

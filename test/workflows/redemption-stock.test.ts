@@ -181,7 +181,7 @@ describe('redemption workflow: out of stock (stubbed activities, time skipping)'
       assertIds(run, input);
     }));
 
-  it('substitution asked of ops: approved, the substitute reserved', () =>
+  it('substitution asked of ops: approved, the substitute reserved and shipped', () =>
     h.run(stockStubs(withSubstitution('approval')), async (run) => {
       const input = request();
       const handle = await startRedemption(run, input);
@@ -191,18 +191,32 @@ describe('redemption workflow: out of stock (stubbed activities, time skipping)'
         args: [{ approve: true, sku: 'MUG-BLUE', actor: 'ops:bob', reason: 'same price' }],
       });
       assert.equal(decided.outcome?.decision, 'approved');
-      const substituted = await step(handle, 'substituted');
-      assert.deepEqual(substituted.detail, {
+      await reached(handle, 'shipment_requested');
+      await shipment(handle, 'delivered');
+
+      const result = await handle.result();
+      await assertEnded(run, handle, result, 'completed', [
+        'points_held',
+        'substitution_pending',
+        'substituted',
+        'stock_reserved',
+        'shipment_requested',
+        'shipped',
+        'delivered',
+        'completed',
+      ]);
+      assert.deepEqual(result.timeline[2]?.detail, {
         sku: 'MUG-BLUE',
         by: 'ops:bob',
         reason: 'same price',
       });
-      await reached(handle, 'shipment_requested');
       assert.deepEqual(
         run.inputs('reserveStock').map((r) => r.sku),
         ['MUG-RED', 'MUG-BLUE'],
       );
-      assert.equal(run.inputs('remindSubstitution').length, 0);
+      assert.deepEqual(run.inputs('closeSubstitution')[0]?.by, 'ops:bob');
+      assert.equal(run.inputs('remindSubstitution').length, 0); // decided before the reminder
+      assert.equal(run.inputs('createShipment')[0]?.sku, 'MUG-BLUE');
     }));
 
   it('substitution asked of ops, never answered: reminded, timed out, failed', () =>
