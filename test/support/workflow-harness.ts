@@ -121,10 +121,11 @@ async function endQuietly(handle: WorkflowHandle): Promise<void> {
     () => true,
     () => true,
   );
-  const waited = new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000));
-  if (!(await Promise.race([ended, waited]))) {
-    await handle.terminate('the test ended').catch(() => undefined);
-  }
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 5_000)));
+  const done = await Promise.race([ended, waited]);
+  clearTimeout(timer);
+  if (!done) await handle.terminate('the test ended').catch(() => undefined);
 }
 
 export async function startWorkflowHarness(): Promise<WorkflowHarness> {
