@@ -312,4 +312,24 @@ describe('redemption workflow: shipping (stubbed activities, time skipping)', ()
         'releasePoints',
       ]);
     }));
+
+  it('cancelled in Temporal once shipped: nothing undone, the hold left for ops', () =>
+    h.run(happyStubs(physicalPlan()), async (run) => {
+      const handle = await startRedemption(run, request());
+      await reached(handle, 'shipment_requested');
+      await shipment(handle, 'shipped');
+      await reached(handle, 'shipped');
+      await handle.cancel();
+      await assert.rejects(handle.result(), (err: unknown) => {
+        assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+        return true;
+      });
+      const state = await stateOf(handle);
+      assert.equal(state.status, 'shipped');
+      assert.deepEqual(
+        state.timeline.map((s) => s.status),
+        [...requested, 'shipped'],
+      );
+      assert.deepEqual(effects(run), [...upToShipment, 'shipStock']);
+    }));
 });

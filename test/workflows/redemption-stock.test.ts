@@ -181,6 +181,33 @@ describe('redemption workflow: out of stock (stubbed activities, time skipping)'
       assertIds(run, input);
     }));
 
+  it('substitute taken, and out of stock too: failed, the points released', () =>
+    h.run(
+      happyStubs(withSubstitution('auto'), {
+        reserveStock: () => outOfStock,
+        findCandidates: () => [blueMug],
+        openSubstitution: () => undefined,
+        closeSubstitution: () => undefined,
+      }),
+      async (run) => {
+        const handle = await startRedemption(run, request());
+        const result = await handle.result();
+        await assertEnded(run, handle, result, 'failed', [
+          'points_held',
+          'substitution_pending',
+          'substituted',
+          'failed',
+        ]);
+        assert.equal(result.reason, 'MUG-RED is out of stock.');
+        assert.deepEqual(undone(result), ['points released']);
+        assert.deepEqual(
+          run.inputs('reserveStock').map((r) => r.sku),
+          ['MUG-RED', 'MUG-BLUE'],
+        );
+        assert.deepEqual(effects(run).slice(-2), ['reserveStock', 'releasePoints']);
+      },
+    ));
+
   it('substitution asked of ops: approved, the substitute reserved and shipped', () =>
     h.run(stockStubs(withSubstitution('approval')), async (run) => {
       const input = request();
