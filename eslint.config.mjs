@@ -11,6 +11,16 @@ import { builtinModules } from 'node:module';
  */
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`]);
 
+/**
+ * Only api/ speaks HTTP: the domain, activities and workflows throw a `Refusal`
+ * (domain/refusal.ts) that api/errors.ts maps, and import nothing from api/ (not even types).
+ */
+const noApiImports = {
+  group: ['../api', '../api/*', '../../api', '../../api/*'],
+  message:
+    'Only api/ speaks HTTP: throw a Refusal (domain/refusal.ts); api/errors.ts maps it to a problem.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -81,7 +91,6 @@ export default tseslint.config(
                 '../activities/*',
                 '../activities',
                 '../infra/*',
-                '../api/*',
                 '../config',
                 '../workers/*',
               ],
@@ -93,6 +102,7 @@ export default tseslint.config(
               group: ['pg', 'knex', 'express', 'pino', 'prom-client', 'zod'],
               message: 'Workflows are deterministic: no I/O libraries.',
             },
+            noApiImports,
           ],
         },
       ],
@@ -119,6 +129,19 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: [
+      'ledger/**/*.ts',
+      'catalog/**/*.ts',
+      'redemptions/**/*.ts',
+      'domain/**/*.ts',
+      'program/**/*.ts',
+      'changes/**/*.ts',
+      'webhooks/**/*.ts',
+      'activities/**/*.ts',
+    ],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noApiImports] }] },
   },
   {
     files: ['test/**/*.ts'],

@@ -3,6 +3,7 @@ import type { AppConfig } from '../config';
 import { FailureType } from '../domain/failures';
 import type { Db } from '../infra/db';
 import { forgetGiftCard, recordFloat, saveGiftCard } from '../redemptions/giftcards';
+import { withSteps, type StepInput } from '../redemptions/records';
 import { createActivityMetrics, type ActivityMetrics } from './metrics';
 import { expectSuccess, partnerClient, type PartnerAnswer } from './partner-http';
 
@@ -17,7 +18,8 @@ export interface IssuedCard {
  * so a retry (even after a lost answer) issues one card; the provider reports the card's later
  * status to `CALLBACK_BASE_URL/callbacks/giftcards`. The float each answer reports is kept;
  * a decline or an insufficient float is a business failure, not retried. A card whose issue
- * never got an answer is voided by the same key, so no card outlives a refund.
+ * never got an answer is voided by the same key, so no card outlives a refund. Given `steps`, the
+ * card is kept with its timeline steps (`issued`, naming the card) in one transaction.
  */
 export function createGiftCardActivities({
   db,
@@ -41,7 +43,9 @@ export function createGiftCardActivities({
       provider: string;
       denomination: number;
       currency: string;
+      steps?: StepInput[];
     }): Promise<IssuedCard> {
+      const { steps = [], ...request } = input;
       const answer = await callPartner(
         'issueGiftCard',
         new URL('/cards', config.GIFTCARD_URL).href,
@@ -77,7 +81,12 @@ export function createGiftCardActivities({
         floatBalance:
           answer.body.floatBalance === undefined ? null : Number(answer.body.floatBalance),
       };
-      await saveGiftCard(db, { ...input, ...card });
+      const detail = { cardId: card.cardId, floatBalance: card.floatBalance };
+      await withSteps(
+        db,
+        (trx) => saveGiftCard(trx, { ...request, ...card }),
+        () => steps.map((s) => ({ ...s, step: { ...s.step, detail } })),
+      );
       return card;
     },
 

@@ -1,36 +1,34 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { Problem } from '../api/problem';
 import { FailureType } from '../domain/failures';
 import { loadRuleSet } from '../ledger/programs';
 import { adjustPoints } from '../ledger/adjustments';
 import { placeHold, redeemHold, releaseHold } from '../ledger/holds';
 import type { RedemptionPlan, RedemptionRequest, ReturnPlan } from '../domain/redemption';
 import { ms } from '../domain/program';
+import { Refusal, RefusalKind } from '../domain/refusal';
 import type { Db } from '../infra/db';
 import { planRedemption } from '../redemptions/plan';
 import {
   findRedemptionRow,
   recordStep,
   redemptionVersions,
+  withSteps,
   type StepInput,
 } from '../redemptions/records';
 import { tierIndex } from '../domain/program';
 import { createActivityMetrics, redemptionOutcomes, type ActivityMetrics } from './metrics';
+import { refusalsAsFailures } from './refusals';
 
 const actor = 'system:redemption';
-
-/** A ledger refusal (a `Problem`) as the business failure it is: not retried. */
-function asFailure(err: unknown, type: FailureType): never {
-  if (err instanceof Problem && err.status < 500)
-    throw ApplicationFailure.nonRetryable(err.detail, type);
-  throw err;
-}
 
 /**
  * The redemption's ledger side in Postgres: eligibility, the points hold and what becomes of it,
  * the service-recovery credit and the timeline. Each is idempotent by the redemption id, so a
  * retried activity changes nothing twice. Each decides under the version the redemption (or its
  * return) recorded when asked for, not the one in force when the activity happens to run.
+ * Given `steps`, an effect writes its timeline steps in its own transaction (once each, by their
+ * number); without, it is the effect alone (as workflows started before steps came along ask).
+ * A ledger refusal (too few points, a closed member) fails the activity for good, typed by its kind.
  */
 export function createRedemptionActivities({
   db,
@@ -39,7 +37,17 @@ export function createRedemptionActivities({
   db: Db;
   metrics?: ActivityMetrics;
 }) {
-  return {
+  /** The step that ends a redemption, timed from its request: once, when it is written. */
+  const observeEndings = async (written: StepInput[]): Promise<void> => {
+    for (const input of written) {
+      const outcome = redemptionOutcomes.find((o) => o === input.status);
+      if (!outcome) continue;
+      const row = await findRedemptionRow(db, input.redemptionId);
+      if (row) metrics.redemptionEnded(outcome, (input.step.at - row.created_at.getTime()) / 1000);
+    }
+  };
+
+  return refusalsAsFailures({
     async planRedemption(request: RedemptionRequest): Promise<RedemptionPlan> {
       const result = await planRedemption(db, request);
       if ('refused' in result) {
@@ -54,18 +62,20 @@ export function createRedemptionActivities({
       memberId: string;
       points: number;
       actor: string;
+      steps?: StepInput[];
     }) {
-      try {
-        await placeHold(db, {
-          holdId: input.redemptionId,
-          memberId: input.memberId,
-          amount: input.points,
-          reason: `redemption ${input.redemptionId}`,
-          actor: input.actor,
-        });
-      } catch (err) {
-        asFailure(err, FailureType.InsufficientPoints);
-      }
+      await withSteps(
+        db,
+        (trx) =>
+          placeHold(trx, {
+            holdId: input.redemptionId,
+            memberId: input.memberId,
+            amount: input.points,
+            reason: `redemption ${input.redemptionId}`,
+            actor: input.actor,
+          }),
+        () => input.steps ?? [],
+      );
     },
 
     async releasePoints(input: { redemptionId: string; memberId: string }): Promise<void> {
@@ -77,39 +87,62 @@ export function createRedemptionActivities({
       });
     },
 
-    async redeemPoints(input: { redemptionId: string; memberId: string }): Promise<void> {
-      await redeemHold(db, {
-        holdId: input.redemptionId,
-        memberId: input.memberId,
-        reason: `redemption ${input.redemptionId} fulfilled`,
-        actor,
-      });
+    async redeemPoints(input: {
+      redemptionId: string;
+      memberId: string;
+      steps?: StepInput[];
+    }): Promise<void> {
+      const { written } = await withSteps(
+        db,
+        (trx) =>
+          redeemHold(trx, {
+            holdId: input.redemptionId,
+            memberId: input.memberId,
+            reason: `redemption ${input.redemptionId} fulfilled`,
+            actor,
+          }),
+        () => input.steps ?? [],
+      );
+      await observeEndings(written);
     },
 
-    /** The tier's service-recovery credit for a missed delivery SLA, once per redemption. */
+    /**
+     * The tier's service-recovery credit for a missed delivery SLA, once per redemption; its
+     * steps (`sla_breached`) are written with the credit and say how much (`credited`).
+     */
     async creditServiceRecovery(input: {
       redemptionId: string;
       memberId: string;
       tier: string;
+      steps?: StepInput[];
     }): Promise<{ points: number }> {
       const { ruleVersion } = await redemptionVersions(db, input.redemptionId);
       const { program } = await loadRuleSet(db, ruleVersion);
       const points = program.tiers[tierIndex(program, input.tier)]!.benefits.serviceRecoveryCredit;
-      if (points <= 0) return { points: 0 };
-      try {
-        await adjustPoints(db, {
-          memberId: input.memberId,
-          points,
-          reason: `service recovery: redemption ${input.redemptionId} missed its delivery SLA`,
-          actor,
-          dedupeKey: `sla:${input.redemptionId}`,
-          ruleVersion,
-        });
-      } catch (err) {
-        if (err instanceof Problem && err.type === 'conflict') return { points: 0 }; // closed
-        throw err;
-      }
-      return { points };
+      const credit = async (trx: Db): Promise<number> => {
+        if (points <= 0) return 0;
+        try {
+          await adjustPoints(trx, {
+            memberId: input.memberId,
+            points,
+            reason: `service recovery: redemption ${input.redemptionId} missed its delivery SLA`,
+            actor,
+            dedupeKey: `sla:${input.redemptionId}`,
+            ruleVersion,
+          });
+        } catch (err) {
+          if (err instanceof Refusal && err.kind === RefusalKind.MemberClosed) return 0;
+          throw err;
+        }
+        return points;
+      };
+      const { result } = await withSteps(db, credit, (credited) =>
+        (input.steps ?? []).map((s) => ({
+          ...s,
+          step: { ...s.step, detail: { ...s.step.detail, credited } },
+        })),
+      );
+      return { points: result };
     },
 
     /**
@@ -140,29 +173,21 @@ export function createRedemptionActivities({
     /** Gives a returned reward's points back, once, in a lot expiring by the return's version. */
     async refundPoints(input: { redemptionId: string; memberId: string; points: number }) {
       const { returnRuleVersion } = await redemptionVersions(db, input.redemptionId);
-      try {
-        await adjustPoints(db, {
-          memberId: input.memberId,
-          points: input.points,
-          reason: `refund: redemption ${input.redemptionId} returned`,
-          actor,
-          dedupeKey: `refund:${input.redemptionId}`,
-          ruleVersion: returnRuleVersion,
-        });
-      } catch (err) {
-        asFailure(err, FailureType.MemberClosed);
-      }
+      await adjustPoints(db, {
+        memberId: input.memberId,
+        points: input.points,
+        reason: `refund: redemption ${input.redemptionId} returned`,
+        actor,
+        dedupeKey: `refund:${input.redemptionId}`,
+        ruleVersion: returnRuleVersion,
+      });
     },
 
     /** Records a step; the step that ends the redemption is timed from its request, once. */
     async recordRedemption(input: StepInput): Promise<void> {
-      const recorded = await recordStep(db, input);
-      const outcome = redemptionOutcomes.find((o) => o === input.status);
-      if (!recorded || !outcome) return;
-      const row = await findRedemptionRow(db, input.redemptionId);
-      if (row) metrics.redemptionEnded(outcome, (input.step.at - row.created_at.getTime()) / 1000);
+      if (await recordStep(db, input)) await observeEndings([input]);
     },
-  };
+  });
 }
 
 export type RedemptionActivities = ReturnType<typeof createRedemptionActivities>;

@@ -20,6 +20,7 @@ import {
   moveActivation,
   scheduleRuleChange,
 } from '../changes/rule-change-rollout';
+import { asActivityFailure } from './refusals';
 
 type Rest<F> = F extends (db: Db, id: string, ...rest: infer R) => unknown ? R : never;
 
@@ -36,7 +37,10 @@ const outcome = (row: RuleChangeRow) => ({
 
 export type RuleChangeOutcome = ReturnType<typeof outcome>;
 
-/** The store's conflict is a business failure: the workflow is told, not retried. */
+/**
+ * The store's conflict is a business failure: the workflow is told, not retried; so is a domain
+ * refusal from what the step calls (`activities/refusals.ts`).
+ */
 async function recorded<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -51,7 +55,7 @@ async function recorded<T>(work: () => Promise<T>): Promise<T> {
         'RuleChangeConflict',
       );
     }
-    throw err;
+    throw asActivityFailure(err);
   }
 }
 

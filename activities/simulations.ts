@@ -13,6 +13,7 @@ import {
   recordProgress,
 } from '../changes/simulations';
 import type { SimulationInput } from '../workflows/shared';
+import { refusalsAsFailures } from './refusals';
 
 /** A simulation's program refused (it was validated by the API, so only a direct start gets it). */
 export const SimulationRefused = 'SimulationRefused';
@@ -20,6 +21,7 @@ export const SimulationRefused = 'SimulationRefused';
 /**
  * The what-if's side effects: its row (started, progress, result) and its pages, which only read.
  * Pages are `SIMULATION_PAGE_SIZE` events; a page's progress is written as an absolute count.
+ * A domain refusal from what they call fails the activity for good.
  */
 export function createSimulationActivities({ db, config }: { db: Db; config: AppConfig }) {
   const parsed = new Map<string, Program>();
@@ -39,7 +41,7 @@ export function createSimulationActivities({ db, config }: { db: Db; config: App
     return program;
   };
 
-  return {
+  return refusalsAsFailures({
     /** Records the simulation (once); refuses for good what no retry can mend. */
     async simulationBegin(input: SimulationInput): Promise<{ total: number }> {
       const from = Date.parse(input.window.from);
@@ -112,7 +114,7 @@ export function createSimulationActivities({ db, config }: { db: Db; config: App
     }): Promise<void> {
       await failSimulation(db, input.simulationId, input.error, input.actor);
     },
-  };
+  });
 }
 
 export type SimulationActivities = ReturnType<typeof createSimulationActivities>;

@@ -1,5 +1,6 @@
 import { findSubstitutes, getReward } from '../catalog/rewards';
 import type { Db } from '../infra/db';
+import { refusalsAsFailures } from './refusals';
 import {
   closeSubstitution,
   openSubstitution,
@@ -9,10 +10,11 @@ import {
 
 /**
  * Substitution's side effects in Postgres: the candidates by the reward's policy, and the
- * substitution's record (opened, reminded, decided), each once however often retried.
+ * substitution's record (opened, reminded, decided), each once however often retried. A catalog
+ * refusal fails the activity for good.
  */
 export function createSubstitutionActivities({ db }: { db: Db }) {
-  return {
+  return refusalsAsFailures({
     async findCandidates(input: {
       rewardId: string;
       tier: string;
@@ -51,7 +53,7 @@ export function createSubstitutionActivities({ db }: { db: Db }) {
     ) {
       await closeSubstitution(db, { ...input, at: new Date(input.at) });
     },
-  };
+  });
 }
 
 export type SubstitutionActivities = ReturnType<typeof createSubstitutionActivities>;

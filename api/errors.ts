@@ -1,6 +1,20 @@
 import type { NextFunction, Request, Response } from 'express';
+import { Refusal, type RefusalKind } from '../domain/refusal';
 import type { Logger } from '../infra/logger';
-import { Problem } from './problem';
+import { Problem, type ProblemType } from './problem';
+
+/**
+ * The one table from a domain refusal's kind to the problem a client gets: every kind has a row
+ * (the compiler checks), so a new kind cannot reach a client as a 500.
+ */
+export const refusalProblems: Record<RefusalKind, ProblemType> = {
+  Invalid: 'validation',
+  InsufficientPoints: 'validation',
+  NotFound: 'not-found',
+  MemberNotFound: 'not-found',
+  Conflict: 'conflict',
+  MemberClosed: 'conflict',
+};
 
 interface HttpError {
   type?: string;
@@ -25,6 +39,26 @@ function fromHttpError(err: HttpError): Problem | undefined {
   }
 }
 
+/** A refusal as its problem: the kind's type and status, its message, fields and details. */
+function fromRefusal(refusal: Refusal): Problem {
+  const { errors, details } = refusal;
+  return new Problem(refusalProblems[refusal.kind], refusal.message, {
+    ...(errors.length ? { errors } : {}),
+    ...details,
+  });
+}
+
+/**
+ * The problem answering an error: a Problem as it is, a domain refusal by the table above, a
+ * body the client got wrong as its 4xx, anything else a 500 without details. Never throws, so a
+ * route answering per item can use it too.
+ */
+export function problemOf(err: unknown): Problem {
+  if (err instanceof Problem) return err;
+  if (err instanceof Refusal) return fromRefusal(err);
+  return fromHttpError(err as HttpError) ?? new Problem('internal', 'Something went wrong.');
+}
+
 export function notFoundHandler(req: Request): never {
   throw new Problem('not-found', `No route for ${req.method} ${req.path}.`);
 }
@@ -32,11 +66,8 @@ export function notFoundHandler(req: Request): never {
 /** The one error middleware: every 4xx/5xx leaves as application/problem+json. */
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const problem =
-      err instanceof Problem
-        ? err
-        : (fromHttpError(err as HttpError) ?? new Problem('internal', 'Something went wrong.'));
-    if (problem.status >= 500 && !(err instanceof Problem)) {
+    const problem = problemOf(err);
+    if (problem.status >= 500 && problem !== err) {
       logger.error({ err, reqId: req.id }, 'unhandled error');
     }
     if (res.headersSent) return;

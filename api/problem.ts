@@ -1,11 +1,11 @@
 /**
  * The one error shape (RFC 9457 problem details, `application/problem+json`). Handlers throw a
- * `Problem`; the error middleware renders it, and renders anything else as a 500 without details.
+ * `Problem`; domain code throws a `Refusal` (domain/refusal.ts) that api/errors.ts maps to one.
+ * The error middleware renders both, and anything else as a 500 without details.
  */
-export interface FieldError {
-  field: string;
-  message: string;
-}
+import type { FieldError } from '../domain/refusal';
+
+export type { FieldError };
 
 export const problemTypes = {
   'bad-request': { status: 400, title: 'Malformed request' },

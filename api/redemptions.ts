@@ -13,11 +13,10 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { AppConfig } from '../config';
-import { FailureType } from '../domain/failures';
 import { finalStatuses } from '../domain/redemption';
 import type { Db } from '../infra/db';
 import { workflowUrl } from '../infra/temporal';
-import { planRedemption, type Refusal } from '../redemptions/plan';
+import { planRedemption, refusalOf } from '../redemptions/plan';
 import {
   createRedemption,
   findRedemptionRow,
@@ -66,23 +65,6 @@ export function redemptionIdFor(
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function refusalProblem(refusal: Refusal): Problem {
-  const type =
-    refusal.type === FailureType.MemberNotFound
-      ? 'not-found'
-      : refusal.type === FailureType.MemberClosed
-        ? 'conflict'
-        : 'validation';
-  const detail =
-    refusal.message === 'no such reward'
-      ? 'No such reward.'
-      : `Not eligible: ${refusal.field} ${refusal.message}.`;
-  return new Problem(refusal.message === 'no such reward' ? 'not-found' : type, detail, {
-    errors: [{ field: refusal.field, message: refusal.message }],
-    reason: refusal.type,
-  });
-}
-
 export async function startRedemption(
   deps: RedemptionDeps,
   input: RedeemInput & { redemptionId: string },
@@ -100,7 +82,7 @@ export async function startRedemption(
   let ruleVersion: number | undefined;
   if (!(await findRedemptionRow(deps.db, input.redemptionId))) {
     const result = await planRedemption(deps.db, request);
-    if ('refused' in result) throw refusalProblem(result.refused);
+    if ('refused' in result) throw refusalOf(result.refused);
     ruleVersion = result.ruleVersion;
   }
   const { created, row } = await createRedemption(deps.db, {

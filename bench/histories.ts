@@ -30,7 +30,10 @@ export interface HistoryReport {
   /** Means per redemption. */
   events: number;
   workflowTasks: number;
+  /** Activities the server schedules (three events each, and a workflow task after). */
   activities: number;
+  /** Local activities: run inside a workflow task, one marker event each. */
+  localActivities: number;
   signals: number;
   /** Over the sampled redemptions, each figure summed within one redemption. */
   perRedemption: Record<Part, LatencySummary>;
@@ -58,6 +61,7 @@ function analyse(
   const types: [string, number][] = [];
   let shipmentAccepted: number | undefined;
   let signals = 0;
+  let localActivities = 0;
   for (const e of events) {
     const time = tsToMs(e.eventTime);
     at.set(num(e.eventId), time);
@@ -96,6 +100,10 @@ function analyse(
         if (type === 'createShipment') shipmentAccepted = time;
         break;
       }
+      case T.EVENT_TYPE_MARKER_RECORDED:
+        if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+          localActivities++;
+        break;
       case T.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
         signals++;
         if (signals === 2 && shipmentAccepted !== undefined)
@@ -107,7 +115,7 @@ function analyse(
     }
   }
   for (const part of Object.keys(parts) as Part[]) into[part].add(sums[part]);
-  return { types, signals };
+  return { types, signals, localActivities };
 }
 
 /** Reads the histories of `redemptionIds` (a sample) and sums up where their time went. */
@@ -129,16 +137,17 @@ export async function readHistories(
       wftRun: new Latencies(),
       activityQueue: new Latencies(),
     };
-    const totals = { events: 0, workflowTasks: 0, activities: 0, signals: 0 };
+    const totals = { events: 0, workflowTasks: 0, activities: 0, localActivities: 0, signals: 0 };
     const activityTypes = new Map<string, { count: number; ms: number }>();
     await inParallel(redemptionIds, 4, async (id) => {
       const history = await client.workflow.getHandle(`redemption:${id}`).fetchHistory();
       const events = history.events ?? [];
       const wftBefore = perTask.wftQueue.count;
-      const { types, signals } = analyse(events, into, perTask);
+      const { types, signals, localActivities } = analyse(events, into, perTask);
       totals.events += events.length;
       totals.workflowTasks += perTask.wftQueue.count - wftBefore;
       totals.activities += types.length;
+      totals.localActivities += localActivities;
       totals.signals += signals;
       for (const [type, ms] of types) {
         const t = activityTypes.get(type) ?? { count: 0, ms: 0 };
@@ -155,6 +164,7 @@ export async function readHistories(
       events: totals.events / n,
       workflowTasks: totals.workflowTasks / n,
       activities: totals.activities / n,
+      localActivities: totals.localActivities / n,
       signals: totals.signals / n,
       perRedemption: Object.fromEntries(
         Object.entries(into).map(([p, l]) => [p, l.summary()]),
@@ -175,7 +185,7 @@ export function historyLines(h: HistoryReport): string[] {
   const ms = (v: number) => `${v.toFixed(0)} ms`.padStart(8);
   const out = [
     `Temporal histories of ${h.sampled} redemptions from the measured window (server timestamps):`,
-    `  each: ${h.events.toFixed(0)} events, ${h.workflowTasks.toFixed(1)} workflow tasks, ${h.activities.toFixed(1)} activities, ${h.signals.toFixed(1)} signals`,
+    `  each: ${h.events.toFixed(0)} events, ${h.workflowTasks.toFixed(1)} workflow tasks, ${h.activities.toFixed(1)} activities, ${h.localActivities.toFixed(1)} local activities, ${h.signals.toFixed(1)} signals`,
     `  per redemption (sum over its tasks)          p50      p90      p99`,
   ];
   for (const [part, label] of Object.entries(parts) as [Part, string][]) {

@@ -68,6 +68,16 @@ export function printReport(
   const targets: [string, boolean, string][] = [
     ['completed/s >= 50', window.rate >= 50, window.rate.toFixed(1)],
     ['e2e p99 < 1 s', e2e.p99 < 1000, `${e2e.p99.toFixed(0)} ms`],
+    ...(histories
+      ? ([
+          ['history <= 30 events', histories.events <= 30, `${histories.events.toFixed(1)} events`],
+          [
+            'activities <= 4 (not local)',
+            histories.activities <= 4,
+            `${histories.activities.toFixed(1)} (+ ${histories.localActivities.toFixed(1)} local)`,
+          ],
+        ] as [string, boolean, string][])
+      : []),
     ...check.checks.map((c): [string, boolean, string] => [
       c.name,
       c.ok,

@@ -3,7 +3,7 @@
  * per redemption. Concurrent assigners each take a different free code (`FOR UPDATE SKIP LOCKED`);
  * the unique `redemption_id` makes a second code for one redemption impossible whoever writes.
  */
-import { notFound, Problem } from '../api/problem';
+import { conflict, invalid, notFound } from '../domain/refusal';
 import { couponCode } from '../domain/rewards';
 import type { Db, Trx } from '../infra/db';
 import { isUniqueViolation } from '../ledger/activity';
@@ -27,9 +27,11 @@ async function assertCouponReward(db: Db | Trx, rewardId: string): Promise<void>
     .first<{ kind: string } | undefined>('kind');
   if (!reward) throw notFound('reward', 'rewardId', rewardId);
   if (reward.kind !== 'coupon') {
-    throw new Problem('validation', `Reward '${rewardId}' is a ${reward.kind}, not a coupon.`, {
-      errors: [{ field: 'rewardId', message: 'only coupon rewards have a pool of codes' }],
-    });
+    throw invalid(
+      `Reward '${rewardId}' is a ${reward.kind}, not a coupon.`,
+      'rewardId',
+      'only coupon rewards have a pool of codes',
+    );
   }
 }
 
@@ -67,7 +69,7 @@ async function assignedTo(db: Db | Trx, redemptionId: string): Promise<CouponRow
 function sameReward(row: CouponRow, rewardId: string, redemptionId: string): AssignResult {
   if (row.reward_id !== rewardId) {
     const message = `redemption ${redemptionId} already has a code of reward ${row.reward_id}`;
-    throw new Problem('conflict', message, { errors: [{ field: 'redemptionId', message }] });
+    throw conflict(message, 'redemptionId');
   }
   return { status: 'assigned', code: row.code };
 }
@@ -138,9 +140,11 @@ export function parseCouponCsv(text: string): { codes: string[]; rejected: Rejec
   const header = lines.findIndex((line) => line.trim() !== '');
   if (header === -1 || unquote(lines[header]!.trim())?.toLowerCase() !== 'code') {
     const where = header === -1 ? 'the file is empty' : `line ${header + 1} is not the header`;
-    throw new Problem('validation', `${where}: expected a header row \`code\`.`, {
-      errors: [{ field: '(body)', message: 'expected a header row `code`' }],
-    });
+    throw invalid(
+      `${where}: expected a header row \`code\`.`,
+      '(body)',
+      'expected a header row `code`',
+    );
   }
   const codes: string[] = [];
   const rejected: Rejected[] = [];

@@ -9,7 +9,7 @@
  * low-stock episode, so the outbox has it once); stock arriving (`replenish`) that brings
  * `available` back to the threshold ends the episode.
  */
-import { notFound, Problem } from '../api/problem';
+import { conflict, invalid, notFound } from '../domain/refusal';
 import type { Db, Trx } from '../infra/db';
 import {
   assertQuantity,
@@ -35,8 +35,7 @@ export interface ReservationRow {
 export type ReserveResult =
   { status: 'reserved'; available: number } | { status: 'out_of_stock'; available: number };
 
-const conflict = (message: string) =>
-  new Problem('conflict', message, { errors: [{ field: 'redemptionId', message }] });
+const reservationConflict = (message: string) => conflict(message, 'redemptionId');
 
 /**
  * Reserves `quantity` of `sku` for a redemption, or answers `out_of_stock` (and records nothing)
@@ -53,12 +52,14 @@ export async function reserveStock(
     const repeat = async (): Promise<ReserveResult> => {
       const existing = (await getReservation(trx, input.redemptionId))!;
       if (existing.sku !== input.sku || existing.quantity !== input.quantity) {
-        throw conflict(
+        throw reservationConflict(
           `redemption ${input.redemptionId} already reserved ${existing.quantity} of ${existing.sku}`,
         );
       }
       if (existing.status === 'released')
-        throw conflict(`the reservation of redemption ${input.redemptionId} was released`);
+        throw reservationConflict(
+          `the reservation of redemption ${input.redemptionId} was released`,
+        );
       return { status: 'reserved', available: inventory.available };
     };
     if (await getReservation(trx, input.redemptionId)) return repeat();
@@ -122,7 +123,7 @@ async function transition(
       .first())!;
     if (reservation.status === step.to) return reservation;
     if (reservation.status !== step.from) {
-      throw conflict(
+      throw reservationConflict(
         `the stock of redemption ${redemptionId} is ${reservation.status}: it cannot be ${step.to}`,
       );
     }
@@ -194,7 +195,7 @@ export async function replenish(
     if (earlier) {
       if (earlier.payload.quantity !== input.quantity) {
         const message = `delivery ${input.reference} was already recorded with quantity ${earlier.payload.quantity}`;
-        throw new Problem('conflict', message, { errors: [{ field: 'reference', message }] });
+        throw conflict(message, 'reference');
       }
       return { replenished: false, inventory: current };
     }
@@ -239,10 +240,10 @@ export async function setInventory(
   return db.transaction(async (trx) => {
     const current = await lockInventory(trx, input.sku);
     if (input.onHand !== undefined && input.onHand < current.reserved) {
-      throw new Problem(
-        'validation',
+      throw invalid(
         `onHand ${input.onHand} is below the ${current.reserved} units reserved for redemptions.`,
-        { errors: [{ field: 'onHand', message: `below the ${current.reserved} units reserved` }] },
+        'onHand',
+        `below the ${current.reserved} units reserved`,
       );
     }
     const onHand = input.onHand ?? current.on_hand;

@@ -4,10 +4,10 @@
  * the edge with the schemas in `domain/rewards.ts`, and the table's constraints back them up.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { notFound, Problem, type FieldError } from '../api/problem';
 import type { Db, Trx } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
 import { releaseState } from '../ledger/releases';
+import { notFound, Refusal, RefusalKind, type FieldError } from '../domain/refusal';
 import type { NewReward, RewardKind, RewardPatch, SubstitutionPolicy } from '../domain/rewards';
 import { createInventory, type InventoryRow } from './store';
 
@@ -116,7 +116,7 @@ async function assertTiersKnown(db: Db | Trx, tiers: string[] | undefined): Prom
         ],
   );
   if (errors.length)
-    throw new Problem('validation', 'tiersAllowed names an unknown tier.', { errors });
+    throw new Refusal(RefusalKind.Invalid, 'tiersAllowed names an unknown tier.', errors);
 }
 
 /**
@@ -145,9 +145,11 @@ export async function createReward(
       const existing = (await getReward(trx, input.id))!;
       const errors = differences(existing, columns);
       if (errors.length) {
-        throw new Problem('conflict', `Reward '${input.id}' already exists with other details.`, {
+        throw new Refusal(
+          RefusalKind.Conflict,
+          `Reward '${input.id}' already exists with other details.`,
           errors,
-        });
+        );
       }
       return { created: false, reward: existing };
     }

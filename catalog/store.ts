@@ -3,7 +3,7 @@
  * locked first (`FOR UPDATE`), so changes to one SKU are serial; program events go to the outbox
  * in the same transaction; a change that leaves stock low starts a low-stock episode.
  */
-import { notFound, Problem } from '../api/problem';
+import { invalid, notFound } from '../domain/refusal';
 import type { Trx } from '../infra/db';
 
 export interface InventoryRow {
@@ -20,13 +20,15 @@ export interface InventoryRow {
 
 export function assertQuantity(quantity: number): void {
   if (!Number.isInteger(quantity) || quantity < 1 || quantity > 1_000_000_000) {
-    throw new Problem('validation', `quantity must be a whole number from 1, not ${quantity}.`, {
-      errors: [{ field: 'quantity', message: 'must be a whole number of at least 1' }],
-    });
+    throw invalid(
+      `quantity must be a whole number from 1, not ${quantity}.`,
+      'quantity',
+      'must be a whole number of at least 1',
+    );
   }
 }
 
-/** Locks the SKU's inventory row; an unknown SKU, or a reward without stock, is a Problem. */
+/** Locks the SKU's inventory row; an unknown SKU, or a reward without stock, is refused. */
 export async function lockInventory(trx: Trx, sku: string): Promise<InventoryRow> {
   const row = await trx<InventoryRow>('inventory').where({ sku }).forUpdate().first();
   if (row) return row;
@@ -34,9 +36,11 @@ export async function lockInventory(trx: Trx, sku: string): Promise<InventoryRow
     .where({ id: sku })
     .first<{ kind: string } | undefined>('kind');
   if (!reward) throw notFound('reward', 'sku', sku);
-  throw new Problem('validation', `Reward '${sku}' is a ${reward.kind}: it has no inventory.`, {
-    errors: [{ field: 'sku', message: 'only physical rewards have inventory' }],
-  });
+  throw invalid(
+    `Reward '${sku}' is a ${reward.kind}: it has no inventory.`,
+    'sku',
+    'only physical rewards have inventory',
+  );
 }
 
 export async function programEvent(

@@ -12,9 +12,9 @@
  * the same batch, under the old): each version in the batch is loaded once (parsed versions are
  * cached), and each entry and event row records its own version.
  */
-import { Problem } from '../api/problem';
 import { capPeriods } from '../domain/earning';
 import { ms, tierIndex } from '../domain/program';
+import { conflict, memberClosed, memberNotFound, type Refusal } from '../domain/refusal';
 import type { Db, Trx } from '../infra/db';
 import { hashRequest, replay, type ActivityEvent, type EventResult } from './activity';
 import type { StoredEvent } from './store';
@@ -91,9 +91,7 @@ async function decideAndWrite(
       const id = locked.row.id;
       const ruleSet = ruleSets.get(locked.ruleVersion)!;
       if (locked.row.status === 'closed') {
-        throw new Problem('conflict', `Member ${id} is closed.`, {
-          errors: [{ field: 'memberId', message: 'the member is closed' }],
-        });
+        throw memberClosed(id);
       }
       assertEarnable(event, ruleSet.version, ruleSet.program);
       if (event.type === 'purchase' && seen.orders.has(event.orderId!)) throw orderTaken(event);
@@ -347,25 +345,17 @@ async function writeBatch(
   );
 }
 
-function noSuchMember(event: ActivityEvent): Problem {
-  const [field, value] = event.memberId
-    ? ['memberId', event.memberId]
-    : ['externalId', event.externalId];
-  return new Problem(
-    'not-found',
-    `No member with ${field === 'memberId' ? 'id' : 'externalId'} '${value}'.`,
-    {
-      errors: [{ field, message: 'no such member' }],
-    },
-  );
+function noSuchMember(event: ActivityEvent): Refusal {
+  return event.memberId
+    ? memberNotFound('memberId', event.memberId)
+    : memberNotFound('externalId', event.externalId!);
 }
 
-function orderTaken(event: ActivityEvent): Problem {
-  return new Problem(
-    'conflict',
+/** The order was recorded by another event (also raised on the database's unique index). */
+export function orderTaken(event: ActivityEvent): Refusal {
+  return conflict(
     `Order '${event.orderId}' was already recorded by another event.`,
-    {
-      errors: [{ field: 'orderId', message: 'already recorded' }],
-    },
+    'orderId',
+    'already recorded',
   );
 }

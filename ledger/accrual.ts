@@ -5,9 +5,8 @@
  * the event's row, its entries, lots, counters and the member's balances are written in one
  * transaction, and the answer is stored with the event so a repeat gets the first answer back.
  */
-import { Problem } from '../api/problem';
 import type { Db } from '../infra/db';
-import { recordEarningBatch, type AccrualOutcome } from './accrual-batch';
+import { orderTaken, recordEarningBatch, type AccrualOutcome } from './accrual-batch';
 import {
   hashRequest,
   isUniqueViolation,
@@ -65,12 +64,7 @@ export async function recordAlone(
       }
     }
     if (isUniqueViolation(err, 'ledger_events_purchase_order')) {
-      const problem = new Problem(
-        'conflict',
-        `Order '${event.orderId}' was already recorded by another event.`,
-        { errors: [{ field: 'orderId', message: 'already recorded' }] },
-      );
-      return { error: problem };
+      return { error: orderTaken(event) };
     }
     return { error: err };
   }

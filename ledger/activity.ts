@@ -3,9 +3,9 @@
  * request's fingerprint and the replay of a stored answer.
  */
 import { createHash } from 'node:crypto';
-import { Problem } from '../api/problem';
 import type { PurchaseLine } from '../domain/earning';
 import type { LifecycleChange } from '../domain/member';
+import { conflict } from '../domain/refusal';
 import type { ReturnLine } from './returns';
 import type { LedgerMemberRow, StoredEvent } from './store';
 
@@ -45,9 +45,11 @@ export function hashRequest(value: unknown): string {
 /** The stored answer to an event sent again; the same id with other content is a conflict. */
 export function replay(stored: StoredEvent, hash: string, eventId: string): EventResult {
   if (stored.request_hash !== hash) {
-    throw new Problem('conflict', `Event '${eventId}' was already recorded with other content.`, {
-      errors: [{ field: 'eventId', message: 'already used for a different event' }],
-    });
+    throw conflict(
+      `Event '${eventId}' was already recorded with other content.`,
+      'eventId',
+      'already used for a different event',
+    );
   }
   return { status: 201, body: stored.response, replayed: true, changes: [] };
 }

@@ -1,6 +1,6 @@
 /** Manual changes by ops, each with a reason and the actor on the entry: adjustments and closing. */
-import { Problem } from '../api/problem';
 import { ms } from '../domain/program';
+import { conflict, insufficientPoints, type Refusal } from '../domain/refusal';
 import type { Db } from '../infra/db';
 import { expireOverdue } from './lifecycle';
 import { loadRuleSet } from './programs';
@@ -67,15 +67,11 @@ export async function adjustPoints(db: Db, input: AdjustmentInput, now: Date = n
   );
 }
 
-function insufficient(ledger: MemberLedger, asked: number): Problem {
-  return new Problem(
-    'validation',
+function insufficient(ledger: MemberLedger, asked: number): Refusal {
+  return insufficientPoints(
     `Cannot remove ${asked} points: ${ledger.balances.available} available.`,
-    {
-      errors: [
-        { field: 'points', message: `exceeds the ${ledger.balances.available} points available` },
-      ],
-    },
+    'points',
+    `exceeds the ${ledger.balances.available} points available`,
   );
 }
 
@@ -95,12 +91,10 @@ export async function closeMember(
       if (ledger.member.status === 'closed') return { closed: false, member: ledger.member };
       const { available, pending, held, debt } = ledger.balances;
       if (held > 0) {
-        throw new Problem(
-          'conflict',
+        throw conflict(
           `Member ${input.memberId} has ${held} points held by open redemptions.`,
-          {
-            errors: [{ field: 'memberId', message: 'settle open redemptions first' }],
-          },
+          'memberId',
+          'settle open redemptions first',
         );
       }
       if (available || pending || debt) {

@@ -6,9 +6,9 @@
  * batch of events in order (several of one member's too, each seeing the ones before it) and writes
  * them all set-based in one statement.
  */
-import { Problem } from '../api/problem';
 import { capPeriods, computeEarning, type CapUsage, type PurchaseLine } from '../domain/earning';
 import { ms, tierIndex, type Program } from '../domain/program';
+import { Refusal, RefusalKind } from '../domain/refusal';
 import type { ActivityEvent } from './activity';
 import type { LedgerMemberRow } from './store';
 import { checkUpgrade, type LifecycleChange, type TierLedger } from './tiers';
@@ -109,24 +109,24 @@ export function assertEarnable(event: ActivityEvent, version: number, program: P
   const type = ruleTypeOf(event);
   if (event.type !== 'purchase' && program.earning.eventPoints[type] === undefined) {
     const known = ['purchase', 'return', ...Object.keys(program.earning.eventPoints)];
-    throw new Problem('validation', `Rule set v${version} has no event type '${type}'.`, {
-      errors: [
-        {
-          field: event.type === 'custom' ? 'name' : 'type',
-          message: `unknown event type; known: ${known.join(', ')}`,
-        },
-      ],
-    });
+    throw new Refusal(RefusalKind.Invalid, `Rule set v${version} has no event type '${type}'.`, [
+      {
+        field: event.type === 'custom' ? 'name' : 'type',
+        message: `unknown event type; known: ${known.join(', ')}`,
+      },
+    ]);
   }
   if (event.type === 'purchase' && program.earning.pointsPerUnit[event.currency!] === undefined) {
-    throw new Problem('validation', `Rule set v${version} does not earn in ${event.currency}.`, {
-      errors: [
+    throw new Refusal(
+      RefusalKind.Invalid,
+      `Rule set v${version} does not earn in ${event.currency}.`,
+      [
         {
           field: 'currency',
           message: `not earned in; accepted: ${Object.keys(program.earning.pointsPerUnit).join(', ')}`,
         },
       ],
-    });
+    );
   }
 }
 

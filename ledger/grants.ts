@@ -9,8 +9,8 @@
  * does (repay debt first, the rest into an active lot), for many grants at once: one grant per
  * transaction through `MemberLedger` ran at ~300 grants/s, a million in an hour; this at ~9,000 (BENCHMARKS.md, bench/import).
  */
-import { Problem } from '../api/problem';
 import { ms } from '../domain/program';
+import { Refusal, RefusalKind } from '../domain/refusal';
 import type { Db, Trx } from '../infra/db';
 import { loadRuleSet } from './programs';
 
@@ -22,16 +22,19 @@ export interface GrantInput {
   actor: string;
 }
 
+type GrantRefusalKind =
+  typeof RefusalKind.MemberNotFound | typeof RefusalKind.MemberClosed | typeof RefusalKind.Conflict;
+
 export type GrantOutcome =
   | { status: 'granted' | 'present'; entryId: number; memberId: string }
   | {
       status: 'rejected';
-      problem: 'not-found' | 'conflict';
+      kind: GrantRefusalKind;
       field: 'externalId' | 'grantId';
       message: string;
     };
 
-/** One grant: throws a `Problem` naming the field at fault when it is refused. */
+/** One grant: throws a `Refusal` naming the field at fault when it is refused. */
 export async function grantPoints(
   db: Db,
   input: GrantInput,
@@ -39,10 +42,10 @@ export async function grantPoints(
 ): Promise<{ granted: boolean; entryId: number; memberId: string }> {
   const [outcome] = await grantBatch(db, [input], now);
   if (outcome!.status === 'rejected') {
-    const { problem, field, message } = outcome!;
-    throw new Problem(problem, `Grant ${input.grantId} refused: ${field} ${message}.`, {
-      errors: [{ field, message }],
-    });
+    const { kind, field, message } = outcome!;
+    throw new Refusal(kind, `Grant ${input.grantId} refused: ${field} ${message}.`, [
+      { field, message },
+    ]);
   }
   const { status, entryId, memberId } = outcome!;
   return { granted: status === 'granted', entryId, memberId };
@@ -71,10 +74,10 @@ export async function grantBatch(
 class GrantRace extends Error {}
 
 const rejected = (
-  problem: 'not-found' | 'conflict',
+  kind: GrantRefusalKind,
   field: 'externalId' | 'grantId',
   message: string,
-): GrantOutcome => ({ status: 'rejected', problem, field, message });
+): GrantOutcome => ({ status: 'rejected', kind, field, message });
 
 const isRetryable = (err: unknown): boolean =>
   err instanceof GrantRace || ['40P01', '40001'].includes((err as { code?: string }).code ?? '');
@@ -114,17 +117,17 @@ async function writeBatch(trx: Trx, grants: GrantInput[], now: Date): Promise<Gr
     const dedupeKey = keys[index]!;
     const reason = `grant ${grant.grantId}: ${grant.reason}`;
     const member = members.get(grant.externalId);
-    if (!member) return rejected('not-found', 'externalId', 'no such member');
+    if (!member) return rejected(RefusalKind.MemberNotFound, 'externalId', 'no such member');
     const before = made.get(dedupeKey);
     if (before) {
       const same =
         before.memberId === member.id && before.points === grant.points && before.reason === reason;
       return same
         ? { made: before, granted: false }
-        : rejected('conflict', 'grantId', 'already used for another grant');
+        : rejected(RefusalKind.Conflict, 'grantId', 'already used for another grant');
     }
     if (member.status === 'closed') {
-      return rejected('conflict', 'externalId', 'the member is closed');
+      return rejected(RefusalKind.MemberClosed, 'externalId', 'the member is closed');
     }
     const repaid = Math.min(grant.points, member.debt);
     member.debt -= repaid;

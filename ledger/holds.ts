@@ -2,9 +2,9 @@
  * Holds set points aside for a redemption: taken from available lots FIFO, then either released
  * back to the same lots or turned into the redemption. Each step happens once per hold id.
  */
-import { Problem } from '../api/problem';
 import type { Db } from '../infra/db';
 import type { Take } from '../domain/lots';
+import { conflict, insufficientPoints } from '../domain/refusal';
 import { effectiveExpiry, expireOverdue } from './lifecycle';
 import { loadRuleSet } from './programs';
 import { withMember, type MemberLedger } from './store';
@@ -17,8 +17,7 @@ export interface HoldRow {
   reason: string;
 }
 
-const conflict = (message: string) =>
-  new Problem('conflict', message, { errors: [{ field: 'holdId', message }] });
+const holdConflict = (message: string) => conflict(message, 'holdId');
 
 async function findHold(ledger: MemberLedger, holdId: string): Promise<HoldRow | undefined> {
   const { rows } = await ledger.trx.raw<{ rows: HoldRow[] }>('SELECT * FROM holds WHERE id = ?', [
@@ -39,24 +38,17 @@ export async function placeHold(
       const existing = await findHold(ledger, input.holdId);
       if (existing) {
         if (existing.member_id !== input.memberId || existing.amount !== input.amount)
-          throw conflict(`hold ${input.holdId} already exists with another member or amount`);
+          throw holdConflict(`hold ${input.holdId} already exists with another member or amount`);
         return existing;
       }
       ledger.assertOpen();
       await expireOverdue(ledger);
       const plan = await ledger.planFifo(input.amount);
       if (plan.shortfall > 0) {
-        throw new Problem(
-          'validation',
+        throw insufficientPoints(
           `Not enough points: ${input.amount} asked, ${ledger.balances.available} available.`,
-          {
-            errors: [
-              {
-                field: 'amount',
-                message: `exceeds the ${ledger.balances.available} points available`,
-              },
-            ],
-          },
+          'amount',
+          `exceeds the ${ledger.balances.available} points available`,
         );
       }
       await ledger.trx.raw(

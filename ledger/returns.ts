@@ -3,8 +3,8 @@
  * line keeps its returned quantity and reversed points, and the database refuses more than was
  * bought or earned.
  */
-import { Problem } from '../api/problem';
 import { reversalFor } from '../domain/earning';
+import { invalid, Refusal, RefusalKind } from '../domain/refusal';
 import type { ActivityEvent } from './activity';
 import { reverse } from './points';
 import type { MemberLedger } from './store';
@@ -34,12 +34,10 @@ export async function recordReturn(
   );
   const purchase = purchases[0];
   if (!purchase || purchase.member_id !== ledger.member.id) {
-    throw new Problem(
-      'validation',
+    throw invalid(
       `No purchase with orderId '${event.orderId}' for this member.`,
-      {
-        errors: [{ field: 'orderId', message: 'not a purchase of this member' }],
-      },
+      'orderId',
+      'not a purchase of this member',
     );
   }
   const { rows: bought } = await ledger.trx.raw<{ rows: LineRow[] }>(
@@ -61,7 +59,7 @@ export async function recordReturn(
       : [];
   });
   if (errors.length)
-    throw new Problem('validation', 'The return does not match the order.', { errors });
+    throw new Refusal(RefusalKind.Invalid, 'The return does not match the order.', errors);
 
   const reversals = returning.map((line) => {
     const row = bought.find((b) => b.sku === line.sku)!;

@@ -3,7 +3,7 @@
  * locked first (`FOR UPDATE`), so changes to one member are serial; entries are appended, lots
  * and balances moved with them. Constraints in the schema back every rule up.
  */
-import { Problem } from '../api/problem';
+import { memberClosed, memberNotFound } from '../domain/refusal';
 import type { Db, Trx } from '../infra/db';
 import type { MemberStatus } from '../domain/member';
 import { takeFifo, type OpenLot, type Take } from '../domain/lots';
@@ -127,13 +127,7 @@ export async function lockMemberFor(
   );
   const row = rows[0];
   if (!row) {
-    throw new Problem(
-      'not-found',
-      `No member with ${'id' in key ? 'id' : 'externalId'} '${value}'.`,
-      {
-        errors: [{ field: 'id' in key ? 'memberId' : 'externalId', message: 'no such member' }],
-      },
-    );
+    throw memberNotFound('id' in key ? 'memberId' : 'externalId', value);
   }
   const { _rule_version, _hash, _response, ...member } = row;
   return {
@@ -172,9 +166,7 @@ export class MemberLedger {
 
   assertOpen(): void {
     if (this.member.status === 'closed') {
-      throw new Problem('conflict', `Member ${this.member.id} is closed.`, {
-        errors: [{ field: 'memberId', message: 'the member is closed' }],
-      });
+      throw memberClosed(this.member.id);
     }
   }
 

@@ -8,18 +8,20 @@
  */
 import { FailureType } from '../domain/failures';
 import { ms, tierIndex } from '../domain/program';
+import { Refusal, RefusalKind } from '../domain/refusal';
 import type { RedemptionPlan, RedemptionRequest, RewardKind } from '../domain/redemption';
 import type { SubstitutionPolicy } from '../domain/rewards';
 import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
 
-export interface Refusal {
+/** Why the plan says no: a business-failure type (the workflow's), the field and a message. */
+export interface PlanRefusal {
   type: FailureType;
   field: 'memberId' | 'rewardId' | 'quantity';
   message: string;
 }
 
-export type PlanResult = { plan: RedemptionPlan; ruleVersion: number } | { refused: Refusal };
+export type PlanResult = { plan: RedemptionPlan; ruleVersion: number } | { refused: PlanRefusal };
 
 interface PlanRow {
   status: string;
@@ -38,9 +40,32 @@ interface PlanRow {
   rule_version: number;
 }
 
-const refuse = (type: FailureType, field: Refusal['field'], message: string): PlanResult => ({
+const refuse = (type: FailureType, field: PlanRefusal['field'], message: string): PlanResult => ({
   refused: { type, field, message },
 });
+
+/**
+ * The plan's refusal as the caller is told it: an unknown member or reward is not found, a closed
+ * member a conflict, anything else (not eligible, too few points) invalid; its type is the `reason`.
+ */
+export function refusalOf(refused: PlanRefusal): Refusal {
+  const unknownReward = refused.message === 'no such reward';
+  const kind = unknownReward
+    ? RefusalKind.NotFound
+    : refused.type === FailureType.MemberNotFound
+      ? RefusalKind.MemberNotFound
+      : refused.type === FailureType.MemberClosed
+        ? RefusalKind.MemberClosed
+        : refused.type === FailureType.InsufficientPoints
+          ? RefusalKind.InsufficientPoints
+          : RefusalKind.Invalid;
+  const message = unknownReward
+    ? 'No such reward.'
+    : `Not eligible: ${refused.field} ${refused.message}.`;
+  return new Refusal(kind, message, [{ field: refused.field, message: refused.message }], {
+    reason: refused.type,
+  });
+}
 
 /** Decides eligibility in one round trip; `now` fixes the day and month the caps count. */
 export async function planRedemption(

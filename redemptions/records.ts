@@ -4,7 +4,7 @@
  * should hear about is also a program event, in the same transaction (the webhook outbox).
  */
 import type { RedemptionStatus, TimelineStep } from '../domain/redemption';
-import type { Db } from '../infra/db';
+import type { Db, Trx } from '../infra/db';
 
 export interface RedemptionRow {
   id: string;
@@ -118,48 +118,73 @@ export interface StepInput {
 
 /** Answers whether this call recorded the step (false: it was recorded before). */
 export async function recordStep(db: Db, input: StepInput): Promise<boolean> {
-  const { step } = input;
+  return db.transaction((trx) => writeStep(trx, input));
+}
+
+/**
+ * Does `effect` and writes the steps that describe it in one transaction, so Postgres never has
+ * the one without the other. `steps` sees the effect's answer (a step may name what it decided:
+ * the coupon code, the credit) and may answer none (nothing was done: out of stock). Answers the
+ * effect's answer and the steps this call wrote (none when a retry finds them written).
+ */
+export async function withSteps<T>(
+  db: Db,
+  effect: (trx: Trx) => Promise<T>,
+  steps: (result: T) => StepInput[],
+): Promise<{ result: T; written: StepInput[] }> {
   return db.transaction(async (trx) => {
-    const inserted = await trx('redemption_steps')
-      .insert({
-        redemption_id: input.redemptionId,
-        seq: input.seq,
-        step: step.status,
-        detail: JSON.stringify(step.detail ?? {}),
-        at: new Date(step.at),
-      })
-      .onConflict(['redemption_id', 'seq'])
-      .ignore()
-      .returning('seq');
-    if (inserted.length === 0) return false;
-    const detail = step.detail ?? {};
-    if (input.status) {
-      await trx('redemptions')
-        .where({ id: input.redemptionId })
-        .update({
-          status: input.status,
-          reason: input.reason,
-          updated_at: new Date(step.at),
-          ...(step.status === 'points_held'
-            ? { tier: detail.tier, points: detail.points, priority: detail.priority ?? null }
-            : {}),
-        });
-    }
-    const type = eventTypes[step.status];
-    if (type) {
-      await trx('program_events')
-        .insert({
-          type,
-          member_id: input.memberId,
-          dedupe_key: `${type}:${input.redemptionId}:${input.seq}`,
-          payload: JSON.stringify({ redemptionId: input.redemptionId, ...detail }),
-          occurred_at: new Date(step.at),
-        })
-        .onConflict('dedupe_key')
-        .ignore();
-    }
-    return true;
+    const result = await effect(trx);
+    const written: StepInput[] = [];
+    for (const step of steps(result)) if (await writeStep(trx, step)) written.push(step);
+    return { result, written };
   });
+}
+
+/**
+ * Writes a step once (by the redemption and the step's number), moves the redemption's status
+ * if the step changes it, and writes the program event of a step members or partners hear about.
+ */
+async function writeStep(trx: Trx, input: StepInput): Promise<boolean> {
+  const { step } = input;
+  const inserted = await trx('redemption_steps')
+    .insert({
+      redemption_id: input.redemptionId,
+      seq: input.seq,
+      step: step.status,
+      detail: JSON.stringify(step.detail ?? {}),
+      at: new Date(step.at),
+    })
+    .onConflict(['redemption_id', 'seq'])
+    .ignore()
+    .returning('seq');
+  if (inserted.length === 0) return false;
+  const detail = step.detail ?? {};
+  if (input.status) {
+    await trx('redemptions')
+      .where({ id: input.redemptionId })
+      .update({
+        status: input.status,
+        reason: input.reason,
+        updated_at: new Date(step.at),
+        ...(step.status === 'points_held'
+          ? { tier: detail.tier, points: detail.points, priority: detail.priority ?? null }
+          : {}),
+      });
+  }
+  const type = eventTypes[step.status];
+  if (type) {
+    await trx('program_events')
+      .insert({
+        type,
+        member_id: input.memberId,
+        dedupe_key: `${type}:${input.redemptionId}:${input.seq}`,
+        payload: JSON.stringify({ redemptionId: input.redemptionId, ...detail }),
+        occurred_at: new Date(step.at),
+      })
+      .onConflict('dedupe_key')
+      .ignore();
+  }
+  return true;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Problem } from '../api/problem';
+import { problemOf } from '../api/errors';
 import { assignCoupon, couponStock, importCoupons, releaseCoupon } from '../catalog/coupons';
 import {
   getInventory,
@@ -18,16 +18,17 @@ import {
   type ReservationRow,
 } from '../catalog/inventory';
 import { findSubstitutes, getReward, type RewardRow } from '../catalog/rewards';
+import { Refusal, RefusalKind } from '../domain/refusal';
 import { createDb, type Db } from '../infra/db';
 import { startTestContext, uniqueId, type ApiResponse, type TestContext } from './support/context';
 import { publishProgram } from './support/ledger';
 
-/** Rejects with a Problem of this status naming this field. */
+/** Rejects with a refusal the API answers with this status, naming this field. */
 async function rejectsWith(work: Promise<unknown>, status: number, field: string): Promise<void> {
   await assert.rejects(work, (err: unknown) => {
-    assert.ok(err instanceof Problem, String(err));
-    assert.equal(err.status, status, err.message);
-    assert.equal(err.extra.errors?.[0]?.field, field, err.message);
+    assert.ok(err instanceof Refusal, String(err));
+    assert.equal(problemOf(err).status, status, err.message);
+    assert.equal(err.errors[0]?.field, field, err.message);
     return true;
   });
 }
@@ -39,9 +40,9 @@ interface EventRow {
   payload: Record<string, unknown>;
 }
 
-/** Lets a Problem 404 (no such reservation) through as null; anything else fails the test. */
+/** Lets a refusal for no such reservation through as null; anything else fails the test. */
 const unlessUnknown = (err: unknown): null => {
-  if (err instanceof Problem && err.status === 404) return null;
+  if (err instanceof Refusal && err.kind === RefusalKind.NotFound) return null;
   throw err;
 };
 

@@ -18,7 +18,7 @@ import { placeHold, redeemHold, releaseHold } from '../ledger/holds';
 import { reviewMember } from '../ledger/lifecycle';
 import { publishRuleSet } from '../ledger/programs';
 import { auditMember } from '../ledger/queries';
-import { Problem } from '../api/problem';
+import { Refusal, RefusalKind } from '../domain/refusal';
 
 const day = 24 * 3600 * 1000;
 
@@ -304,7 +304,8 @@ describe('ledger properties (fast-check, real Postgres)', () => {
                 holds.push(holdId);
                 await assertFifo(memberId, before, `hold:${holdId}`);
               } catch (err) {
-                if (!(err instanceof Problem)) throw err;
+                if (!(err instanceof Refusal && err.kind === RefusalKind.InsufficientPoints))
+                  throw err;
                 assert.ok(
                   s.amount > available,
                   `refused a hold of ${s.amount} with ${available} available`,
@@ -335,7 +336,8 @@ describe('ledger properties (fast-check, real Postgres)', () => {
                 assert.ok(s.amount <= available, 'a spend beyond what is available was accepted');
                 await assertFifo(memberId, before, `adjustment:${key}`);
               } catch (err) {
-                if (!(err instanceof Problem)) throw err;
+                if (!(err instanceof Refusal && err.kind === RefusalKind.InsufficientPoints))
+                  throw err;
                 assert.ok(
                   s.amount > available,
                   `refused a spend of ${s.amount} with ${available} available`,

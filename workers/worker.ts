@@ -13,6 +13,8 @@ export interface WorkerDeps {
   temporal: Client;
   /** A prebuilt workflow bundle (tests build one for the whole run); else bundled at start. */
   workflowBundlePath?: string | undefined;
+  /** Another workflows module to bundle (tests: the code as it was before a deploy). */
+  workflowsPath?: string | undefined;
 }
 
 /** The loyalty worker: every workflow and activity, on the configured task queue. */
@@ -21,9 +23,9 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.config.TEMPORAL_NAMESPACE,
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-    ...(deps.workflowBundlePath
+    ...(deps.workflowBundlePath && !deps.workflowsPath
       ? { workflowBundle: { codePath: deps.workflowBundlePath } }
-      : { workflowsPath: require.resolve('../workflows') }),
+      : { workflowsPath: deps.workflowsPath ?? require.resolve('../workflows') }),
     activities: createActivities({
       db: deps.db,
       config: deps.config,

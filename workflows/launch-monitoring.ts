@@ -19,9 +19,9 @@ import {
   type Pending,
 } from './launch-steps';
 import type { LaunchActivities } from '../activities/launches';
-import { postgresActivity } from './shared';
+import { postgresStep } from './activity-profiles';
 
-const records = proxyActivities<LaunchActivities>(postgresActivity);
+const records = proxyActivities<LaunchActivities>(postgresStep);
 
 export interface WindowEnd {
   /** Absent: the window was clean. */

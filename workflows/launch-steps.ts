@@ -15,15 +15,11 @@ import {
   type Refusal,
 } from '../domain/launch-plan';
 import type { CommandRequest, LaunchInput, LaunchStatus } from './launch-messages';
-import { postgresActivity, searchAttributes } from './shared';
+import { postgresStep, readinessCheck } from './activity-profiles';
+import { searchAttributes } from './shared';
 
-const records = proxyActivities<LaunchActivities>(postgresActivity);
-
-/** Readiness checks and guard figures: a few tries, then the playbook carries on without them. */
-const readiness = proxyActivities<ReadinessActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3 },
-});
+const records = proxyActivities<LaunchActivities>(postgresStep);
+const readiness = proxyActivities<ReadinessActivities>(readinessCheck);
 
 export interface Pending {
   command: LaunchCommand;

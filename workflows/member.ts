@@ -9,7 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { MemberActivities } from '../activities/members';
-import { nonRetryableFailureTypes } from '../domain/failures';
+import { postgresStep } from './activity-profiles';
 import {
   lifecycleChangedSignal,
   memberStateQuery,
@@ -21,15 +21,7 @@ import {
 /** Marks runs started since enrolment writes `member.enrolled` itself: they skip the activity. */
 const enrolmentInTransactionPatch = 'member-enrolled-in-enrolment-transaction';
 
-/** Short Postgres transactions: retried with backoff, business failures not retried. */
-const ledger = proxyActivities<MemberActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: nonRetryableFailureTypes,
-  },
-});
+const ledger = proxyActivities<MemberActivities>(postgresStep);
 
 /**
  * The member lifecycle: one long-lived workflow per member (`member:<memberId>`). It sleeps on a

@@ -2,9 +2,10 @@ import { proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/work
 import type { InventoryActivities } from '../activities/inventory';
 import type { RedemptionActivities } from '../activities/redemptions';
 import { returnSeqBase, type ReturnInput, type RedemptionStatus } from '../domain/redemption';
-import { postgresActivity, searchAttributes } from './shared';
+import { postgresStep } from './activity-profiles';
+import { searchAttributes } from './shared';
 
-const ledger = proxyActivities<RedemptionActivities & InventoryActivities>(postgresActivity);
+const ledger = proxyActivities<RedemptionActivities & InventoryActivities>(postgresStep);
 
 /**
  * A physical reward sent back (`return:<redemptionId>`), started when the warehouse has it: the

@@ -15,24 +15,12 @@ import {
   type RuleChangeInput,
   type RuleChangeSnapshot,
 } from './rule-change-messages';
-import {
-  postgresActivity,
-  searchAttributes,
-  type ChangeActor,
-  type RuleChangeState,
-} from './shared';
+import { postgresStep, refusing } from './activity-profiles';
+import { searchAttributes, type ChangeActor, type RuleChangeState } from './shared';
 
-export const records = proxyActivities<RuleChangeActivities>({
-  ...postgresActivity,
-  retry: {
-    ...postgresActivity.retry,
-    nonRetryableErrorTypes: [
-      ...(postgresActivity.retry?.nonRetryableErrorTypes ?? []),
-      RuleChangeRefusal.Conflict,
-      RuleChangeRefusal.Stale,
-    ],
-  },
-});
+export const records = proxyActivities<RuleChangeActivities>(
+  refusing(postgresStep, RuleChangeRefusal.Conflict, RuleChangeRefusal.Stale),
+);
 
 /** The workflow's state, the commands' serial lane and the schedule's generation. */
 export class RuleChange {

@@ -2,13 +2,7 @@
  * Definitions both sides of the wire share: workflow IDs, message definitions and search
  * attributes. No I/O here: the API, the workers and the workflow sandbox all import it.
  */
-import {
-  defineQuery,
-  defineSignal,
-  defineUpdate,
-  type ActivityOptions,
-} from '@temporalio/workflow';
-import { nonRetryableFailureTypes } from '../domain/failures';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { LifecycleChange, MemberStatus } from '../domain/member';
 import type {
@@ -32,16 +26,6 @@ export const workflowIds = {
   ruleChange: (changeId: string): string => `rule-change:${changeId}`,
   simulation: (simulationId: string): string => `simulation:${simulationId}`,
   launch: (launchId: string): string => `launch:${launchId}`,
-};
-
-/** Short Postgres steps: retried with backoff; business failures (the one list) are not. */
-export const postgresActivity: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: nonRetryableFailureTypes,
-  },
 };
 
 /** Every custom search attribute the workflows set; `npm start` registers them on the server. */

@@ -18,18 +18,13 @@ import {
   type SimulationResult,
 } from '../domain/simulation';
 import type { MemberRun } from '../domain/simulation-replay';
-import { nonRetryableFailureTypes } from '../domain/failures';
+import { postgresLongRead, refusing } from './activity-profiles';
 import { searchAttributes, type SimulationInput } from './shared';
 
 /** Reads over many events: a page may take a while on a big window; retried until it answers. */
-const simulation = proxyActivities<SimulationActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: [...nonRetryableFailureTypes, 'SimulationRefused'],
-  },
-});
+const simulation = proxyActivities<SimulationActivities>(
+  refusing(postgresLongRead, 'SimulationRefused'),
+);
 
 /** Member-id ranges replayed side by side (a page of each at a time). */
 const SHARDS = 4;

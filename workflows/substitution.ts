@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { SubstitutionActivities } from '../activities/substitutions';
 import type { SubstitutionInput, SubstitutionOutcome } from '../domain/redemption';
+import { postgresStep } from './activity-profiles';
 import {
   decideSubstitutionUpdate,
   substitutionStateQuery,
@@ -16,10 +17,7 @@ import {
   type SubstitutionState,
 } from './shared';
 
-const records = proxyActivities<SubstitutionActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
+const records = proxyActivities<SubstitutionActivities>(postgresStep);
 
 /**
  * Out of stock (`substitution:<redemptionId>`, a child of the redemption): the substitutes the

@@ -8,17 +8,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhooks';
+import { postgresStep, webhookAttempt } from './activity-profiles';
 
 /** Dispatching is a few quick statements; an attempt heartbeats while it waits on the partner. */
-const webhooks = proxyActivities<WebhookActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
-const attempts = proxyActivities<WebhookActivities>({
-  startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
+const webhooks = proxyActivities<WebhookActivities>(postgresStep);
+const attempts = proxyActivities<WebhookActivities>(webhookAttempt);
 
 /** Marks dispatcher runs that pause briefly once caught up (older histories replay without). */
 const gatherPatch = 'dispatcher-gathers-when-caught-up';

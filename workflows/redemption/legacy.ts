@@ -9,17 +9,16 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { GiftCardActivities } from '../activities/giftcards';
-import type { InventoryActivities } from '../activities/inventory';
-import type { RedemptionActivities } from '../activities/redemptions';
-import type { WarehouseActivities } from '../activities/warehouse';
-import { nonRetryableFailureTypes } from '../domain/failures';
+import type { GiftCardActivities } from '../../activities/giftcards';
+import type { InventoryActivities } from '../../activities/inventory';
+import type { RedemptionActivities } from '../../activities/redemptions';
+import type { WarehouseActivities } from '../../activities/warehouse';
 import {
   cancellableStatuses,
   type RedemptionPlan,
   type RedemptionStatus,
   type TimelineStep,
-} from '../domain/redemption';
+} from '../../domain/redemption';
 import {
   cancelRedemptionUpdate,
   redemptionStateQuery,
@@ -28,8 +27,7 @@ import {
   workflowIds,
   type RedemptionState,
   type RedemptionWorkflowInput,
-  postgresActivity,
-} from './shared';
+} from '../shared';
 import {
   answeredNo,
   Cancelled,
@@ -38,28 +36,28 @@ import {
   humanDuration,
   Lost,
   tooLate,
-} from './redemption-endings';
-import { substitutionWorkflow } from './substitution';
-
-/** Postgres steps: short, retried with backoff; business failures end the redemption at once. */
-const ledger = proxyActivities<RedemptionActivities & InventoryActivities>(postgresActivity);
+} from './endings';
+import { partnerCall, partnerUndo, postgresStep } from '../activity-profiles';
+import { substitutionWorkflow } from '../substitution';
 
 /**
- * Partner calls over HTTP: idempotent by the redemption id, so retrying never does a thing twice.
- * How often and how long they are retried is program policy (`redemption.partnerAttempts`);
- * `untilDone` (undoing a call) retries until the partner answers: nothing is given back on a guess.
+ * FROZEN: the redemption as runs started before `redemption-playbook-v2` (see ./index.ts) take it.
+ * Their histories have an activity per timeline step; replaying them needs this exact sequence
+ * of commands, so nothing here changes (only its imports and its activity option profiles, which
+ * are the same options as before). Delete it, and `deprecatePatch` the marker, once no run from
+ * before the marker is open: the SDK sets `TemporalChangeVersion` on every run that took the
+ * playbook, so `temporal workflow count --query "WorkflowType = 'redemptionWorkflow' AND
+ * ExecutionStatus = 'Running' AND TemporalChangeVersion IS NULL"` must say 0.
  */
+
+/** Postgres steps: short, retried with backoff; business failures end the redemption at once. */
+const ledger = proxyActivities<RedemptionActivities & InventoryActivities>(postgresStep);
+
+/** Partner calls by program policy; `untilDone` (undoing a call) retries until it answers. */
 const partnersFor = (retry: RedemptionPlan['partnerRetry'], untilDone = false) =>
-  proxyActivities<WarehouseActivities & GiftCardActivities>({
-    startToCloseTimeout: '20 seconds',
-    retry: {
-      initialInterval: '500 milliseconds',
-      backoffCoefficient: 2,
-      maximumInterval: retry.maximumIntervalMs,
-      ...(untilDone ? {} : { maximumAttempts: retry.maximumAttempts }),
-      nonRetryableErrorTypes: nonRetryableFailureTypes,
-    },
-  });
+  proxyActivities<WarehouseActivities & GiftCardActivities>(
+    untilDone ? partnerUndo(retry) : partnerCall(retry),
+  );
 
 /**
  * One redemption (`redemption:<redemptionId>`): check eligibility, hold the points, reserve the
@@ -67,7 +65,7 @@ const partnersFor = (retry: RedemptionPlan['partnerRetry'], untilDone = false) =
  * delivery under the SLA, and turn the hold into the redemption. Any failure, or a cancellation
  * before the parcel leaves the warehouse, undoes what was done in reverse order and says why.
  */
-export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promise<RedemptionState> {
+export async function legacyRedemption(input: RedemptionWorkflowInput): Promise<RedemptionState> {
   const state: RedemptionState = {
     redemptionId: input.redemptionId,
     status: 'requested',

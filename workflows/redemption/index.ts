@@ -1,0 +1,20 @@
+/**
+ * One redemption (`redemption:<redemptionId>`): check eligibility, hold the points, reserve the
+ * stock (or take a coupon code, or issue the gift card), ship with the tier's priority, wait for
+ * delivery under the SLA, and turn the hold into the redemption. Any failure, or a cancellation
+ * before the parcel leaves the warehouse, undoes what was done in reverse order and says why.
+ *
+ * Runs started before `redemption-playbook-v2` replay into the frozen body they were started on
+ * (their histories have no marker); every run started since takes the playbook.
+ */
+import { patched } from '@temporalio/workflow';
+import type { RedemptionState, RedemptionWorkflowInput } from '../shared';
+import { legacyRedemption } from './legacy';
+import { playbook } from './playbook';
+
+/** Marks runs whose steps are written by the activities that do them (see ./playbook.ts). */
+export const playbookPatch = 'redemption-playbook-v2';
+
+export async function redemptionWorkflow(input: RedemptionWorkflowInput): Promise<RedemptionState> {
+  return patched(playbookPatch) ? playbook(input) : legacyRedemption(input);
+}

@@ -1,0 +1,85 @@
+/**
+ * The redemption's playbook: plan -> hold the points -> fulfil by kind -> redeem; or, on a
+ * failure or a cancel before the point of no return, compensate in reverse order and say why.
+ * Each step is written by the activity that does it, in the same transaction.
+ */
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  isCancellation,
+} from '@temporalio/workflow';
+import type { RedemptionPlan } from '../../domain/redemption';
+import type { RedemptionState, RedemptionWorkflowInput } from '../shared';
+import { postgres } from './activities';
+import { issueCoupon, issueGiftCard } from './digital';
+import { Cancelled, describe, failureType, Lost } from './endings';
+import { listen } from './handlers';
+import { fulfilPhysical } from './physical';
+import { RedemptionRun, type StepSpec } from './run';
+
+export async function playbook(input: RedemptionWorkflowInput): Promise<RedemptionState> {
+  const r = new RedemptionRun(input);
+  listen(r);
+  try {
+    const plan = await postgres.planRedemption(input);
+    r.state.plan = plan;
+    r.checkCancelled();
+    await hold(r, plan);
+    r.checkCancelled();
+    const before = await fulfil(r, plan);
+    const redeemed = r.steps(...before, ['completed', { points: plan.points }]);
+    await postgres.redeemPoints({ ...r.ids, steps: redeemed });
+    r.shown(redeemed);
+  } catch (err) {
+    await end(r, err);
+  }
+  r.saga.commit(); // ended: a cancel still waiting is answered (too late, unless cancelled)
+  r.publish();
+  await condition(allHandlersFinished);
+  return r.state;
+}
+
+async function hold(r: RedemptionRun, plan: RedemptionPlan): Promise<void> {
+  const held = r.steps([
+    'points_held',
+    { points: plan.points, tier: plan.tier, priority: plan.priority },
+  ]);
+  await postgres.holdPoints({ ...r.ids, points: plan.points, actor: r.input.actor, steps: held });
+  r.saga.add('points released', () => postgres.releasePoints(r.ids));
+  r.shown(held);
+}
+
+/** Fulfils by kind; answers steps with no effect of their own, to write with the redemption. */
+async function fulfil(r: RedemptionRun, plan: RedemptionPlan): Promise<StepSpec[]> {
+  if (plan.kind === 'physical') return fulfilPhysical(r, plan);
+  if (plan.kind === 'coupon') await issueCoupon(r);
+  else await issueGiftCard(r, plan);
+  return [];
+}
+
+/**
+ * Failed, lost or cancelled: undo what was done and write the ending. Cancelled in Temporal (an
+ * engineer, `temporal workflow cancel`): before the point of no return it undoes what was done,
+ * as a cancel through the API does; after it there is nothing to undo, and the hold is left for
+ * ops to settle. Compensation runs even while the workflow itself is being cancelled.
+ */
+async function end(r: RedemptionRun, err: unknown): Promise<void> {
+  const { state } = r;
+  const inTemporal = isCancellation(err);
+  if (inTemporal && r.saga.committed) throw err;
+  const ending =
+    inTemporal || err instanceof Cancelled ? 'cancelled' : err instanceof Lost ? 'lost' : 'failed';
+  state.reason = inTemporal
+    ? 'cancelled: the workflow was cancelled in Temporal'
+    : ending === 'cancelled'
+      ? `cancelled by ${r.cancel!.actor}: ${r.cancel!.reason}`
+      : describe(err);
+  state.failureType = { cancelled: 'Cancelled', lost: 'Lost', failed: failureType(err) }[ending];
+  await CancellationScope.nonCancellable(async () => {
+    const undone = await r.saga.compensate();
+    await r.record(ending, { reason: state.reason, failureType: state.failureType, undone });
+    r.publish();
+  });
+  if (inTemporal) throw err;
+}

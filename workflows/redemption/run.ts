@@ -1,0 +1,100 @@
+/**
+ * One redemption's live state, shared by the playbook, the fulfilment steps and the message
+ * handlers: what the query shows, the cancel asked for, the warehouse's word, the saga. Steps are
+ * numbered and timed here and written by the activity whose effect they describe.
+ */
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  redemptionStatuses,
+  type RedemptionStatus,
+  type TimelineStep,
+} from '../../domain/redemption';
+import type { StepInput } from '../../redemptions/records';
+import { searchAttributes, type RedemptionState, type RedemptionWorkflowInput } from '../shared';
+import { postgres } from './activities';
+import { Cancelled } from './endings';
+import { Saga } from './saga';
+
+type StepName = TimelineStep['status'];
+
+/** A step to write: its name and what it says. */
+export type StepSpec = [StepName, Record<string, unknown>?];
+
+export class RedemptionRun {
+  readonly state: RedemptionState;
+  readonly ids: { redemptionId: string; memberId: string };
+  readonly saga = new Saga();
+  cancel: { actor: string; reason: string } | null = null;
+  shipped = false;
+  delivered = false;
+  private published: RedemptionStatus | null = null;
+
+  constructor(readonly input: RedemptionWorkflowInput) {
+    this.ids = { redemptionId: input.redemptionId, memberId: input.memberId };
+    this.state = {
+      redemptionId: input.redemptionId,
+      status: 'requested',
+      plan: null,
+      timeline: [],
+      reason: null,
+      failureType: null,
+      shipment: null,
+      giftCard: null,
+      coupon: null,
+      slaBreached: false,
+    };
+  }
+
+  /**
+   * The next steps, numbered after those shown (a retried activity writes each once, by its
+   * number) and timed now. A step named after a status moves the redemption to it.
+   */
+  steps(...specs: StepSpec[]): StepInput[] {
+    const at = Date.now();
+    return specs.map(([name, detail = {}], i) => ({
+      ...this.ids,
+      seq: this.state.timeline.length + 1 + i,
+      step: { status: name, at, detail },
+      status: redemptionStatuses.find((s) => s === name) ?? null,
+      reason: this.state.reason,
+    }));
+  }
+
+  /** Steps Postgres has (their activity answered), shown by the query: never one before. */
+  shown(steps: StepInput[], detail: Record<string, unknown> = {}): void {
+    for (const { step, status } of steps) {
+      this.state.timeline.push({ ...step, detail: { ...step.detail, ...detail } });
+      if (status) this.state.status = status;
+    }
+  }
+
+  /** A step with no effect of its own (a decision, an ending): written by a local activity. */
+  async record(name: StepName, detail: Record<string, unknown> = {}): Promise<void> {
+    const [step] = this.steps([name, detail]);
+    await postgres.recordRedemption(step!);
+    this.shown([step!]);
+  }
+
+  /**
+   * The status as the `RedemptionStatus` search attribute (with the member and reward, the first
+   * time). Called before each wait rather than at each step, so a workflow task that writes
+   * several steps adds one upsert to the history, not one per step.
+   */
+  publish(): void {
+    if (this.published === this.state.status) return;
+    upsertSearchAttributes([
+      { key: searchAttributes.RedemptionStatus, value: this.state.status },
+      ...(this.published === null
+        ? [
+            { key: searchAttributes.MemberId, value: this.input.memberId },
+            { key: searchAttributes.RewardSku, value: this.input.rewardId },
+          ]
+        : []),
+    ]);
+    this.published = this.state.status;
+  }
+
+  checkCancelled(): void {
+    if (this.cancel) throw new Cancelled(this.cancel.reason);
+  }
+}
