@@ -3,7 +3,10 @@
  * (a real in-memory Temporal service), with the activities stubbed by the test. Stubs are typed
  * against the real factories (`createActivities`), so an activity renamed or re-typed breaks the
  * test at compile time; every call is recorded (name and input, in order), so a test asserts which
- * steps and compensations ran, in which order, with which ids. An activity the test did not stub
+ * steps and compensations ran, in which order, with which ids, and how each answered. Local
+ * activities (the Postgres steps) go to the same stubs: the worker's activities serve both kinds of
+ * call. A stub may throw a domain refusal; it reaches the workflow as the real activities' does (a
+ * non-retryable failure typed by its kind). An activity the test did not stub
  * fails the workflow's call (non-retryable `NotStubbed`) and the test; so does a workflow the test
  * leaves running (a test ends what it starts), and a test still running after 30 s.
  *
@@ -24,6 +27,7 @@ import {
   type LogEntry,
 } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { asActivityFailure } from '../../activities/refusals';
 import { startTimeSkippingServer } from './time-skipping-server';
 
 /** Stand-ins for the real activities: the real one's input and answer (or a promise of it). */
@@ -38,6 +42,10 @@ export type ActivityName = keyof Activities;
 export interface Call {
   name: ActivityName;
   input: unknown;
+  /** Called as a local activity (run inside the workflow task: the Postgres steps). */
+  local: boolean;
+  /** How the stub answered, once it has: its answer, or the error the workflow was given. */
+  outcome?: { answer: unknown } | { error: unknown };
 }
 
 export interface WorkflowRun {
@@ -134,15 +142,28 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
   // The test running now: its stubs, and what they were asked.
   let current: { stubs: ActivityStubs; calls: Call[]; unstubbed: string[] } | null = null;
   // One worker for the file (loading the bundle takes a second); every activity comes here.
-  const dispatch = (input: unknown): unknown => {
-    const name = activityInfo().activityType as ActivityName;
+  // Local or not: the worker's activities serve both kinds of call, and so does this table.
+  // A stub may throw a domain refusal, as the real code does: it reaches the workflow as the
+  // activities' `refusalsAsFailures` turns it (a non-retryable failure typed by its kind).
+  const dispatch = async (input: unknown): Promise<unknown> => {
+    const { activityType, isLocal } = activityInfo();
+    const name = activityType as ActivityName;
     const stub = current?.stubs[name] as ((input: unknown) => unknown) | undefined;
     if (!current || !stub) {
       current?.unstubbed.push(name);
       throw ApplicationFailure.nonRetryable(`activity ${name} is not stubbed`, 'NotStubbed');
     }
-    current.calls.push({ name, input });
-    return stub(input);
+    const call: Call = { name, input, local: isLocal };
+    current.calls.push(call);
+    try {
+      const answer = await stub(input);
+      call.outcome = { answer };
+      return answer;
+    } catch (err) {
+      const error = asActivityFailure(err);
+      call.outcome = { error };
+      throw error;
+    }
   };
   // `npm test` bundles the workflows once for the run; the same code the worker runs in the field.
   const bundlePath = process.env.LOYALTY_TEST_WORKFLOW_BUNDLE;

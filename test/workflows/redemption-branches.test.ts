@@ -20,6 +20,7 @@ import {
   happyStubs,
   hour,
   ids,
+  inputsOf,
   physicalPlan,
   reached,
   request,
@@ -27,6 +28,7 @@ import {
   startRedemption,
   stateOf,
   step,
+  stepsGiven,
   undone,
 } from './support';
 
@@ -62,9 +64,22 @@ describe('redemption workflow: shipping (stubbed activities, time skipping)', ()
       assert.deepEqual(run.inputs('createShipment'), [
         { ...ids(input), sku: 'MUG-RED', quantity: 1, priority: 2 },
       ]);
-      assert.deepEqual(run.inputs('holdPoints'), [
+      assert.deepEqual(inputsOf(run, 'holdPoints'), [
         { ...ids(input), points: 500, actor: input.actor },
       ]);
+      // Each step written by the effect it describes, in its transaction.
+      assert.deepEqual(stepsGiven(run), [
+        ['holdPoints', ['points_held']],
+        ['reserveStock', ['stock_reserved', 'shipment_requested']],
+        ['shipStock', ['shipped']],
+        ['redeemPoints', ['delivered', 'completed']],
+      ]);
+      // The Postgres steps run inside the workflow task; only the partner is a real activity.
+      assert.deepEqual(
+        run.calls.filter((c) => !c.local).map((c) => c.name),
+        ['createShipment'],
+      );
+      assert.deepEqual(result.timeline[0]?.detail, { points: 500, tier: 'gold', priority: 2 });
       assert.equal(result.slaBreached, false);
       assertIds(run, input);
     }));
@@ -146,7 +161,8 @@ describe('redemption workflow: shipping (stubbed activities, time skipping)', ()
         'delivered',
         'completed',
       ]);
-      assert.deepEqual(run.inputs('creditServiceRecovery'), [{ ...ids(input), tier: 'gold' }]);
+      assert.deepEqual(inputsOf(run, 'creditServiceRecovery'), [{ ...ids(input), tier: 'gold' }]);
+      assert.deepEqual(stepsGiven(run)[3], ['creditServiceRecovery', ['sla_breached']]);
       assert.deepEqual(effects(run), [
         ...upToShipment,
         'shipStock',
@@ -302,7 +318,7 @@ describe('redemption workflow: shipping (stubbed activities, time skipping)', ()
         return true;
       });
       const state = await stateOf(handle);
-      await assertEnded(run, handle, state, 'cancelled', [...requested, 'cancelled']);
+      await assertEnded(run, handle, state, 'cancelled', [...requested, 'cancelled'], true);
       assert.equal(state.reason, 'cancelled: the workflow was cancelled in Temporal');
       assert.deepEqual(undone(state), ['shipment cancelled', 'stock released', 'points released']);
       assert.deepEqual(effects(run), [

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
+import { insufficientPoints, memberClosed, notFound } from '../../domain/refusal';
 import { startWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';
 import {
   assertEnded,
@@ -15,9 +16,11 @@ import {
   giftCardPlan,
   happyStubs,
   ids,
+  inputsOf,
   physicalPlan,
   request,
   startRedemption,
+  stepsGiven,
   undone,
 } from './support';
 
@@ -46,8 +49,14 @@ describe('redemption workflow: gift cards, coupons, refusals (stubbed activities
         'issueGiftCard',
         'redeemPoints',
       ]);
-      assert.deepEqual(run.inputs('issueGiftCard'), [
+      assert.deepEqual(inputsOf(run, 'issueGiftCard'), [
         { ...ids(input), provider: 'acme-cards', denomination: 25, currency: 'EUR' },
+      ]);
+      // The card is kept with its step; the hold becomes the redemption with the last one.
+      assert.deepEqual(stepsGiven(run), [
+        ['holdPoints', ['points_held']],
+        ['issueGiftCard', ['issued']],
+        ['redeemPoints', ['completed']],
       ]);
       assertIds(run, input);
     }));
@@ -74,7 +83,7 @@ describe('redemption workflow: gift cards, coupons, refusals (stubbed activities
           'voidGiftCard',
           'releasePoints',
         ]);
-        assert.deepEqual(run.inputs('voidGiftCard'), run.inputs('issueGiftCard'));
+        assert.deepEqual(inputsOf(run, 'voidGiftCard'), inputsOf(run, 'issueGiftCard'));
       }));
   }
 
@@ -119,7 +128,12 @@ describe('redemption workflow: gift cards, coupons, refusals (stubbed activities
         'assignCoupon',
         'redeemPoints',
       ]);
-      assert.deepEqual(run.inputs('assignCoupon'), [{ ...ids(input), rewardId: 'COFFEE' }]);
+      assert.deepEqual(inputsOf(run, 'assignCoupon'), [{ ...ids(input), rewardId: 'COFFEE' }]);
+      assert.deepEqual(result.timeline[1]?.detail, { coupon: 'COFFEE-42' });
+      assert.deepEqual(stepsGiven(run).slice(1), [
+        ['assignCoupon', ['issued']],
+        ['redeemPoints', ['completed']],
+      ]);
     }));
 
   it('coupon: no codes left, failed, the points released', () =>
@@ -157,19 +171,66 @@ describe('redemption workflow: gift cards, coupons, refusals (stubbed activities
       },
     ));
 
-  it('too few points: the hold refused, nothing to undo', () =>
+  // The ledger says no in domain words; the activity fails for good, typed by the refusal's kind.
+  for (const [kind, refusal, reason] of [
+    [
+      'InsufficientPoints',
+      () =>
+        insufficientPoints(
+          'Not enough points: 500 asked, 120 available.',
+          'amount',
+          'exceeds the 120 points available',
+        ),
+      () => 'Not enough points: 500 asked, 120 available.',
+    ],
+    [
+      'MemberClosed',
+      (memberId: string) => memberClosed(memberId),
+      (memberId: string) => `Member ${memberId} is closed.`,
+    ],
+  ] as const) {
+    it(`the hold refused (${kind}): not retried, failed, nothing to undo`, () =>
+      h.run(
+        happyStubs(physicalPlan(), {
+          holdPoints: (input) => {
+            throw refusal(input.memberId);
+          },
+        }),
+        async (run) => {
+          const input = request();
+          const handle = await startRedemption(run, input);
+          const result = await handle.result();
+          await assertEnded(run, handle, result, 'failed', ['failed']);
+          assert.equal(result.failureType, kind);
+          assert.equal(result.reason, reason(input.memberId));
+          assert.deepEqual(undone(result), []);
+          assert.deepEqual(effects(run), ['planRedemption', 'holdPoints']); // once: not retried
+        },
+      ));
+  }
+
+  it('the catalog refuses the reservation (NotFound): not retried, the points released', () =>
     h.run(
       happyStubs(physicalPlan(), {
-        holdPoints: refuse('InsufficientPoints', 'The member has 120 points; 500 needed.'),
+        reserveStock: (input) => {
+          throw notFound('reward', 'sku', input.sku);
+        },
       }),
       async (run) => {
-        const handle = await startRedemption(run, request());
+        const input = request();
+        const handle = await startRedemption(run, input);
         const result = await handle.result();
-        await assertEnded(run, handle, result, 'failed', ['failed']);
-        assert.equal(result.failureType, 'InsufficientPoints');
-        assert.equal(result.reason, 'The member has 120 points; 500 needed.');
-        assert.deepEqual(undone(result), []);
-        assert.deepEqual(effects(run), ['planRedemption', 'holdPoints']);
+        await assertEnded(run, handle, result, 'failed', ['points_held', 'failed']);
+        assert.equal(result.failureType, 'NotFound');
+        assert.equal(result.reason, "No reward with sku 'MUG-RED'.");
+        assert.deepEqual(undone(result), ['points released']);
+        assert.deepEqual(effects(run), [
+          'planRedemption',
+          'holdPoints',
+          'reserveStock',
+          'releasePoints',
+        ]);
+        assertIds(run, input);
       },
     ));
 });
