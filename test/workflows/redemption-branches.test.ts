@@ -318,7 +318,9 @@ describe('redemption workflow: shipping (stubbed activities, time skipping)', ()
         return true;
       });
       const state = await stateOf(handle);
-      await assertEnded(run, handle, state, 'cancelled', [...requested, 'cancelled'], true);
+      await assertEnded(run, handle, state, 'cancelled', [...requested, 'cancelled'], {
+        replayed: true,
+      });
       assert.equal(state.reason, 'cancelled: the workflow was cancelled in Temporal');
       assert.deepEqual(undone(state), ['shipment cancelled', 'stock released', 'points released']);
       assert.deepEqual(effects(run), [

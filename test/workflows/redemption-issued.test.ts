@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { insufficientPoints, memberClosed, notFound } from '../../domain/refusal';
 import { startWorkflowHarness, type WorkflowHarness } from '../support/workflow-harness';
 import {
+  answerLost,
   assertEnded,
   assertIds,
   couponPlan,
@@ -22,6 +23,7 @@ import {
   startRedemption,
   stepsGiven,
   undone,
+  written,
 } from './support';
 
 const refuse = (type: string, message: string) => (): never => {
@@ -99,7 +101,10 @@ describe('redemption workflow: gift cards, coupons, refusals (stubbed activities
         const input = request({ rewardId: 'GIFT-25' });
         const handle = await startRedemption(run, input);
         const result = await handle.result();
-        await assertEnded(run, handle, result, 'failed', ['points_held', 'failed']);
+        // The card may have been kept with `issued` (2) before an answer was lost: 2 is not reused.
+        await assertEnded(run, handle, result, 'failed', ['points_held', 'failed'], {
+          seqs: [1, 3],
+        });
         assert.equal(result.reason, 'connect ECONNREFUSED');
         assert.deepEqual(undone(result), ['gift card voided', 'points released']);
         assert.deepEqual(effects(run), [
@@ -112,6 +117,42 @@ describe('redemption workflow: gift cards, coupons, refusals (stubbed activities
           'releasePoints',
         ]);
         assertIds(run, input);
+      },
+    ));
+
+  it('gift card kept with its step, then every answer lost: the ending numbered after it', () =>
+    h.run(
+      happyStubs(giftCardPlan(), {
+        issueGiftCard: () => {
+          throw answerLost('activity StartToClose timeout');
+        },
+        voidGiftCard: () => ({ voided: true }),
+      }),
+      async (run) => {
+        const input = request({ rewardId: 'GIFT-25' });
+        const handle = await startRedemption(run, input);
+        const result = await handle.result();
+        assert.equal(result.status, 'failed');
+        assert.deepEqual(undone(result), ['gift card voided', 'points released']);
+        assert.deepEqual(
+          result.timeline.map((s) => s.status),
+          ['points_held', 'failed'],
+        );
+        // Postgres has the `issued` step the lost call wrote; the ending must not take its number
+        // (written once by number, it would be dropped and the redemption left `issued`).
+        const steps = written(run);
+        assert.deepEqual(
+          steps.map((s) => [s.step.status, s.status]),
+          [
+            ['points_held', 'points_held'],
+            ['issued', 'issued'],
+            ['failed', 'failed'],
+          ],
+        );
+        assert.deepEqual(
+          steps.map((s) => s.seq),
+          [1, 2, 3],
+        );
       },
     ));
 

@@ -154,15 +154,30 @@ const decidedNothing = (call: Call, answer: unknown): boolean =>
   (call.name === 'assignCoupon' && (answer as { status: string }).status !== 'assigned');
 
 /**
+ * An effect that was done, its steps written with it, and then its answer lost (the activity timed
+ * out after its transaction committed): the workflow sees a plain failure.
+ */
+export const answerLost = (message: string): Error =>
+  Object.assign(new Error(message), { committed: true });
+
+const isAnswerLost = (err: unknown): boolean => (err as { committed?: boolean }).committed === true;
+
+/**
  * The steps Postgres holds after the calls so far, in order, as the real activities write them:
- * an effect that went ahead writes the `steps` it was given in its transaction (none if it failed
- * or decided nothing), `recordRedemption` its one step; each number once, first come.
+ * an effect that went ahead writes the `steps` it was given in its transaction (none if it failed,
+ * unless `answerLost`, or decided nothing), `recordRedemption` its one step; each number once,
+ * first come.
  */
 export function written(run: WorkflowRun): StepInput[] {
   const bySeq = new Map<number, StepInput>();
   for (const call of run.calls) {
-    if (!call.outcome || 'error' in call.outcome) continue;
-    if (decidedNothing(call, call.outcome.answer)) continue;
+    if (!call.outcome) continue;
+    if (
+      'error' in call.outcome
+        ? !isAnswerLost(call.outcome.error)
+        : decidedNothing(call, call.outcome.answer)
+    )
+      continue;
     const input = call.input as { steps?: StepInput[] };
     const steps =
       call.name === 'recordRedemption' ? [call.input as StepInput] : (input.steps ?? []);
@@ -179,7 +194,8 @@ const untimed = (state: RedemptionState) => ({
 /**
  * The state the workflow answered is the one it shows to a query, it ended in `status` after
  * exactly `steps`, and the steps shown are the ones the stubbed effects were given to write
- * (numbered from 1, at the same times), the last moving the redemption to `status`.
+ * (numbered 1, 2, 3... unless `seqs` says otherwise, at the same times), the last moving the
+ * redemption to `status`.
  */
 export async function assertEnded(
   run: WorkflowRun,
@@ -187,9 +203,14 @@ export async function assertEnded(
   result: RedemptionState,
   status: RedemptionStatus,
   steps: TimelineStep['status'][],
-  /** `result` is a query's, after the run (a replay): step times to the second (see below). */
-  replayed = false,
+  options: {
+    /** `result` is a query's, after the run (a replay): step times within a second (see below). */
+    replayed?: boolean;
+    /** The steps' numbers, if not 1, 2, 3...: a number given to a call never answered is skipped. */
+    seqs?: number[];
+  } = {},
 ): Promise<void> {
+  const { replayed = false, seqs = steps.map((_, i) => i + 1) } = options;
   assert.equal(result.status, status, result.reason ?? '');
   assert.deepEqual(
     result.timeline.map((s) => s.status),
@@ -202,7 +223,7 @@ export async function assertEnded(
   const recorded = written(run);
   assert.deepEqual(
     recorded.map((r) => [r.seq, r.step.status, r.redemptionId]),
-    steps.map((step, i) => [i + 1, step, result.redemptionId]),
+    steps.map((step, i) => [seqs[i], step, result.redemptionId]),
   );
   const writtenAt = recorded.map((r) => r.step.at);
   const shownAt = result.timeline.map((s) => s.at);
