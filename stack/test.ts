@@ -110,8 +110,10 @@ export async function runTests(args: string[]): Promise<number> {
         log((err as Error).message); // those tests fail with this message; the others run
       }
     }
-    // The tests that set a clock (test/support/time-skipping.ts) run Temporal's test server.
-    if (files.some((file) => fs.readFileSync(file, 'utf8').includes('support/time-skipping'))) {
+    // The tests that set a clock (test/support/time-skipping.ts) and the workflow tests with
+    // stubbed activities (test/support/workflow-harness.ts) run Temporal's test server.
+    const usesTestServer = /support\/(time-skipping|workflow-harness)/;
+    if (files.some((file) => usesTestServer.test(fs.readFileSync(file, 'utf8')))) {
       try {
         env.LOYALTY_TEST_SERVER_PATH = await findTemporalTestServer(
           stack.TEMPORAL_TEST_SERVER_PATH,

@@ -5,6 +5,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { RedemptionPlan } from '../../domain/redemption';
 import { partners, postgres, undoing } from './activities';
+import { answeredNo } from './endings';
 import type { RedemptionRun } from './run';
 
 /** A free code of the reward, with its `issued` step, in one transaction; none left: `OutOfStock`. */
@@ -33,11 +34,13 @@ export async function issueGiftCard(r: RedemptionRun, plan: RedemptionPlan): Pro
   });
   const issued = r.steps(['issued']);
   r.publish();
-  const card = await partners(plan.partnerRetry).issueGiftCard({
-    ...r.ids,
-    ...giftCard,
-    steps: issued,
-  });
+  const card = await partners(plan.partnerRetry)
+    .issueGiftCard({ ...r.ids, ...giftCard, steps: issued })
+    .catch((err: unknown) => {
+      // No answer: the card may have been kept with its step before the answer was lost.
+      if (!answeredNo(err)) r.mayHaveWritten(issued);
+      throw err;
+    });
   r.saga.commit();
   r.state.giftCard = { cardId: card.cardId, code: card.code };
   r.shown(issued, { cardId: card.cardId, floatBalance: card.floatBalance });

@@ -28,6 +28,8 @@ export class RedemptionRun {
   shipped = false;
   delivered = false;
   private published: RedemptionStatus | null = null;
+  /** The highest step number shown, or given to a call that may have written it. */
+  private lastSeq = 0;
 
   constructor(readonly input: RedemptionWorkflowInput) {
     this.ids = { redemptionId: input.redemptionId, memberId: input.memberId };
@@ -46,14 +48,14 @@ export class RedemptionRun {
   }
 
   /**
-   * The next steps, numbered after those shown (a retried activity writes each once, by its
-   * number) and timed now. A step named after a status moves the redemption to it.
+   * The next steps, numbered after those shown or perhaps written (a retried activity writes each
+   * once, by its number) and timed now. A step named after a status moves the redemption to it.
    */
   steps(...specs: StepSpec[]): StepInput[] {
     const at = Date.now();
     return specs.map(([name, detail = {}], i) => ({
       ...this.ids,
-      seq: this.state.timeline.length + 1 + i,
+      seq: this.lastSeq + 1 + i,
       step: { status: name, at, detail },
       status: redemptionStatuses.find((s) => s === name) ?? null,
       reason: this.state.reason,
@@ -62,10 +64,19 @@ export class RedemptionRun {
 
   /** Steps Postgres has (their activity answered), shown by the query: never one before. */
   shown(steps: StepInput[], detail: Record<string, unknown> = {}): void {
+    this.mayHaveWritten(steps);
     for (const { step, status } of steps) {
       this.state.timeline.push({ ...step, detail: { ...step.detail, ...detail } });
       if (status) this.state.status = status;
     }
+  }
+
+  /**
+   * Steps given to a call whose answer never came (retries ran out): it may have written them
+   * all the same, so their numbers are not given again (the step that follows would be dropped).
+   */
+  mayHaveWritten(steps: StepInput[]): void {
+    for (const { seq } of steps) this.lastSeq = Math.max(this.lastSeq, seq);
   }
 
   /** A step with no effect of its own (a decision, an ending): written by a local activity. */
