@@ -22,8 +22,8 @@ import {
   params,
   queueFilter,
   redeemBody,
+  redeemed,
   row,
-  view,
 } from './redemption-schemas';
 
 export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
@@ -32,14 +32,22 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       method: 'post',
       path: '/redemptions',
       operationId: 'redeem',
-      summary: 'Redeem points for a reward: starts the redemption:<id> workflow once per id',
+      summary:
+        'Redeem points for a reward: starts the redemption:<id> workflow once per id and answers once the points are held or the redemption refused',
       tag: 'Redemptions',
       auth: 'ops',
       idempotent: true,
       body: redeemBody,
       responses: {
-        201: { description: 'Accepted: the workflow is running.', schema: view },
-        200: { description: 'Already asked for: the same redemption.', schema: view },
+        201: {
+          description:
+            'Created: `hold` says whether the points are held or why it was refused (then `status` is `failed`).',
+          schema: redeemed,
+        },
+        200: {
+          description: 'Already asked for: the same redemption, the same answer.',
+          schema: redeemed,
+        },
         404: { description: 'No such member or reward.' },
         409: { description: 'The id was used for another redemption, or the member is closed.' },
         422: { description: 'Not eligible (tier, caps, not enough points...): says which field.' },
@@ -51,13 +59,13 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
           body,
           idempotency === undefined ? undefined : { owner: caller.keyId, key: idempotency },
         );
-        const { created, row } = await startRedemption(
+        const { created, row, hold } = await startRedemption(
           deps,
           { ...body, redemptionId },
           `${caller.role}:${caller.name}`,
         );
         if (created) res.location(`/redemptions/${encodeURIComponent(row.id)}`);
-        res.status(created ? 201 : 200).json(redemptionView(deps.config, row));
+        res.status(created ? 201 : 200).json({ ...redemptionView(deps.config, row), hold });
       },
     }),
     defineRoute({
