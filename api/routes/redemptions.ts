@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Notifications } from '../../infra/notifications';
 import { redemptionStatuses } from '../../domain/redemption';
 import { countQueue, listQueue } from '../../redemptions/queue';
 import { findRedemptionRow } from '../../redemptions/records';
@@ -13,6 +14,7 @@ import {
   startRedemption,
   type RedemptionDeps,
 } from '../redemptions';
+import { streamRedemption } from '../redemption-events';
 import { queueRowView, redemptionDetail, redemptionPolicy } from '../redemption-detail';
 import { defineRoute, type RouteSpec } from '../route';
 import {
@@ -26,7 +28,10 @@ import {
   row,
 } from './redemption-schemas';
 
-export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
+/** A comment line on each event stream this often, so proxies and clients see it is alive. */
+const heartbeatMs = 15_000;
+
+export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }): RouteSpec[] {
   return [
     defineRoute({
       method: 'post',
@@ -160,6 +165,34 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       },
       handler: async ({ params: { id } }, _req, res) => {
         res.json(await redemptionDetail(deps, id, callerOf(res).role));
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/redemptions/:id/events',
+      operationId: 'redemptionEvents',
+      summary:
+        'Server-sent events: the status at once, then each step as it is written, until it ends (the console cookie works: EventSource)',
+      tag: 'Redemptions',
+      auth: 'readonly',
+      params,
+      responses: {
+        200: {
+          description:
+            'text/event-stream. `status` {redemptionId, status, reason, updatedAt, seq} first and on each change; `step` {seq, step, at, detail, status} with `id:` its seq (send `Last-Event-ID` to resume after it); `end` {status} once completed, failed, cancelled, lost or refunded, then the stream closes. A `: heartbeat` comment every 15 s.',
+          contentType: 'text/event-stream',
+          schema: z.string(),
+        },
+        404: { description: 'No such redemption.' },
+      },
+      handler: async ({ params: { id } }, req, res) => {
+        await streamRedemption(
+          { db: deps.db, steps: deps.steps, heartbeatMs },
+          id,
+          callerOf(res).role,
+          req,
+          res,
+        );
       },
     }),
     defineRoute({
