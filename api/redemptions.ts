@@ -149,6 +149,8 @@ async function startAndWaitForHold(
   try {
     return await deps.temporal.withDeadline(deadline, () =>
       deps.temporal.workflow.executeUpdateWithStart(heldUpdate, {
+        // One update per redemption: a repeated POST gets the recorded answer, adding no history.
+        updateId: `held:${request.redemptionId}`,
         startWorkflowOperation: operation,
       }),
     );
@@ -165,16 +167,16 @@ async function startAndWaitForHold(
 }
 
 /** The hold's outcome as Postgres has it (null while neither held nor ended). */
-export function holdFromRecords({ row, steps }: { row: RedemptionRow; steps: StepRow[] }) {
+function holdFromRecords({ row, steps }: { row: RedemptionRow; steps: StepRow[] }): HoldAnswer {
   const held = steps.find((s) => s.step === 'points_held');
   if (held) {
     const { points, tier } = held.detail as { points: number; tier: string };
-    return { outcome: 'held' as const, status: row.status, points, tier };
+    return { outcome: 'held', status: row.status, points, tier };
   }
   if (!finalStatuses.includes(row.status)) return null;
   const ending = steps.find((s) => ['failed', 'cancelled', 'lost'].includes(s.step))?.detail;
   return {
-    outcome: 'refused' as const,
+    outcome: 'refused',
     status: row.status,
     reason: row.reason ?? row.status,
     failureType: typeof ending?.failureType === 'string' ? ending.failureType : 'Failed',
