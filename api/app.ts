@@ -4,8 +4,10 @@ import { pinoHttp } from 'pino-http';
 import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
+import { createNotifications } from '../infra/notifications';
 import type { Logger } from '../infra/logger';
 import { version } from '../package.json';
+import { stepChannel } from '../redemptions/records';
 import { errorHandler, notFoundHandler } from './errors';
 import { consoleRoutes, mountConsoleAssets } from './console';
 import { cachedKeyLookup } from './keys';
@@ -42,6 +44,8 @@ export interface App {
   app: Express;
   routes: RouteSpec[];
   openApi: Record<string, unknown>;
+  /** Ends the event streams and closes the LISTEN connection (before `server.close`). */
+  close: () => Promise<void>;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
@@ -67,6 +71,13 @@ export function createApp(deps: AppDeps): App {
     }),
   );
   mountDocsAssets(app);
+  // One LISTEN connection for the process, fanned out to the redemption event streams.
+  const steps = createNotifications({
+    url: deps.config.DATABASE_URL,
+    channel: stepChannel,
+    keyOf: (payload) => (payload as { redemptionId?: string } | null)?.redemptionId,
+    onError: (err) => deps.logger.warn({ err }, 'redemption step notifications: connection lost'),
+  });
 
   const routes: RouteSpec[] = [
     ...systemRoutes({ ...deps, metrics, openApi: () => openApi }),
@@ -82,7 +93,7 @@ export function createApp(deps: AppDeps): App {
     ...ruleChangeRoutes(deps),
     ...rewardRoutes(deps),
     ...inventoryRoutes(deps),
-    ...redemptionRoutes(deps),
+    ...redemptionRoutes({ ...deps, steps }),
     ...substitutionRoutes(deps),
     ...webhookRoutes(deps),
     ...callbackRoutes(deps),
@@ -105,5 +116,5 @@ export function createApp(deps: AppDeps): App {
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
-  return { app, routes, openApi };
+  return { app, routes, openApi, close: () => steps.close() };
 }

@@ -11,9 +11,7 @@ import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
 import { fulfilmentOf, redemptionContext } from '../redemptions/details';
 import { slaMsOf, type QueueRow, type RiskPolicy } from '../redemptions/queue';
-import { getRedemption } from '../redemptions/records';
 import type { AppConfig } from '../config';
-import { notFound } from './problem';
 import { redemptionView, showRedemption, type RedemptionDeps } from './redemptions';
 
 /**
@@ -52,11 +50,10 @@ export function queueRowView(config: AppConfig, row: QueueRow, policy: RiskPolic
   };
 }
 
-type Shown = Awaited<ReturnType<typeof showRedemption>>;
+type Shown = Awaited<ReturnType<typeof showRedemption>>['view'];
 
 /** The live state's codes as `role` may see them. */
 function maskLive(live: Shown['live'], role: Role): Shown['live'] {
-  if (!live) return live;
   return {
     ...live,
     giftCard: live.giftCard && { ...live.giftCard, code: codeFor(role, live.giftCard.code) },
@@ -65,11 +62,8 @@ function maskLive(live: Shown['live'], role: Role): Shown['live'] {
 }
 
 export async function redemptionDetail(deps: RedemptionDeps, id: string, role: Role) {
-  const shown = await showRedemption(deps, id);
-  // Read after the workflow answered, so these records hold every step it reported.
-  const found = await getRedemption(deps.db, id);
+  const { found, view: shown } = await showRedemption(deps, id);
   const now = new Date();
-  if (!found) throw notFound('redemption', 'id', id);
   const { row, steps } = found;
   // Its deadline and return window are its own version's, whatever is in force now.
   const { program } = await loadRuleSet(deps.db, row.rule_version ?? undefined);

@@ -1,7 +1,7 @@
 /**
  * Redemptions through the API: the request checked (so a refusal is an immediate 4xx naming the
- * field), the row written once per redemption id, and `redemption:<id>` started at most once; the
- * live status from the workflow's query, the list and the timeline from Postgres.
+ * field), the row written once per redemption id, and `redemption:<id>` started at most once; every
+ * read (the redemption, its timeline, the list) from Postgres only.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {
@@ -10,6 +10,7 @@ import {
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WithStartWorkflowOperation,
   type Client,
 } from '@temporalio/client';
 import type { AppConfig } from '../config';
@@ -23,7 +24,6 @@ import {
   getRedemption,
   recordReturnVersion,
   redemptionVersions,
-  stepsOf,
   type RedemptionRow,
   type StepRow,
 } from '../redemptions/records';
@@ -33,9 +33,10 @@ import type { redemptionWorkflow } from '../workflows/redemption';
 import type { returnWorkflow } from '../workflows/return';
 import {
   cancelRedemptionUpdate,
-  redemptionStateQuery,
+  heldUpdate,
   searchAttributes,
   workflowIds,
+  type HeldOutcome,
   type RedemptionState,
 } from '../workflows/shared';
 import { notFound, Problem } from './problem';
@@ -65,11 +66,20 @@ export function redemptionIdFor(
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** How the first step ended, as `POST /redemptions` answers it; null when it cannot tell yet. */
+export type HoldAnswer = HeldOutcome | null;
+
+/**
+ * Writes the row once, then starts `redemption:<id>` with the `held` update (update-with-start,
+ * using the running workflow if there is one) and answers once the hold's outcome is known. A run
+ * that has ended, one on code from before the update, or one that does not answer within
+ * `REDEMPTION_ANSWER_SECONDS` is answered from Postgres.
+ */
 export async function startRedemption(
   deps: RedemptionDeps,
   input: RedeemInput & { redemptionId: string },
   actor: string,
-): Promise<{ created: boolean; row: RedemptionRow }> {
+): Promise<{ created: boolean; row: RedemptionRow; hold: HoldAnswer }> {
   const request = {
     redemptionId: input.redemptionId,
     memberId: input.memberId,
@@ -102,8 +112,75 @@ export async function startRedemption(
       { errors: [{ field: 'redemptionId', message: 'already used for another redemption' }] },
     );
   }
-  await startWorkflow(deps, { ...request, actor: row.actor });
-  return { created, row };
+  const answered = await startAndWaitForHold(deps, { ...request, actor: row.actor });
+  // Read after the answer: the hold's step and the status it moved to are written by then.
+  const found = (await getRedemption(deps.db, row.id))!;
+  return { created, row: found.row, hold: answered ?? holdFromRecords(found) };
+}
+
+function startOptions(deps: RedemptionDeps, request: Parameters<typeof redemptionWorkflow>[0]) {
+  return {
+    workflowId: workflowIds.redemption(request.redemptionId),
+    taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    args: [request] as [typeof request],
+    typedSearchAttributes: [
+      { key: searchAttributes.RedemptionStatus, value: 'requested' },
+      { key: searchAttributes.MemberId, value: request.memberId },
+      { key: searchAttributes.RewardSku, value: request.rewardId },
+    ],
+  };
+}
+
+/**
+ * The hold's outcome from the workflow (started now, or the one already running for this id), or
+ * null: the run has ended, predates the `held` update, or did not answer in time.
+ */
+async function startAndWaitForHold(
+  deps: RedemptionDeps,
+  request: Parameters<typeof redemptionWorkflow>[0],
+): Promise<HeldOutcome | null> {
+  const operation = new WithStartWorkflowOperation<typeof redemptionWorkflow>(
+    'redemptionWorkflow',
+    startOptions(deps, request),
+  );
+  const deadline = Date.now() + deps.config.REDEMPTION_ANSWER_SECONDS * 1000;
+  try {
+    return await deps.temporal.withDeadline(deadline, () =>
+      deps.temporal.workflow.executeUpdateWithStart(heldUpdate, {
+        // One update per redemption: a repeated POST gets the recorded answer, adding no history.
+        updateId: `held:${request.redemptionId}`,
+        startWorkflowOperation: operation,
+      }),
+    );
+  } catch (err) {
+    // Ended (a retry of a finished redemption), or the update unknown to a run on older code.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return null;
+    if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) {
+      return null;
+    }
+    // No answer in time: make sure the run exists (a no-op if the start went through).
+    await startWorkflow(deps, request);
+    return null;
+  }
+}
+
+/** The hold's outcome as Postgres has it (null while neither held nor ended). */
+function holdFromRecords({ row, steps }: { row: RedemptionRow; steps: StepRow[] }): HoldAnswer {
+  const held = steps.find((s) => s.step === 'points_held');
+  if (held) {
+    const { points, tier } = held.detail as { points: number; tier: string };
+    return { outcome: 'held', status: row.status, points, tier };
+  }
+  if (!finalStatuses.includes(row.status)) return null;
+  const ending = steps.find((s) => ['failed', 'cancelled', 'lost'].includes(s.step))?.detail;
+  return {
+    outcome: 'refused',
+    status: row.status,
+    reason: row.reason ?? row.status,
+    failureType: typeof ending?.failureType === 'string' ? ending.failureType : 'Failed',
+  };
 }
 
 async function startWorkflow(
@@ -111,18 +188,10 @@ async function startWorkflow(
   request: Parameters<typeof redemptionWorkflow>[0],
 ): Promise<void> {
   try {
-    await deps.temporal.workflow.start<typeof redemptionWorkflow>('redemptionWorkflow', {
-      workflowId: workflowIds.redemption(request.redemptionId),
-      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      args: [request],
-      typedSearchAttributes: [
-        { key: searchAttributes.RedemptionStatus, value: 'requested' },
-        { key: searchAttributes.MemberId, value: request.memberId },
-        { key: searchAttributes.RewardSku, value: request.rewardId },
-      ],
-    });
+    await deps.temporal.workflow.start<typeof redemptionWorkflow>(
+      'redemptionWorkflow',
+      startOptions(deps, request),
+    );
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
     throw new Problem(
@@ -153,36 +222,33 @@ export function redemptionView(config: AppConfig, row: RedemptionRow) {
   };
 }
 
-/** The row and timeline from Postgres, and the live state from the workflow when it answers. */
+/**
+ * The row and timeline from Postgres only: every step is written with its effect (and the status
+ * with it), so Postgres has the truth and a read never asks a worker to replay a history.
+ */
 export async function showRedemption(deps: RedemptionDeps, id: string) {
-  const first = await findRedemptionRow(deps.db, id);
-  if (!first) throw notFound('redemption', 'id', id);
-  // An ended redemption is all in Postgres (the workflow records each step before showing it):
-  // it is read from there, not queried, which would make a worker replay a finished history.
-  const ended = finalStatuses.includes(first.status) || first.status === 'returned';
-  const queried = ended ? null : await queryWorkflow(deps, id);
-  // Read after the query, so the timeline holds every step the query reports.
-  const found = queried
-    ? ((await getRedemption(deps.db, id)) ?? { row: first, steps: [] })
-    : { row: first, steps: await stepsOf(deps.db, id) };
-  const live = queried ?? (ended ? await recordedDetails(deps.db, found) : null);
+  const found = await getRedemption(deps.db, id);
+  if (!found) throw notFound('redemption', 'id', id);
+  const live = await recordedDetails(deps.db, found);
   return {
-    ...redemptionView(deps.config, found.row),
-    ...(live ? { status: live.status, reason: live.reason } : {}),
-    /** From the running workflow, or once it has ended from its recorded steps. */
-    live: live && {
-      status: live.status,
-      failureType: live.failureType,
-      shipment: live.shipment,
-      giftCard: live.giftCard,
-      coupon: live.coupon,
-      slaBreached: live.slaBreached,
+    found,
+    view: {
+      ...redemptionView(deps.config, found.row),
+      /** What the workflow has decided so far, from the steps it recorded. */
+      live: {
+        status: live.status,
+        failureType: live.failureType,
+        shipment: live.shipment,
+        giftCard: live.giftCard,
+        coupon: live.coupon,
+        slaBreached: live.slaBreached,
+      },
+      timeline: found.steps.map((s) => ({
+        step: s.step,
+        at: s.at.toISOString(),
+        detail: s.detail,
+      })),
     },
-    timeline: found.steps.map((s) => ({
-      step: s.step,
-      at: s.at.toISOString(),
-      detail: s.detail,
-    })),
   };
 }
 
@@ -263,17 +329,7 @@ export async function returnRedemption(
   }
 }
 
-async function queryWorkflow(deps: RedemptionDeps, id: string): Promise<RedemptionState | null> {
-  try {
-    return await deps.temporal.workflow
-      .getHandle(workflowIds.redemption(id))
-      .query(redemptionStateQuery);
-  } catch {
-    return null; // not started yet, or Temporal unreachable: the row and timeline still answer
-  }
-}
-
-/** What the workflow would answer, from the steps it recorded. */
+/** What the workflow's query would answer, from the steps it recorded. */
 async function recordedDetails(
   db: Db,
   { row, steps }: { row: RedemptionRow; steps: StepRow[] },

@@ -10,7 +10,7 @@ function main(): void {
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'api' });
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
   const temporal = createTemporalClient(config);
-  const { app } = createApp({ config, db, temporal, logger });
+  const { app, close } = createApp({ config, db, temporal, logger });
 
   const server = app.listen(config.PORT, config.HOST, () => {
     logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
@@ -22,6 +22,7 @@ function main(): void {
 
   const stop = (signal: string): void => {
     logger.info({ signal }, 'API stopping');
+    void close(); // event streams end, so the server can
     server.close(() => {
       void Promise.allSettled([db.destroy(), temporal.connection.close()]).then(() =>
         process.exit(0),

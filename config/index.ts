@@ -182,6 +182,15 @@ export const appSchema = z.object({
     .describe(
       'A redemption still waiting for delivery is `atRisk` from this many seconds before its delivery SLA deadline (and once past it): `GET /redemptions` and `GET /redemptions/:id`.',
     ),
+  REDEMPTION_ANSWER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(300)
+    .default(10)
+    .describe(
+      '`POST /redemptions` waits this long for the hold to be known (points held, or refused); past it, it answers with `hold` null.',
+    ),
   API_KEY_CACHE_SECONDS: z.coerce
     .number()
     .int()

@@ -35,6 +35,9 @@ export interface StepRow {
   at: Date;
 }
 
+/** The Postgres channel told of each step written: `{ redemptionId, seq }`. */
+export const stepChannel = 'redemption_steps';
+
 /** Program events by step; steps not named here are in the timeline only. */
 const eventTypes: Partial<Record<TimelineStep['status'], string>> = {
   shipped: 'redemption.shipped',
@@ -142,7 +145,8 @@ export async function withSteps<T>(
 
 /**
  * Writes a step once (by the redemption and the step's number), moves the redemption's status
- * if the step changes it, and writes the program event of a step members or partners hear about.
+ * if the step changes it, writes the program event of a step members or partners hear about, and
+ * notifies `stepChannel` (sent when the transaction commits).
  */
 async function writeStep(trx: Trx, input: StepInput): Promise<boolean> {
   const { step } = input;
@@ -171,6 +175,11 @@ async function writeStep(trx: Trx, input: StepInput): Promise<boolean> {
           : {}),
       });
   }
+  // Delivered on commit, so listeners (the API's event streams) never hear of a step rolled back.
+  await trx.raw('SELECT pg_notify(?, ?)', [
+    stepChannel,
+    JSON.stringify({ redemptionId: input.redemptionId, seq: input.seq }),
+  ]);
   const type = eventTypes[step.status];
   if (type) {
     await trx('program_events')

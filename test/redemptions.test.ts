@@ -3,8 +3,9 @@
  * Postgres, and the warehouse and gift-card provider as real HTTP servers.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { createRedemption } from '../redemptions/records';
 import { workflowIds } from '../workflows/shared';
 import { eventually, startTestContext, type TestContext } from './support/context';
 import {
@@ -44,6 +45,13 @@ describe('redemptions with a warehouse that ships and delivers at once', () => {
     const id = res.body.redemptionId as string;
     assert.equal(res.headers.get('location'), `/redemptions/${id}`);
     assert.equal(res.body.workflow.id, `redemption:${id}`);
+    // Answered once the hold is written (update-with-start): no poll needed to know it.
+    assert.deepEqual(
+      { ...res.body.hold, status: undefined },
+      { outcome: 'held', points: 300, tier: res.body.tier, status: undefined },
+    );
+    assert.notEqual(res.body.status, 'requested', 'the row already says the points are held');
+    assert.equal(res.body.points, 300);
 
     const done = await waitForStatus(t, id, 'completed');
     assert.deepEqual(steps(done), [
@@ -116,6 +124,8 @@ describe('redemptions with a warehouse that ships and delivers at once', () => {
 
     const again = await redeem(t, { redemptionId: id, memberId, rewardId: sku });
     assert.equal(again.status, 200);
+    assert.equal(again.body.hold.outcome, 'held', 'ended: the same answer, from Postgres');
+    assert.equal(again.body.status, 'completed');
     const other = await redeem(t, { redemptionId: id, memberId, rewardId: sku, quantity: 2 });
     assert.equal(other.status, 409);
     assert.equal(other.body.errors[0].field, 'redemptionId');
@@ -127,6 +137,40 @@ describe('redemptions with a warehouse that ships and delivers at once', () => {
       .where({ member_id: memberId })
       .count<{ count: string }[]>();
     assert.equal(Number(rows[0]!.count), 1);
+  });
+
+  it('a hold refused by the workflow is answered in the response: created, failed, with the reason', async () => {
+    const sku = await createReward(t, { pointsCost: 400, onHand: 5 });
+    const memberId = await memberWithPoints(t, 1000);
+    // The row was written, then the API went away before starting the workflow; meanwhile the
+    // member spent the points elsewhere. The retry (same id, same details) starts it.
+    const id = `refused-${randomUUID()}`;
+    const request = { redemptionId: id, memberId, rewardId: sku, quantity: 1, backorder: false };
+    await createRedemption(t.db, {
+      id,
+      memberId,
+      rewardId: sku,
+      quantity: 1,
+      backorder: false,
+      requestHash: createHash('sha256').update(JSON.stringify(request)).digest('hex'),
+      actor: 'ops:test',
+    });
+    const spent = await t.api('POST', `/members/${memberId}/adjustments`, {
+      body: { points: -800, reason: 'spent elsewhere' },
+    });
+    assert.equal(spent.status, 201, JSON.stringify(spent.body));
+
+    const res = await redeem(t, request);
+    assert.equal(res.status, 200, JSON.stringify(res.body)); // the row was there: the same one
+    assert.equal(res.body.hold.outcome, 'refused', JSON.stringify(res.body));
+    assert.match(res.body.hold.reason, /point/i);
+    assert.equal(typeof res.body.hold.failureType, 'string');
+    assert.equal(res.body.status, 'failed', 'the row says so already');
+    assert.equal(res.body.reason, res.body.hold.reason);
+    assert.equal((await balanceOf(t, memberId)).held, 0, 'nothing held');
+
+    const again = await redeem(t, request);
+    assert.deepEqual(again.body.hold, res.body.hold, 'a retry after the end: the same answer');
   });
 
   it('refuses bad requests at once, naming the field, and writes nothing', async () => {

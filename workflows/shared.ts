@@ -95,6 +95,17 @@ export const cancelRedemptionUpdate = defineUpdate<
   [{ actor: string; reason: string }]
 >('cancelRedemption');
 
+/** How the first step ended: the points held, or the redemption refused (and why). */
+export type HeldOutcome =
+  | { outcome: 'held'; status: RedemptionStatus; points: number; tier: string }
+  | { outcome: 'refused'; status: RedemptionStatus; reason: string; failureType: string };
+
+/**
+ * Answered once the hold's outcome is known (the step and the row are in Postgres by then): sent
+ * with the start by `POST /redemptions` (update-with-start), so the caller needs no poll for it.
+ */
+export const heldUpdate = defineUpdate<HeldOutcome>('held');
+
 /** A partner's word on the shipment (from its verified callback): shipped, then delivered. */
 export interface ShipmentEvent {
   type: 'shipment.shipped' | 'shipment.delivered';

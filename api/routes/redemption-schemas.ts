@@ -42,6 +42,29 @@ export const view = z.object({
   workflow: z.object({ id: z.string(), url: z.url() }),
 });
 
+/** What `POST /redemptions` answers: the redemption, and how its first step (the hold) ended. */
+export const redeemed = view.extend({
+  hold: z
+    .discriminatedUnion('outcome', [
+      z.object({
+        outcome: z.literal('held'),
+        status: z.enum(redemptionStatuses),
+        points: z.number().int(),
+        tier: z.string(),
+      }),
+      z.object({
+        outcome: z.literal('refused'),
+        status: z.enum(redemptionStatuses),
+        reason: z.string(),
+        failureType: z.string(),
+      }),
+    ])
+    .nullable()
+    .describe(
+      'The points held, or refused with the reason (the redemption is then `failed`). Null when not known in time (`REDEMPTION_ANSWER_SECONDS`), or for a run on code from before: read `GET /redemptions/:id`.',
+    ),
+});
+
 export const params = z.object({ id: key });
 
 export const sla = {
@@ -143,7 +166,9 @@ export const detail = row.extend({
   live: z
     .record(z.string(), z.unknown())
     .nullable()
-    .describe(`From the running workflow, or once ended from its records. ${codeDescription}`),
+    .describe(
+      `What the workflow has decided so far, from the steps it recorded in Postgres. ${codeDescription}`,
+    ),
   timeline: z
     .array(timelineEntry)
     .describe(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Notifications } from '../../infra/notifications';
 import { redemptionStatuses } from '../../domain/redemption';
 import { countQueue, listQueue } from '../../redemptions/queue';
 import { findRedemptionRow } from '../../redemptions/records';
@@ -13,6 +14,7 @@ import {
   startRedemption,
   type RedemptionDeps,
 } from '../redemptions';
+import { streamRedemption } from '../redemption-events';
 import { queueRowView, redemptionDetail, redemptionPolicy } from '../redemption-detail';
 import { defineRoute, type RouteSpec } from '../route';
 import {
@@ -22,24 +24,35 @@ import {
   params,
   queueFilter,
   redeemBody,
+  redeemed,
   row,
-  view,
 } from './redemption-schemas';
 
-export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
+/** A comment line on each event stream this often, so proxies and clients see it is alive. */
+const heartbeatMs = 15_000;
+
+export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }): RouteSpec[] {
   return [
     defineRoute({
       method: 'post',
       path: '/redemptions',
       operationId: 'redeem',
-      summary: 'Redeem points for a reward: starts the redemption:<id> workflow once per id',
+      summary:
+        'Redeem points for a reward: starts the redemption:<id> workflow once per id and answers once the points are held or the redemption refused',
       tag: 'Redemptions',
       auth: 'ops',
       idempotent: true,
       body: redeemBody,
       responses: {
-        201: { description: 'Accepted: the workflow is running.', schema: view },
-        200: { description: 'Already asked for: the same redemption.', schema: view },
+        201: {
+          description:
+            'Created: `hold` says whether the points are held or why it was refused (then `status` is `failed`).',
+          schema: redeemed,
+        },
+        200: {
+          description: 'Already asked for: the same redemption, the same answer.',
+          schema: redeemed,
+        },
         404: { description: 'No such member or reward.' },
         409: { description: 'The id was used for another redemption, or the member is closed.' },
         422: { description: 'Not eligible (tier, caps, not enough points...): says which field.' },
@@ -51,13 +64,13 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
           body,
           idempotency === undefined ? undefined : { owner: caller.keyId, key: idempotency },
         );
-        const { created, row } = await startRedemption(
+        const { created, row, hold } = await startRedemption(
           deps,
           { ...body, redemptionId },
           `${caller.role}:${caller.name}`,
         );
         if (created) res.location(`/redemptions/${encodeURIComponent(row.id)}`);
-        res.status(created ? 201 : 200).json(redemptionView(deps.config, row));
+        res.status(created ? 201 : 200).json({ ...redemptionView(deps.config, row), hold });
       },
     }),
     defineRoute({
@@ -152,6 +165,34 @@ export function redemptionRoutes(deps: RedemptionDeps): RouteSpec[] {
       },
       handler: async ({ params: { id } }, _req, res) => {
         res.json(await redemptionDetail(deps, id, callerOf(res).role));
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/redemptions/:id/events',
+      operationId: 'redemptionEvents',
+      summary:
+        'Server-sent events: the status at once, then each step as it is written, until it ends (the console cookie works: EventSource)',
+      tag: 'Redemptions',
+      auth: 'readonly',
+      params,
+      responses: {
+        200: {
+          description:
+            'text/event-stream. `status` {redemptionId, status, reason, updatedAt, seq} first and on each change; `step` {seq, step, at, detail, status} with `id:` its seq (send `Last-Event-ID` to resume after it); `end` {status} once completed, failed, cancelled, lost or refunded, then the stream closes. A `: heartbeat` comment every 15 s.',
+          contentType: 'text/event-stream',
+          schema: z.string(),
+        },
+        404: { description: 'No such redemption.' },
+      },
+      handler: async ({ params: { id } }, req, res) => {
+        await streamRedemption(
+          { db: deps.db, steps: deps.steps, heartbeatMs },
+          id,
+          callerOf(res).role,
+          req,
+          res,
+        );
       },
     }),
     defineRoute({

@@ -268,6 +268,42 @@ describe('console: the redemption queue and a redemption’s page', () => {
     assert.equal(await page.getByRole('button', { name: 'Cancel redemption…' }).count(), 0);
   });
 
+  it('a redemption’s page is pushed its changes (no polling): a cancel made elsewhere shows at once', async () => {
+    const { id } = await backorderedRedemption(c.t);
+    const apiPath = `/redemptions/${id}`;
+    const asked: string[] = [];
+    const record = (request: { url(): string }) => {
+      const { pathname } = new URL(request.url());
+      if (pathname === apiPath || pathname === `${apiPath}/events`) asked.push(pathname);
+    };
+    page.on('request', record);
+    try {
+      await page.goto(`${c.t.baseUrl}/console${apiPath}`);
+      await page.getByText('backordered', { exact: true }).first().waitFor();
+      // Longer than the 4 s the page used to poll at: read once, then it only listens.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      assert.deepEqual(
+        asked.filter((p) => p === apiPath),
+        [apiPath],
+        'read once while nothing changed',
+      );
+      assert.ok(asked.includes(`${apiPath}/events`), 'it listens to the event stream');
+
+      const cancelled = await c.t.api('POST', `${apiPath}/cancel`, {
+        key: c.t.keys.ops,
+        body: { reason: 'Cancelled from the phone line' },
+      });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      await page.locator('.timeline li[data-step="cancelled"]').waitFor({ timeout: 5000 });
+      assert.match(
+        await page.locator('.timeline li[data-step="cancelled"]').innerText(),
+        /Cancelled from the phone line/,
+      );
+    } finally {
+      page.off('request', record);
+    }
+  });
+
   it('a redemption at risk of breaching its SLA stands out; the counts are the API’s', async () => {
     await eventually(
       'the first redemption to be at risk',

@@ -136,6 +136,7 @@ export async function startTestContext(
     const recordTo = process.env.LOYALTY_RECORD_HISTORIES;
     if (recordTo)
       await recordHistories(env.client, config.TEMPORAL_TASK_QUEUE, path.resolve(recordTo));
+    await app.close();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     worker?.shutdown();

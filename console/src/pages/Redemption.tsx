@@ -18,14 +18,25 @@ import {
 import { ActionDialog } from './ActionDialog';
 import { Link } from '../router';
 import { useSignedIn } from '../session';
-import { pollMs } from './Queue';
+import { useEvents } from '../events';
+
+const slaRefreshMs = 60_000;
 
 const ended = ['completed', 'refunded', 'failed', 'cancelled', 'lost'];
 
 export function RedemptionPage({ params }: { params: Record<string, string> }) {
   const id = params.id ?? '';
   const session = useSignedIn();
-  const found = usePolling(() => api.redemption(id), pollMs, id);
+  // Pushed, not polled: read again on each step the API streams; the slow refresh is for the
+  // SLA clock (at risk, breached), which moves with time rather than with steps.
+  const found = usePolling(() => api.redemption(id), slaRefreshMs, id);
+  // An action (a return) may revive an ended redemption: listen again after each.
+  const [acted, setActed] = useState(0);
+  useEvents(`/redemptions/${encodeURIComponent(id)}/events`, found.reload, `${id}:${acted}`);
+  const done = () => {
+    found.reload();
+    setActed((n) => n + 1);
+  };
   const r = found.data;
   return (
     <section>
@@ -57,7 +68,7 @@ export function RedemptionPage({ params }: { params: Record<string, string> }) {
               Open the workflow in Temporal UI
             </a>
           </div>
-          <Actions session={session} redemption={r} done={found.reload} />
+          <Actions session={session} redemption={r} done={done} />
           <div className="columns">
             <Summary r={r} now={found.updatedAt} />
             <Fulfilment r={r} now={found.updatedAt} />
