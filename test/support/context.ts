@@ -148,19 +148,6 @@ export async function startTestContext(
   return { config, db, env, app, baseUrl, keys, partners, api, stop };
 }
 
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+export { eventually } from './eventually';
 
 export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 12)}`;

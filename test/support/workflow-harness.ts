@@ -28,6 +28,7 @@ import {
 } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { asActivityFailure } from '../../activities/refusals';
+import { eventually } from './eventually';
 import { startTimeSkippingServer } from './time-skipping-server';
 
 /** Stand-ins for the real activities: the real one's input and answer (or a promise of it). */
@@ -81,19 +82,11 @@ Runtime.install({
 });
 
 /** Answers `check()` once it is defined, polling often (the clock stands still meanwhile). */
-export async function until<T>(
+export const until = <T>(
   what: string,
   check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+): Promise<T> => eventually(what, check, timeoutMs, 20);
 
 /** A test runs in a second or two; one still running after this is stuck. */
 const timeLimitMs = 30_000;
