@@ -13,13 +13,11 @@ import type { Worker } from '@temporalio/worker';
 import { createWorker } from '../workers/worker';
 import { workflowIds } from '../workflows/shared';
 import { playbookPatch } from '../workflows/redemption';
-import { eventually, startTestContext, type TestContext } from './support/context';
+import { startTestContext, type TestContext } from './support/context';
 import { assertConsistent, balanceOf, publishProgram } from './support/ledger';
 import {
-  createReward,
+  awaitingShipment,
   inventoryOf,
-  memberWithPoints,
-  redeem,
   redemptionProgram,
   steps,
   waitForStatus,
@@ -65,18 +63,7 @@ describe('redemptions running while the playbook is deployed', () => {
       running = w.run();
     });
   };
-  const waitingForShipment = async (pointsCost: number) => {
-    const sku = await createReward(t, { pointsCost, onHand: 3 });
-    const memberId = await memberWithPoints(t, 1000);
-    const res = await redeem(t, { memberId, rewardId: sku });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const id = res.body.redemptionId as string;
-    await waitForStatus(t, id, 'shipment_requested');
-    await eventually('the warehouse to accept', () =>
-      Promise.resolve(t.partners!.warehouse.list().some((s) => s.shipmentId === id) || undefined),
-    );
-    return { sku, memberId, id };
-  };
+  const waitingForShipment = (pointsCost: number) => awaitingShipment(t, pointsCost, 3);
   let shipping: Awaited<ReturnType<typeof waitingForShipment>>;
   let cancelling: Awaited<ReturnType<typeof waitingForShipment>>;
 

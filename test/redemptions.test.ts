@@ -17,6 +17,7 @@ import {
   purchase,
 } from './support/ledger';
 import {
+  awaitingShipment,
   createReward,
   inventoryOf,
   memberWithPoints,
@@ -458,18 +459,7 @@ describe('redemptions with a warehouse that waits to be told', () => {
     await t.stop();
   });
 
-  const requested = async (pointsCost = 100) => {
-    const sku = await createReward(t, { pointsCost, onHand: 2 });
-    const memberId = await memberWithPoints(t, 1000);
-    const res = await redeem(t, { memberId, rewardId: sku });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const id = res.body.redemptionId as string;
-    await waitForStatus(t, id, 'shipment_requested');
-    await eventually('the warehouse to accept', () =>
-      Promise.resolve(t.partners!.warehouse.list().some((s) => s.shipmentId === id) || undefined),
-    );
-    return { sku, memberId, id };
-  };
+  const requested = (pointsCost = 100) => awaitingShipment(t, pointsCost, 2);
 
   it('cancelled before it ships: the shipment is dropped, stock and points given back', async () => {
     const { sku, memberId, id } = await requested();

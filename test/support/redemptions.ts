@@ -138,3 +138,17 @@ export const programEvents = (t: TestContext, redemptionId: string): Promise<str
     .whereRaw(`payload->>'redemptionId' = ?`, [redemptionId])
     .orderBy('id')
     .pluck('type');
+
+/** A physical redemption of a new reward, waiting for the warehouse that has accepted its shipment. */
+export async function awaitingShipment(t: TestContext, pointsCost: number, onHand: number) {
+  const sku = await createReward(t, { pointsCost, onHand });
+  const memberId = await memberWithPoints(t, 1000);
+  const res = await redeem(t, { memberId, rewardId: sku });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const id = res.body.redemptionId as string;
+  await waitForStatus(t, id, 'shipment_requested');
+  await eventually('the warehouse to accept', () =>
+    Promise.resolve(t.partners!.warehouse.list().some((s) => s.shipmentId === id) || undefined),
+  );
+  return { sku, memberId, id };
+}
