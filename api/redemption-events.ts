@@ -12,6 +12,7 @@ import type { Role } from '../domain/roles';
 import type { Db } from '../infra/db';
 import type { Notifications } from '../infra/notifications';
 import { findRedemptionRow, type RedemptionRow, type StepRow } from '../redemptions/records';
+import { openEventStream, sendEvent } from './event-stream';
 import { notFound } from './problem';
 
 export interface EventStreamDeps {
@@ -44,11 +45,8 @@ export async function streamRedemption(
   let closed = false;
   let reading: Promise<void> = Promise.resolve();
 
-  const send = (event: string, data: unknown, eventId?: number): void => {
-    res.write(
-      `${eventId === undefined ? '' : `id: ${eventId}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
-    );
-  };
+  const send = (event: string, data: unknown, eventId?: number): void =>
+    sendEvent(res, event, data, eventId);
   const cleanup: (() => void)[] = [];
   const stop = (): void => {
     if (closed) return;
@@ -91,13 +89,7 @@ export async function streamRedemption(
     wake();
   }, deps.heartbeatMs);
   cleanup.push(unsubscribe, () => clearInterval(heartbeat));
-  res.status(200).set({
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  res.flushHeaders();
+  openEventStream(res);
   wake();
   await reading;
 }

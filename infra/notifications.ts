@@ -1,10 +1,13 @@
 /**
  * Postgres notifications fanned out in-process: one connection LISTENs on a channel for the whole
  * process (opened with the first subscriber, closed with the last), and each payload goes to the
- * subscribers of its key. Writers `pg_notify` in the transaction that makes the change, so a
+ * subscribers of its key and to those of `everyKey`. Writers `pg_notify` in the transaction that makes the change, so a
  * notification is only ever sent for a change that committed.
  */
 import pg from 'pg';
+
+/** The key that hears every payload on the channel, whatever its own key. */
+export const everyKey = '*';
 
 export interface Notifications {
   /**
@@ -43,6 +46,7 @@ export function createNotifications(options: NotificationOptions): Notifications
     }
     const key = options.keyOf(payload);
     for (const listener of (key && subscribers.get(key)) || []) listener(payload);
+    for (const listener of subscribers.get(everyKey) ?? []) listener(payload);
   };
 
   const connect = (): Promise<pg.Client> => {

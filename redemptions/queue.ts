@@ -67,6 +67,17 @@ function atRiskSql(risk: RiskPolicy): { sql: string; bindings: unknown[] } {
   };
 }
 
+/** Queue rows: the redemption, when it shipped, and whether delivered or a breach recorded. */
+const selectRows = (db: Db): Knex.QueryBuilder =>
+  db('redemptions as r').select(
+    'r.*',
+    db.raw(`${shippedAt} AS shipped_at`),
+    db.raw(`EXISTS (SELECT 1 FROM redemption_steps s
+      WHERE s.redemption_id = r.id AND s.step = 'delivered') AS delivered`),
+    db.raw(`EXISTS (SELECT 1 FROM redemption_steps s
+      WHERE s.redemption_id = r.id AND s.step = 'sla_breached') AS sla_breach_recorded`),
+  );
+
 function applyFilter(query: Knex.QueryBuilder, filter: QueueFilter, risk: RiskPolicy): void {
   if (filter.statuses?.length) void query.whereIn('r.status', filter.statuses);
   if (filter.tier) void query.where('r.tier', filter.tier);
@@ -93,15 +104,7 @@ export async function listQueue(
   risk: RiskPolicy,
 ): Promise<QueueRow[]> {
   const direction = filter.order === 'oldest' ? 'asc' : 'desc';
-  const query = db('redemptions as r')
-    .select(
-      'r.*',
-      db.raw(`${shippedAt} AS shipped_at`),
-      db.raw(`EXISTS (SELECT 1 FROM redemption_steps s
-        WHERE s.redemption_id = r.id AND s.step = 'delivered') AS delivered`),
-      db.raw(`EXISTS (SELECT 1 FROM redemption_steps s
-        WHERE s.redemption_id = r.id AND s.step = 'sla_breached') AS sla_breach_recorded`),
-    )
+  const query = selectRows(db)
     .orderBy([
       { column: 'r.created_at', order: direction },
       { column: 'r.id', order: direction },
@@ -142,4 +145,35 @@ export async function countQueue(
     atRisk: rows.reduce((sum, row) => sum + row.at_risk, 0),
     total: rows.reduce((sum, row) => sum + row.count, 0),
   };
+}
+
+/**
+ * Where the change feed stands now: the oldest transaction still running (xid8, as text). Every
+ * change below it has committed (or rolled back), so one read past it later misses none.
+ */
+export async function changeWatermark(db: Db): Promise<string> {
+  const { rows } = await db.raw<{ rows: { xmin: string }[] }>(
+    'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin',
+  );
+  return rows[0]!.xmin;
+}
+
+/**
+ * The rows changed by transactions from `since` on (up to `limit`, in the order of their
+ * transactions), for a member or reward if given. Rows of transactions at or past a watermark
+ * read before are not yet safe to pass: see `changeWatermark`.
+ */
+export async function queueChanges(
+  db: Db,
+  since: string,
+  filter: Pick<QueueFilter, 'memberId' | 'rewardId'>,
+  limit: number,
+): Promise<QueueRow[]> {
+  const query = selectRows(db)
+    .whereRaw('r.change_txid >= ?::xid8', [since])
+    .orderByRaw('r.change_txid, r.updated_at, r.id')
+    .limit(limit);
+  if (filter.memberId) void query.where('r.member_id', filter.memberId);
+  if (filter.rewardId) void query.where('r.reward_id', filter.rewardId);
+  return (await query) as QueueRow[];
 }

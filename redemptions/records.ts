@@ -25,6 +25,8 @@ export interface RedemptionRow {
   return_rule_version: number | null;
   created_at: Date;
   updated_at: Date;
+  /** The transaction that last changed the row (xid8, as text): the queue's change feed. */
+  change_txid: string;
 }
 
 export interface StepRow {
@@ -35,7 +37,10 @@ export interface StepRow {
   at: Date;
 }
 
-/** The Postgres channel told of each step written: `{ redemptionId, seq }`. */
+/**
+ * The Postgres channel told of each step written, `{ redemptionId, seq }`, and of each redemption
+ * asked for, `{ redemptionId }`.
+ */
 export const stepChannel = 'redemption_steps';
 
 /** Program events by step; steps not named here are in the timeline only. */
@@ -101,6 +106,11 @@ export async function createRedemption(
         })
         .onConflict('dedupe_key')
         .ignore();
+      // For the queue's event streams: a new row (sent on commit, like the steps').
+      await trx.raw('SELECT pg_notify(?, ?)', [
+        stepChannel,
+        JSON.stringify({ redemptionId: input.id }),
+      ]);
       return { created: true, row: inserted[0] };
     }
     const row = await trx<RedemptionRow>('redemptions').where({ id: input.id }).first();
@@ -163,18 +173,22 @@ async function writeStep(trx: Trx, input: StepInput): Promise<boolean> {
     .returning('seq');
   if (inserted.length === 0) return false;
   const detail = step.detail ?? {};
-  if (input.status) {
-    await trx('redemptions')
-      .where({ id: input.redemptionId })
-      .update({
-        status: input.status,
-        reason: input.reason,
-        updated_at: new Date(step.at),
-        ...(step.status === 'points_held'
-          ? { tier: detail.tier, points: detail.points, priority: detail.priority ?? null }
-          : {}),
-      });
-  }
+  // Every step touches the row, its status or not: its trigger marks the change for the queue's
+  // feed (a step may change what the queue shows without a status: shipped at, SLA breached).
+  await trx('redemptions')
+    .where({ id: input.redemptionId })
+    .update(
+      input.status
+        ? {
+            status: input.status,
+            reason: input.reason,
+            updated_at: new Date(step.at),
+            ...(step.status === 'points_held'
+              ? { tier: detail.tier, points: detail.points, priority: detail.priority ?? null }
+              : {}),
+          }
+        : { change_txid: trx.raw('pg_current_xact_id()') },
+    );
   // Delivered on commit, so listeners (the API's event streams) never hear of a step rolled back.
   await trx.raw('SELECT pg_notify(?, ?)', [
     stepChannel,

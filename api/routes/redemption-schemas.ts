@@ -10,6 +10,9 @@ export const key = z
   .string()
   .regex(/^[A-Za-z0-9._:@-]{1,128}$/, '1 to 128 letters, digits or . _ : @ -');
 
+/** A point in the queue's change feed (a Postgres transaction id, as digits). */
+export const cursor = z.string().regex(/^\d{1,20}$/, 'a cursor: digits');
+
 export const redeemBody = z.strictObject({
   redemptionId: key
     .optional()

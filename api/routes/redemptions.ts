@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Notifications } from '../../infra/notifications';
 import { redemptionStatuses } from '../../domain/redemption';
-import { countQueue, listQueue } from '../../redemptions/queue';
+import { changeWatermark, countQueue, listQueue } from '../../redemptions/queue';
 import { findRedemptionRow } from '../../redemptions/records';
 import { Problem } from '../problem';
 import { callerOf } from '../auth';
@@ -15,10 +15,12 @@ import {
   type RedemptionDeps,
 } from '../redemptions';
 import { streamRedemption } from '../redemption-events';
+import { streamQueue } from '../queue-events';
 import { queueRowView, redemptionDetail, redemptionPolicy } from '../redemption-detail';
 import { defineRoute, type RouteSpec } from '../route';
 import {
   detail,
+  cursor,
   filterOf,
   key,
   params,
@@ -32,6 +34,7 @@ import {
 const heartbeatMs = 15_000;
 
 export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }): RouteSpec[] {
+  const streams = { ...deps, heartbeatMs };
   return [
     defineRoute({
       method: 'post',
@@ -88,8 +91,15 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
       }),
       responses: {
         200: {
-          description: 'A page of redemptions; `next` is the `after` of the next page.',
-          schema: z.object({ redemptions: z.array(row), next: z.string().nullable() }),
+          description:
+            'A page of redemptions; `next` is the `after` of the next page; `cursor` is where `GET /redemptions/events?since=` picks up the changes from.',
+          schema: z.object({
+            redemptions: z.array(row),
+            next: z.string().nullable(),
+            cursor: cursor.describe(
+              'The change feed as this page was read (taken before it): open `GET /redemptions/events?since=<cursor>` to hear of every change after it.',
+            ),
+          }),
         },
         422: { description: 'A filter is not valid, or `after` names no redemption.' },
       },
@@ -99,6 +109,8 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
             errors: [{ field: 'query.after', message: 'unknown redemptionId' }],
           });
         }
+        // Before the read: a change it misses is after the cursor (one it has may come again).
+        const since = await changeWatermark(deps.db);
         const policy = await redemptionPolicy(deps.db, deps.config);
         const rows = await listQueue(
           deps.db,
@@ -113,6 +125,7 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
         res.json({
           redemptions: rows.map((r) => queueRowView(deps.config, r, policy)),
           next: rows.length === query.limit ? rows[rows.length - 1]!.id : null,
+          cursor: since,
         });
       },
     }),
@@ -145,6 +158,42 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
             redemptionStatuses.map((st) => [st, counts.byStatus[st] ?? 0]),
           ),
         });
+      },
+    }),
+    // Before `/redemptions/:id`, which would read `events` as an id.
+    defineRoute({
+      method: 'get',
+      path: '/redemptions/events',
+      operationId: 'redemptionQueueEvents',
+      summary:
+        'Server-sent events for the queue: each redemption that changes (asked for, a step, a status) and the counts, under the same filters (the console cookie works: EventSource)',
+      tag: 'Redemptions',
+      auth: 'readonly',
+      query: queueFilter.extend({
+        since: cursor
+          .optional()
+          .describe(
+            'Resume after this cursor (`cursor` of `GET /redemptions`, or an event id); `Last-Event-ID` wins when sent. Unset: from now.',
+          ),
+      }),
+      responses: {
+        200: {
+          description: [
+            'text/event-stream, in the order of the changes:',
+            '`ready` {cursor} first;',
+            '`change` {redemptionId, status, updatedAt, matches, row} for each redemption that changed, at its latest state: `row` is the queue row (as `GET /redemptions` lists it) while it matches the filters, else `matches` is false and `row` null (take it off the screen);',
+            '`counts` (as `GET /redemptions/counts`) at once and when they move, at most every 2 s;',
+            '`reset` {cursor} when more than 1000 redemptions changed since the cursor asked for: read the queue again.',
+            'The `id:` of the last event of each batch is a cursor: a reconnect with `Last-Event-ID` gets every change after it (one may come twice), none missed.',
+            'A `: heartbeat` comment every 15 s.',
+          ].join(' '),
+          contentType: 'text/event-stream',
+          schema: z.string(),
+        },
+        422: { description: 'A filter or `since` is not valid.' },
+      },
+      handler: async ({ query }, req, res) => {
+        await streamQueue(streams, query, req, res);
       },
     }),
     defineRoute({
@@ -187,7 +236,7 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
       },
       handler: async ({ params: { id } }, req, res) => {
         await streamRedemption(
-          { db: deps.db, steps: deps.steps, heartbeatMs },
+          streams,
           id,
           callerOf(res).role,
           req,
