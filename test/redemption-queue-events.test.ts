@@ -95,8 +95,7 @@ describe('redemption queue event stream (server-sent events)', () => {
     await eventually('the counts to say so', () =>
       stream.events.some(
         (e) =>
-          e.event === 'counts' &&
-          ((e.data.byStatus as Record<string, number>).cancelled ?? 0) >= 2,
+          e.event === 'counts' && ((e.data.byStatus as Record<string, number>).cancelled ?? 0) >= 2,
       )
         ? true
         : undefined,

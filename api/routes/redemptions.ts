@@ -235,13 +235,7 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
         404: { description: 'No such redemption.' },
       },
       handler: async ({ params: { id } }, req, res) => {
-        await streamRedemption(
-          streams,
-          id,
-          callerOf(res).role,
-          req,
-          res,
-        );
+        await streamRedemption(streams, id, callerOf(res).role, req, res);
       },
     }),
     defineRoute({

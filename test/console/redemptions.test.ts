@@ -65,7 +65,7 @@ async function countsOfApi(c: ConsoleTest, query = '') {
   return { shown, atRisk: body.atRisk };
 }
 
-/** The page's counts become those of GET /redemptions/counts (the page polls every 4 s). */
+/** The page's counts become those of GET /redemptions/counts (pushed, at most every 2 s). */
 async function assertCountsOfApi(c: ConsoleTest, page: Page, query = ''): Promise<void> {
   let last: [Record<string, number>, Record<string, number>] = [{}, {}];
   await eventually('the counts shown to be the API’s', async () => {
@@ -145,6 +145,38 @@ describe('console: the redemption queue and a redemption’s page', () => {
     await assertCountsOfApi(c, page);
     assert.ok((await countsShown(page)).completed! >= 1);
     await checkPage(page, 'queue');
+  });
+
+  it('the queue is pushed its changes (no polling): a cancel made elsewhere shows at once', async () => {
+    const { id } = await backorderedRedemption(c.t);
+    const lists: string[] = [];
+    let listened = false;
+    const record = (request: { url(): string }) => {
+      const { pathname } = new URL(request.url());
+      if (pathname === '/redemptions') lists.push(pathname);
+      if (pathname === '/redemptions/events') listened = true;
+    };
+    page.on('request', record);
+    try {
+      await page.goto(`${c.t.baseUrl}/console/`);
+      const row = rowOf(page, id);
+      await row.locator('.badge', { hasText: 'backordered' }).waitFor();
+      // Longer than the 4 s the page used to poll at: read once, then it only listens.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      assert.equal(lists.length, 1, 'the list read once while nothing changed');
+      assert.ok(listened, 'it listens to the queue’s event stream');
+
+      const cancelled = await c.t.api('POST', `/redemptions/${id}/cancel`, {
+        key: c.t.keys.ops,
+        body: { reason: 'Cancelled from the phone line' },
+      });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      await row.locator('.badge', { hasText: 'cancelled' }).waitFor({ timeout: 3000 });
+      await assertCountsOfApi(c, page);
+      assert.equal(lists.length, 1, 'the row and counts changed in place, the list not read again');
+    } finally {
+      page.off('request', record);
+    }
   });
 
   it('filters by status and reward', async () => {

@@ -1,6 +1,7 @@
 /**
  * The redemption queue: oldest first, filtered by status, tier, reward, age and SLA risk, with counts per
- * status; at-risk redemptions stand out. Polls every few seconds.
+ * status; at-risk redemptions stand out. Kept current by the API's pushes (see queue-stream.ts);
+ * polls every few seconds only if the stream fails.
  */
 import { useState } from 'react';
 import { api, type CountQuery, type RedemptionCounts, type RedemptionRow } from '../api';
@@ -15,12 +16,14 @@ import {
   UpdatedAt,
   shortId,
   statusLabel,
-  usePolling,
 } from '../components';
+import { useQueueStream, type QueueView } from '../queue-stream';
 import { Link } from '../router';
 import { redemptionStatuses } from '../../../domain/redemption';
 
+/** Only when the event stream fails. */
 export const pollMs = 4000;
+const pageSize = 200;
 
 /** The domain's own list (pure, no I/O), so the filter never drifts from the API's statuses. */
 const statuses = redemptionStatuses satisfies readonly RedemptionRow['status'][];
@@ -43,12 +46,6 @@ interface Filters {
   atRisk: string;
 }
 
-interface QueueView {
-  rows: RedemptionRow[];
-  more: boolean;
-  counts: RedemptionCounts;
-}
-
 const filterNames = ['status', 'tier', 'rewardId', 'olderThan', 'atRisk'] as const;
 
 /** The filters are kept in the address (?status=…), so a reload or a shared link keeps them. */
@@ -66,28 +63,47 @@ function keepInAddress(filters: Filters): void {
   window.history.replaceState(null, '', `${window.location.pathname}${search}`);
 }
 
-/**
- * One poll: the page of rows and, under the same filters, the counts per status and at risk
- * (GET /redemptions/counts: the status filter does not narrow them, so every status keeps its
- * count while one is picked).
- */
-async function loadQueue(filters: Filters): Promise<QueueView> {
-  const common: CountQuery = {
+/** The filters as the API takes them (the list's, the counts' and the event stream's). */
+function queryOf(filters: Filters): CountQuery {
+  return {
     tier: filters.tier.trim() || undefined,
     rewardId: filters.rewardId.trim() || undefined,
     olderThan: filters.olderThan ? Number(filters.olderThan) : undefined,
     atRisk: filters.atRisk || undefined,
   };
+}
+
+/**
+ * One read: the page of rows (with the cursor to hear changes from) and, under the same filters,
+ * the counts per status and at risk (GET /redemptions/counts: the status filter does not narrow
+ * them, so every status keeps its count while one is picked).
+ */
+async function loadQueue(filters: Filters): Promise<QueueView & { cursor: string }> {
+  const common = queryOf(filters);
   const [page, counts] = await Promise.all([
-    api.redemptions({ ...common, status: filters.status || undefined, limit: 200 }),
+    api.redemptions({ ...common, status: filters.status || undefined, limit: pageSize }),
     api.redemptionCounts(common),
   ]);
-  return { rows: page.redemptions, more: page.next !== null, counts };
+  return { rows: page.redemptions, more: page.next !== null, counts, cursor: page.cursor };
+}
+
+/** GET /redemptions/events under the page's filters. */
+function eventsUrlOf(filters: Filters): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries({ ...queryOf(filters), status: filters.status }))
+    if (value !== undefined && value !== '') query.set(name, String(value));
+  return `/redemptions/events${query.size ? `?${query.toString()}` : ''}`;
 }
 
 export function Queue() {
   const [filters, setFilters] = useState<Filters>(filtersFromAddress);
-  const queue = usePolling(() => loadQueue(filters), pollMs, JSON.stringify(filters));
+  const queue = useQueueStream(
+    () => loadQueue(filters),
+    eventsUrlOf(filters),
+    pageSize,
+    pollMs,
+    JSON.stringify(filters),
+  );
   const set = (name: keyof Filters) => (value: string) =>
     setFilters((f) => {
       const next = { ...f, [name]: value };
