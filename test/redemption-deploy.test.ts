@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Worker } from '@temporalio/worker';
 import { createWorker } from '../workers/worker';
 import { workflowIds } from '../workflows/shared';
-import { playbookPatch } from '../workflows/redemption';
+import { leanPatch, playbookPatch } from '../workflows/redemption';
 import { startTestContext, type TestContext } from './support/context';
 import { assertConsistent, balanceOf, publishProgram } from './support/ledger';
 import {
@@ -30,13 +30,13 @@ async function historyOf(t: TestContext, id: string) {
   const history = await t.env.client.workflow.getHandle(workflowIds.redemption(id)).fetchHistory();
   const events = history.events ?? [];
   return {
+    /** A playbook marker: `redemption-playbook-v2`, or its lean form since `redemption-lean-v3`. */
     patched: events.some((e) =>
       Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((payloads) =>
-        (payloads.payloads ?? []).some((p) =>
-          Buffer.from(p.data ?? [])
-            .toString()
-            .includes(playbookPatch),
-        ),
+        (payloads.payloads ?? []).some((p) => {
+          const data = Buffer.from(p.data ?? []).toString();
+          return data.includes(playbookPatch) || data.includes(leanPatch);
+        }),
       ),
     ),
     activities: events

@@ -33,7 +33,7 @@ export async function issueGiftCard(r: RedemptionRun, plan: RedemptionPlan): Pro
     return (await undoing(plan.partnerRetry).voidGiftCard({ ...r.ids, ...giftCard })).voided;
   });
   const issued = r.steps(['issued']);
-  r.publish();
+  r.publishInFlight();
   const card = await partners(plan.partnerRetry)
     .issueGiftCard({ ...r.ids, ...giftCard, steps: issued })
     .catch((err: unknown) => {

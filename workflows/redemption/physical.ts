@@ -129,7 +129,7 @@ async function untilCancelled<T>(
  */
 async function requestShipment(r: RedemptionRun, plan: RedemptionPlan, sku: string) {
   const request = { ...r.ids, sku, quantity: r.input.quantity, priority: plan.priority };
-  r.publish();
+  r.publishInFlight();
   try {
     const accepted = await partners(plan.partnerRetry).createShipment(request);
     r.state.shipment = { trackingNumber: accepted.trackingNumber };
@@ -148,7 +148,7 @@ async function requestShipment(r: RedemptionRun, plan: RedemptionPlan, sku: stri
 
 /** Until the parcel leaves, a cancel asks the warehouse to drop it; once shipped, too late. */
 async function untilShipped(r: RedemptionRun, plan: RedemptionPlan) {
-  r.publish();
+  r.publishInFlight();
   while (!r.shipped) {
     await condition(() => r.shipped || (r.cancel !== null && !r.saga.committed));
     if (r.shipped) break;
@@ -168,7 +168,7 @@ async function untilShipped(r: RedemptionRun, plan: RedemptionPlan) {
  */
 async function untilDelivered(r: RedemptionRun, plan: RedemptionPlan, tracking: string | null) {
   if (r.delivered) return; // both callbacks came at once: no timer needed
-  r.publish();
+  r.publishInFlight();
   const shippedAt = Date.now();
   if (await deliveredWithin(r, Math.min(plan.deliverySlaMs, plan.lostAfterMs))) return;
   if (plan.deliverySlaMs < plan.lostAfterMs) {

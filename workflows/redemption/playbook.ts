@@ -18,8 +18,12 @@ import { listen } from './handlers';
 import { fulfilPhysical } from './physical';
 import { RedemptionRun, type StepSpec } from './run';
 
-export async function playbook(input: RedemptionWorkflowInput): Promise<RedemptionState> {
-  const r = new RedemptionRun(input);
+/** `lean`: runs since `redemption-lean-v3` upsert the status fewer times (see `RedemptionRun`). */
+export async function playbook(
+  input: RedemptionWorkflowInput,
+  lean = false,
+): Promise<RedemptionState> {
+  const r = new RedemptionRun(input, lean);
   listen(r);
   try {
     const plan = await postgres.planRedemption(input);

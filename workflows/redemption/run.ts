@@ -27,11 +27,22 @@ export class RedemptionRun {
   cancel: { actor: string; reason: string } | null = null;
   shipped = false;
   delivered = false;
-  private published: RedemptionStatus | null = null;
+  /** Null: not yet upserted by the workflow (the member and reward go with the first). */
+  private published: RedemptionStatus | null;
   /** The highest step number shown, or given to a call that may have written it. */
   private lastSeq = 0;
 
-  constructor(readonly input: RedemptionWorkflowInput) {
+  /**
+   * `lean` (runs since `redemption-lean-v3`): the API's start already set the search attributes
+   * (status `requested`, member, reward), and the status is upserted at an ending and before the
+   * waits a person may have to act on (substitution, backorder), not before the usual path's
+   * waits: each upsert is a history event, and Postgres is where the live status is read.
+   */
+  constructor(
+    readonly input: RedemptionWorkflowInput,
+    readonly lean = false,
+  ) {
+    this.published = lean ? 'requested' : null;
     this.ids = { redemptionId: input.redemptionId, memberId: input.memberId };
     this.state = {
       redemptionId: input.redemptionId,
@@ -86,10 +97,15 @@ export class RedemptionRun {
     this.shown([step!]);
   }
 
+  /** Before a wait on the usual path (the warehouse, the gift-card provider): see `lean`. */
+  publishInFlight(): void {
+    if (!this.lean) this.publish();
+  }
+
   /**
    * The status as the `RedemptionStatus` search attribute (with the member and reward, the first
-   * time). Called before each wait rather than at each step, so a workflow task that writes
-   * several steps adds one upsert to the history, not one per step.
+   * time). Called before a wait or at the ending rather than at each step, so a workflow task
+   * that writes several steps adds one upsert to the history, not one per step.
    */
   publish(): void {
     if (this.published === this.state.status) return;
