@@ -102,8 +102,17 @@ export async function openPointsGate(
   const counters: Counter[] = [];
 
   if (mode === 'exact') {
+    // Read after the lock, in a statement of its own: the locking statement's snapshot was taken
+    // before it waited, so its sums could miss the batches it waited for.
+    const { rows: sums } = await trx.raw<{ rows: { budget: string; used: string }[] }>(
+      `SELECT k.budget, (SELECT coalesce(sum(s.used), 0) FROM budget_slots s
+         WHERE s.budget = k.budget AND s.period = k.period) AS used
+       FROM unnest(?::text[], ?::text[]) AS k(budget, period)`,
+      [keys, periods],
+    );
+    const usedNow = new Map(sums.map((r) => [r.budget, Number(r.used)]));
     for (const [i, rule] of sorted.entries()) {
-      const used = Number(byKey.get(rule.key)!.used);
+      const used = usedNow.get(rule.key) ?? 0;
       counters.push({
         rule,
         period: periods[i]!,
