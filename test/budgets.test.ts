@@ -51,10 +51,12 @@ describe('programme budgets', () => {
     return Number(rows[0]!.used);
   }
 
-  const figure = async (budget: string) => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON under test
+  const figure = async (budget: string): Promise<any> => {
     const res = await t.api('GET', '/program/budgets', { key: t.keys.readonly });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    return res.body.budgets.find((b: { budget: string }) => b.budget === budget);
+    const budgets = res.body.budgets as { budget: string }[];
+    return budgets.find((b) => b.budget === budget);
   };
 
   const earned = (res: { status: number; body: { points: { earned: number } } }) => {
@@ -79,7 +81,7 @@ describe('programme budgets', () => {
       .whereIn('type', ['budget.warning', 'budget.exhausted'])
       .whereRaw(`payload->>'budget' = 'points.day'`)
       .orderBy('id')
-      .select('type', 'payload');
+      .select<{ type: string; payload: { percent: number } }[]>('type', 'payload');
     assert.deepEqual(
       events.map((e) => [e.type, e.payload.percent]),
       [
@@ -164,7 +166,11 @@ describe('programme budgets', () => {
       members.map((memberId) => redeem(t, { memberId, rewardId: sku })),
     );
     const held = answers.filter((r) => r.status === 201 && r.body.hold?.outcome === 'held');
-    assert.equal(held.length, 3, JSON.stringify(answers.map((r) => [r.status, r.body.hold])));
+    assert.equal(
+      held.length,
+      3,
+      JSON.stringify(answers.map((r): unknown[] => [r.status, r.body.hold])),
+    );
     for (const r of answers.filter((x) => !held.includes(x))) {
       if (r.status === 422) assert.equal(r.body.type, '/problems/budget-exhausted');
       else assert.equal(r.body.hold?.failureType, 'BudgetExhausted', JSON.stringify(r.body));
