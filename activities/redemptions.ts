@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { giveBackRedemptionBudgets, takeRedemptionBudgets } from '../budgets/redemptions';
 import { FailureType } from '../domain/failures';
 import { loadRuleSet } from '../ledger/programs';
 import { adjustPoints } from '../ledger/adjustments';
@@ -66,24 +67,31 @@ export function createRedemptionActivities({
     }) {
       await withSteps(
         db,
-        (trx) =>
-          placeHold(trx, {
+        async (trx) => {
+          const hold = await placeHold(trx, {
             holdId: input.redemptionId,
             memberId: input.memberId,
             amount: input.points,
             reason: `redemption ${input.redemptionId}`,
             actor: input.actor,
-          }),
+          });
+          // The programme budgets it counts against, with the hold (refused: neither is written).
+          await takeRedemptionBudgets(trx, input.redemptionId);
+          return hold;
+        },
         () => input.steps ?? [],
       );
     },
 
     async releasePoints(input: { redemptionId: string; memberId: string }): Promise<void> {
-      await releaseHold(db, {
-        holdId: input.redemptionId,
-        memberId: input.memberId,
-        reason: `redemption ${input.redemptionId} did not go ahead: points given back`,
-        actor,
+      await db.transaction(async (trx) => {
+        await releaseHold(trx, {
+          holdId: input.redemptionId,
+          memberId: input.memberId,
+          reason: `redemption ${input.redemptionId} did not go ahead: points given back`,
+          actor,
+        });
+        await giveBackRedemptionBudgets(trx, input.redemptionId);
       });
     },
 
@@ -173,13 +181,17 @@ export function createRedemptionActivities({
     /** Gives a returned reward's points back, once, in a lot expiring by the return's version. */
     async refundPoints(input: { redemptionId: string; memberId: string; points: number }) {
       const { returnRuleVersion } = await redemptionVersions(db, input.redemptionId);
-      await adjustPoints(db, {
-        memberId: input.memberId,
-        points: input.points,
-        reason: `refund: redemption ${input.redemptionId} returned`,
-        actor,
-        dedupeKey: `refund:${input.redemptionId}`,
-        ruleVersion: returnRuleVersion,
+      await db.transaction(async (trx) => {
+        await adjustPoints(trx, {
+          memberId: input.memberId,
+          points: input.points,
+          reason: `refund: redemption ${input.redemptionId} returned`,
+          actor,
+          dedupeKey: `refund:${input.redemptionId}`,
+          ruleVersion: returnRuleVersion,
+        });
+        // The reward came back: its redemption no longer counts against the budgets.
+        await giveBackRedemptionBudgets(trx, input.redemptionId);
       });
     },
 

@@ -22,6 +22,8 @@ import { inventoryRoutes } from './routes/inventory';
 import { ledgerRoutes } from './routes/ledger';
 import { memberRoutes } from './routes/members';
 import { programHealthRoutes } from './routes/program-health';
+import { budgetRoutes } from './routes/budgets';
+import { setBudgetTimeZone } from '../budgets/settings';
 import { rewardRoutes } from './routes/rewards';
 import { redemptionRoutes } from './routes/redemptions';
 import { substitutionRoutes } from './routes/substitutions';
@@ -52,6 +54,7 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** The HTTP app, built from its dependencies (tests listen on port 0). */
 export function createApp(deps: AppDeps): App {
+  setBudgetTimeZone(deps.config.PROGRAM_TIME_ZONE);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -99,6 +102,7 @@ export function createApp(deps: AppDeps): App {
     ...callbackRoutes(deps),
     ...sessionRoutes({ ...deps, routes: () => routes }),
     ...programHealthRoutes(deps),
+    ...budgetRoutes(deps),
     ...launchRoutes(deps),
   ];
   const openApi = buildOpenApi(routes, { version });

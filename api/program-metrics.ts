@@ -12,6 +12,7 @@ import { memberCounts } from '../program/members';
 import { giftCardFloats, lowStock, webhookFigures } from '../program/operations';
 import { compactRollups, flowsOf, ledgerSums, liabilityOf, outstandingOf } from '../program/points';
 import { openPastSla, redemptionsByStatus } from '../program/redemptions';
+import { budgetReport } from '../budgets/report';
 
 export interface ProgramMetricsDeps {
   db: Db;
@@ -26,15 +27,18 @@ async function read(deps: ProgramMetricsDeps) {
   await compactRollups(db);
   // Programme-wide figures: the general version's policy (a soft launch's cohort aside).
   const { program } = await loadRuleSet(db);
-  const [members, sums, redemptions, pastSla, floats, stock, webhooks] = await Promise.all([
-    memberCounts(db),
-    ledgerSums(db, { from: now, to: now }),
-    redemptionsByStatus(db),
-    openPastSla(db, now, ms(program.redemption.deliverySla)),
-    giftCardFloats(db, now, deps.floatBurnDays),
-    lowStock(db),
-    webhookFigures(db),
-  ]);
+  const [members, sums, redemptions, pastSla, floats, stock, webhooks, budgets] = await Promise.all(
+    [
+      memberCounts(db),
+      ledgerSums(db, { from: now, to: now }),
+      redemptionsByStatus(db),
+      openPastSla(db, now, ms(program.redemption.deliverySla)),
+      giftCardFloats(db, now, deps.floatBurnDays),
+      lowStock(db),
+      webhookFigures(db),
+      budgetReport(db, now),
+    ],
+  );
   const outstanding = outstandingOf(sums.allTime);
   return {
     members,
@@ -52,6 +56,7 @@ async function read(deps: ProgramMetricsDeps) {
     floats,
     lowStock: stock.length,
     webhooks,
+    budgets: budgets.budgets,
   };
 }
 
@@ -144,6 +149,15 @@ export function registerProgramMetrics(registry: Registry, deps: ProgramMetricsD
     (set, r) => {
       set({ state: 'failing' }, r.webhooks.failing);
       set({ state: 'disabled' }, r.webhooks.disabled);
+    },
+  );
+
+  gauge(
+    'loyalty_budget_usage_ratio',
+    'Each programme budget: used / limit in its current period (1 = used up; GET /program/budgets).',
+    ['budget', 'period'],
+    (set, r) => {
+      for (const b of r.budgets) set({ budget: b.budget, period: b.period.id }, b.used / b.limit);
     },
   );
 

@@ -40,6 +40,8 @@ export interface Earning {
   bonuses: string[];
   earned: number;
   capped: number;
+  /** Cut by a programme points budget at its limit (after caps). */
+  overBudget: number;
   /** What each purchase line earned, in line order (sums to `earned`). */
   linePoints: number[];
 }
@@ -49,6 +51,8 @@ export function computeEarning(
   tier: Tier,
   event: EarningEvent,
   usage: CapUsage,
+  /** A programme budget's say (domain/budgets.ts): what may be earned of `earned`, `base` of it base. */
+  budget?: (earned: number, base: number) => number,
 ): Earning {
   const { earning } = program;
   const multiplier = tier.benefits.earningMultiplier;
@@ -73,7 +77,8 @@ export function computeEarning(
   const matched = earning.bonuses.filter((bonus) => bonusApplies(bonus, event));
   const bonus = matched.reduce((sum, b) => sum + b.points, 0);
   const raw = base + bonus;
-  const earned = Math.min(raw, allowance(program, event.type, usage));
+  const afterCaps = Math.min(raw, allowance(program, event.type, usage));
+  const earned = budget ? budget(afterCaps, Math.min(base, afterCaps)) : afterCaps;
   const weights = exact.some((value) => value > 0) ? exact : lines.map(() => 1);
   return {
     raw,
@@ -81,7 +86,8 @@ export function computeEarning(
     bonus,
     bonuses: matched.map((b) => b.name),
     earned,
-    capped: raw - earned,
+    capped: raw - afterCaps,
+    overBudget: afterCaps - earned,
     linePoints: shareOut(earned, weights),
   };
 }

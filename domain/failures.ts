@@ -15,6 +15,8 @@ export const FailureType = {
   InsufficientFloat: 'InsufficientFloat',
   /** A partner answered a request as malformed (4xx): retrying cannot help. */
   PartnerRejected: 'PartnerRejected',
+  /** A programme budget (redemptions of the reward, gift-card spend) is used up this period. */
+  BudgetExhausted: 'BudgetExhausted',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

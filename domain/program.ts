@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { msToNumber } from '@temporalio/common/lib/time';
+import { budgetsSchema } from './budgets';
 
 const duration = z.string().refine((value) => {
   try {
@@ -172,6 +173,7 @@ export const programSchema = z
           .describe('The same, for tiers with the fasterReturns benefit.'),
       })
       .default(redemptionDefaults),
+    budgets: budgetsSchema,
   })
   .describe('A loyalty program policy version.');
 

@@ -21,6 +21,8 @@ export const RefusalKind = {
   MemberClosed: FailureType.MemberClosed,
   /** More points asked for than the member has available. */
   InsufficientPoints: FailureType.InsufficientPoints,
+  /** A programme budget for this period is used up (domain/budgets.ts). */
+  BudgetExhausted: FailureType.BudgetExhausted,
 } as const;
 
 export type RefusalKind = (typeof RefusalKind)[keyof typeof RefusalKind];

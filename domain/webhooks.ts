@@ -38,6 +38,9 @@ export const webhookEventTypes = [
   'inventory.replenishment_requested',
   'inventory.replenished',
   'giftcard.float_low',
+  // Programme budgets (domain/budgets.ts): a warning percentage reached, the limit reached.
+  'budget.warning',
+  'budget.exhausted',
   'webhook.subscription_disabled',
   // Change control: members told ahead of a rule change and when it is in force.
   'program.rules_changing',

@@ -12,6 +12,14 @@
  * the same batch, under the old): each version in the batch is loaded once (parsed versions are
  * cached), and each entry and event row records its own version.
  */
+import {
+  BudgetRetry,
+  openPointsGate,
+  pointsRules,
+  retryExact,
+  slotOf,
+  type GateMode,
+} from '../budgets/points';
 import { capPeriods } from '../domain/earning';
 import { ms, tierIndex } from '../domain/program';
 import { conflict, memberClosed, memberNotFound, type Refusal } from '../domain/refusal';
@@ -54,13 +62,20 @@ export async function recordEarningBatch(
   requests: AccrualRequest[],
   now: Date = new Date(),
 ): Promise<AccrualOutcome[]> {
-  return db.transaction((trx) => decideAndWrite(trx, requests, now));
+  try {
+    return await db.transaction((trx) => decideAndWrite(trx, requests, now, 'escrow'));
+  } catch (err) {
+    // A points budget near its end: decided again, one batch at a time (budgets/points.ts).
+    if (!retryExact(err)) throw err;
+    return db.transaction((trx) => decideAndWrite(trx, requests, now, 'exact'));
+  }
 }
 
 async function decideAndWrite(
   trx: Trx,
   requests: AccrualRequest[],
   now: Date,
+  budgetMode: GateMode,
 ): Promise<AccrualOutcome[]> {
   const members = await lockMembers(trx, requests);
   if (members.size === 0) return requests.map(({ event }) => ({ error: noSuchMember(event) }));
@@ -77,6 +92,13 @@ async function decideAndWrite(
       windows.set(id, new Date(now.getTime() - ms(program.tierPolicy.qualificationWindow)));
   }
   const seen = await readBatch(trx, requests, [...known.keys()], periods, windows);
+  const budget = await openPointsGate(
+    trx,
+    pointsRules([...ruleSets.values()].map((r) => r.program)),
+    slotOf([...known.keys()].sort()[0]!),
+    now,
+    budgetMode,
+  );
 
   const writes = emptyWrites();
   const drafts = new Map<string, MemberDraft>();
@@ -106,7 +128,7 @@ async function decideAndWrite(
           writes,
         );
       drafts.set(id, draft);
-      const { points, changes } = earn(draft, writes, event, actor, ruleSet);
+      const { points, changes } = earn(draft, writes, event, actor, ruleSet, budget);
       const body = {
         eventId: event.eventId,
         memberId: id,
@@ -135,7 +157,9 @@ async function decideAndWrite(
       return { error: err };
     }
   });
+  if (budget?.needsExact) throw new BudgetRetry();
   if (events.length > 0) await writeBatch(trx, writes, events, drafts, now);
+  await budget?.commit(trx, now);
   return outcomes;
 }
 

@@ -9,6 +9,7 @@
 import { capPeriods, computeEarning, type CapUsage, type PurchaseLine } from '../domain/earning';
 import { ms, tierIndex, type Program } from '../domain/program';
 import { Refusal, RefusalKind } from '../domain/refusal';
+import type { PointsGate } from '../budgets/points';
 import type { ActivityEvent } from './activity';
 import type { LedgerMemberRow } from './store';
 import { checkUpgrade, type LifecycleChange, type TierLedger } from './tiers';
@@ -141,6 +142,7 @@ export function earn(
   event: ActivityEvent,
   actor: string,
   ruleSet: { version: number; program: Program },
+  budget: PointsGate | null = null,
 ): { points: Record<string, unknown>; changes: LifecycleChange[] } {
   const { program } = ruleSet;
   const type = ruleTypeOf(event);
@@ -153,16 +155,23 @@ export function earn(
     tier,
     { ...event, type, lines },
     draft.usage(type, periods),
+    budget ? (earned, base) => budget.allow(earned, base) : undefined,
   );
   const changes: LifecycleChange[] = [];
 
   const pendingFor = event.type === 'purchase' ? program.earning.pendingPeriod : undefined;
   const activatesAt = pendingFor ? new Date(now.getTime() + ms(pendingFor)) : null;
   const expiresAt = new Date(now.getTime() + ms(program.expiry.lotLifetime));
+  const notes = [
+    earning.capped ? `${earning.capped} over cap` : '',
+    earning.overBudget ? `${earning.overBudget} over the programme budget` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   const reason =
     event.type === 'purchase'
-      ? `purchase ${event.orderId}: ${earning.base} base${earning.bonus ? ` + ${earning.bonus} bonus` : ''}${earning.capped ? `, ${earning.capped} over cap` : ''}`
-      : `${type}${event.reference ? ` ${event.reference}` : ''}${earning.capped ? `: ${earning.capped} over cap` : ''}`;
+      ? `purchase ${event.orderId}: ${earning.base} base${earning.bonus ? ` + ${earning.bonus} bonus` : ''}${notes ? `, ${notes}` : ''}`
+      : `${type}${event.reference ? ` ${event.reference}` : ''}${notes ? `: ${notes}` : ''}`;
 
   // Debt is repaid first; the rest opens a lot (as `credit` in points.ts does).
   const repaid = Math.min(earning.earned, draft.balances.debt);
@@ -225,6 +234,7 @@ export function earn(
       bonus: earning.bonus,
       bonuses: earning.bonuses,
       capped: earning.capped,
+      ...(earning.overBudget ? { overBudget: earning.overBudget } : {}),
       repaidDebt: repaid,
       state: activatesAt ? 'pending' : 'available',
       activatesAt: activatesAt?.toISOString() ?? null,

@@ -13,6 +13,7 @@ import type { RedemptionPlan, RedemptionRequest, RewardKind } from '../domain/re
 import type { SubstitutionPolicy } from '../domain/rewards';
 import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
+import { redemptionBudgetRefusal } from '../budgets/redemptions';
 
 /** Why the plan says no: a business-failure type (the workflow's), the field and a message. */
 export interface PlanRefusal {
@@ -58,10 +59,14 @@ export function refusalOf(refused: PlanRefusal): Refusal {
         ? RefusalKind.MemberClosed
         : refused.type === FailureType.InsufficientPoints
           ? RefusalKind.InsufficientPoints
-          : RefusalKind.Invalid;
+          : refused.type === FailureType.BudgetExhausted
+            ? RefusalKind.BudgetExhausted
+            : RefusalKind.Invalid;
   const message = unknownReward
     ? 'No such reward.'
-    : `Not eligible: ${refused.field} ${refused.message}.`;
+    : refused.type === FailureType.BudgetExhausted
+      ? refused.message
+      : `Not eligible: ${refused.field} ${refused.message}.`;
   return new Refusal(kind, message, [{ field: refused.field, message: refused.message }], {
     reason: refused.type,
   });
@@ -130,6 +135,21 @@ export async function planRedemption(
     const message = `${points} points is above the ${policy.reviewAbovePoints} that need a review (anomaly hold)`;
     return refuse(FailureType.NotEligible, 'quantity', message);
   }
+  // A budget used up refuses here at once; the hold takes it for sure (budgets/units.ts).
+  const budget = await redemptionBudgetRefusal(
+    db,
+    program,
+    {
+      rewardId: request.rewardId,
+      quantity: request.quantity,
+      giftCard:
+        row.kind === 'gift_card'
+          ? { denomination: Number(row.denomination), currency: row.currency! }
+          : null,
+    },
+    now,
+  );
+  if (budget) return refuse(FailureType.BudgetExhausted, 'rewardId', budget.message);
   if (points > row.available) {
     const message = `costs ${points} points; ${row.available} available`;
     return refuse(FailureType.InsufficientPoints, 'quantity', message);

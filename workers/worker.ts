@@ -4,6 +4,7 @@ import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
 import { createActivities } from '../activities';
 import { createActivityMetrics } from '../activities/metrics';
+import { setBudgetTimeZone } from '../budgets/settings';
 
 export interface WorkerDeps {
   config: AppConfig;
@@ -19,6 +20,7 @@ export interface WorkerDeps {
 
 /** The loyalty worker: every workflow and activity, on the configured task queue. */
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  setBudgetTimeZone(deps.config.PROGRAM_TIME_ZONE);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.TEMPORAL_NAMESPACE,

@@ -22,6 +22,7 @@ export const apiMetrics = {
     'loyalty_giftcard_float',
     'loyalty_giftcard_float_days_left',
     'loyalty_rewards_low_stock',
+    'loyalty_budget_usage_ratio',
     'loyalty_webhook_subscriptions',
   ],
 };

@@ -1,0 +1,265 @@
+/**
+ * Points budgets (points issued per day and per month) counted in the accrual batch's own
+ * transaction, exactly, without one row that every accrual writes.
+ *
+ * Why escrow: a single counter row updated by every batch would serialise all accrual commits
+ * on its row lock (issue #13 wants accrual with budgets within 10 % of without). So the usage of a
+ * budget period is spread over `SLOTS` rows (`budget_slots`, by the batch's first member's hash),
+ * and each slot may only use what it was granted (`allowance`) from the period row
+ * (`budget_periods.granted`, never above the limit). A batch locks only its own slot; it goes to
+ * the period row only to refill its slot (a chunk of what is left, shrinking as the budget runs
+ * down), which is rare. No slot can use what another was granted, so the sum never passes the
+ * limit however many batches run at once.
+ *
+ * Near the end a slot cannot cover a batch while other slots still hold some: then the batch is
+ * undone (`BudgetRetry`) and decided again in `exact` mode, which locks the period row FOR UPDATE
+ * (waiting for every escrow batch, which hold it FOR KEY SHARE), sees the true room, and takes
+ * back every slot's unused allowance. Only the last few chunks of a budget are decided that way,
+ * one batch at a time.
+ */
+import {
+  budgetRules,
+  periodOf,
+  pointsAllowed,
+  type BudgetRule,
+  type Budgets,
+} from '../domain/budgets';
+import type { Trx } from '../infra/db';
+import { budgetTimeZone } from './settings';
+import { recordCrossings } from './warnings';
+
+export const SLOTS = 16;
+
+export type GateMode = 'escrow' | 'exact';
+
+/** The batch must be decided again in exact mode (rolls its transaction back). */
+export class BudgetRetry extends Error {
+  constructor() {
+    super('budget slot too small for the batch: decide again in exact mode');
+    this.name = 'BudgetRetry';
+  }
+}
+
+interface Counter {
+  rule: BudgetRule;
+  period: string;
+  /** Used in the whole period as this transaction saw it at the start. */
+  usedBefore: number;
+  /** What this batch may still take: its slot's free allowance, or (exact) the true room. */
+  room: number;
+  taken: number;
+}
+
+export interface PointsGate {
+  /** What an event may earn of `earned` (after caps), `base` of it base points; counts it. */
+  allow(earned: number, base: number): number;
+  /** True when a decision needed more than the slot held: throw `BudgetRetry` before writing. */
+  readonly needsExact: boolean;
+  /** Writes the counters (and any warning crossed) in the batch's transaction. */
+  commit(trx: Trx, now: Date): Promise<void>;
+}
+
+export const slotOf = (memberId: string): number =>
+  parseInt(memberId.replace(/-/g, '').slice(0, 8), 16) % SLOTS;
+
+/**
+ * Opens the gate for the points budgets `rules` (one per key) on `slot`; null when there are
+ * none. Locks the period rows (KEY SHARE in escrow mode, UPDATE in exact mode) and the slot.
+ */
+export async function openPointsGate(
+  trx: Trx,
+  rules: BudgetRule[],
+  slot: number,
+  now: Date,
+  mode: GateMode,
+): Promise<PointsGate | null> {
+  if (rules.length === 0) return null;
+  const zone = budgetTimeZone();
+  const sorted = [...rules].sort((a, b) => a.key.localeCompare(b.key));
+  const keys = sorted.map((r) => r.key);
+  const periods = sorted.map((r) => periodOf(now, r.period, zone));
+  const lock = mode === 'exact' ? 'FOR UPDATE' : 'FOR KEY SHARE';
+  const readPeriods = () =>
+    trx.raw<{ rows: { budget: string; granted: string; used: string }[] }>(
+      `SELECT p.budget, p.granted,
+         (SELECT coalesce(sum(s.used), 0) FROM budget_slots s
+          WHERE s.budget = p.budget AND s.period = p.period) AS used
+       FROM budget_periods p JOIN unnest(?::text[], ?::text[]) AS k(budget, period)
+         ON p.budget = k.budget AND p.period = k.period
+       ORDER BY p.budget ${lock} OF p`,
+      [keys, periods],
+    );
+  let { rows } = await readPeriods();
+  if (rows.length < keys.length) {
+    await trx.raw(
+      `INSERT INTO budget_periods (budget, period) SELECT * FROM unnest(?::text[], ?::text[])
+       ON CONFLICT DO NOTHING`,
+      [keys, periods],
+    );
+    ({ rows } = await readPeriods());
+  }
+  const byKey = new Map(rows.map((r) => [r.budget, r]));
+  const counters: Counter[] = [];
+
+  if (mode === 'exact') {
+    // Read after the lock, in a statement of its own: the locking statement's snapshot was taken
+    // before it waited, so its sums could miss the batches it waited for.
+    const { rows: sums } = await trx.raw<{ rows: { budget: string; used: string }[] }>(
+      `SELECT k.budget, (SELECT coalesce(sum(s.used), 0) FROM budget_slots s
+         WHERE s.budget = k.budget AND s.period = k.period) AS used
+       FROM unnest(?::text[], ?::text[]) AS k(budget, period)`,
+      [keys, periods],
+    );
+    const usedNow = new Map(sums.map((r) => [r.budget, Number(r.used)]));
+    for (const [i, rule] of sorted.entries()) {
+      const used = usedNow.get(rule.key) ?? 0;
+      counters.push({
+        rule,
+        period: periods[i]!,
+        usedBefore: used,
+        room: rule.limit - used,
+        taken: 0,
+      });
+    }
+  } else {
+    const { rows: slots } = await trx.raw<{
+      rows: { budget: string; allowance: string; used: string }[];
+    }>(
+      `INSERT INTO budget_slots (budget, period, slot)
+       SELECT budget, period, ? FROM unnest(?::text[], ?::text[]) AS k(budget, period)
+       ORDER BY budget
+       ON CONFLICT (budget, period, slot) DO UPDATE SET used = budget_slots.used
+       RETURNING budget, allowance, used`,
+      [slot, keys, periods],
+    );
+    const own = new Map(slots.map((s) => [s.budget, s]));
+    for (const [i, rule] of sorted.entries()) {
+      const p = byKey.get(rule.key)!;
+      const s = own.get(rule.key)!;
+      let free = Number(s.allowance) - Number(s.used);
+      const unassigned = rule.limit - Number(p.granted);
+      // A chunk of what is left: large while the budget is far from its end, smaller near it.
+      const chunk = Math.max(1, Math.ceil(unassigned / (SLOTS * 2)));
+      if (free < chunk && unassigned > 0) free += await refill(trx, rule, periods[i]!, slot, chunk);
+      counters.push({
+        rule,
+        period: periods[i]!,
+        usedBefore: Number(p.used),
+        room: free,
+        taken: 0,
+      });
+    }
+  }
+
+  let needsExact = false;
+  return {
+    get needsExact() {
+      return needsExact;
+    },
+    allow(earned, base) {
+      let allowed = earned;
+      for (const c of counters) {
+        const left = c.room - c.taken;
+        const cut = pointsAllowed(c.rule.atLimit, allowed, Math.min(base, allowed), left);
+        // In escrow mode the slot is not the whole room: a cut (or base points past the slot)
+        // may be wrong, so the batch is decided again in exact mode.
+        if (mode === 'escrow' && (cut < allowed || allowed > left)) needsExact = true;
+        allowed = cut;
+      }
+      for (const c of counters) c.taken += allowed;
+      return allowed;
+    },
+    async commit(trx, now) {
+      const taken = counters.filter((c) => c.taken > 0);
+      if (taken.length === 0) return;
+      const args = [
+        slot,
+        taken.map((c) => c.rule.key),
+        taken.map((c) => c.period),
+        taken.map((c) => c.taken),
+      ];
+      if (mode === 'escrow') {
+        await trx.raw(
+          `UPDATE budget_slots s SET used = s.used + t.taken
+           FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(budget, period, taken)
+           WHERE s.budget = t.budget AND s.period = t.period AND s.slot = ?`,
+          [...args.slice(1), slot],
+        );
+      } else {
+        // Every slot's unused allowance back to the period (the true room is known here), this
+        // batch's use on its slot, and `granted` = what the slots now hold.
+        await trx.raw(
+          `WITH t AS (SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(budget, period, taken)),
+           reclaimed AS (
+             UPDATE budget_slots s SET allowance = s.used FROM t
+             WHERE s.budget = t.budget AND s.period = t.period AND s.slot <> ?
+             RETURNING s.budget, s.used),
+           mine AS (
+             INSERT INTO budget_slots (budget, period, slot, allowance, used)
+             SELECT budget, period, ?, taken, taken FROM t
+             ON CONFLICT (budget, period, slot) DO UPDATE
+               SET used = budget_slots.used + excluded.used,
+                   allowance = budget_slots.used + excluded.used
+             RETURNING budget, used)
+           UPDATE budget_periods p SET granted =
+             coalesce((SELECT sum(used) FROM reclaimed r WHERE r.budget = p.budget), 0) +
+             (SELECT used FROM mine m WHERE m.budget = p.budget)
+           FROM t WHERE p.budget = t.budget AND p.period = t.period`,
+          [...args.slice(1), slot, slot],
+        );
+      }
+      await recordCrossings(
+        trx,
+        taken.map((c) => ({
+          rule: c.rule,
+          period: c.period,
+          // Never above the truth (others' batches in flight are not in it): never warns early.
+          used: c.usedBefore + c.taken,
+        })),
+        now,
+      );
+    },
+  };
+}
+
+/** Grants the slot up to `chunk` more from the period's unassigned units; answers how many. */
+async function refill(
+  trx: Trx,
+  rule: BudgetRule,
+  period: string,
+  slot: number,
+  chunk: number,
+): Promise<number> {
+  const { rows } = await trx.raw<{ rows: { delta: string }[] }>(
+    `WITH old AS (
+       SELECT granted FROM budget_periods WHERE budget = :budget AND period = :period
+       FOR NO KEY UPDATE),
+     grant_ AS (
+       UPDATE budget_periods p
+       SET granted = old.granted + least(:chunk, greatest(0, :limit - old.granted))
+       FROM old WHERE p.budget = :budget AND p.period = :period
+       RETURNING p.granted - old.granted AS delta)
+     UPDATE budget_slots s SET allowance = s.allowance + g.delta FROM grant_ g
+     WHERE s.budget = :budget AND s.period = :period AND s.slot = :slot
+     RETURNING g.delta`,
+    { budget: rule.key, period, slot, chunk, limit: rule.limit },
+  );
+  return Number(rows[0]?.delta ?? 0);
+}
+
+/**
+ * The points budgets a batch counts against: those of every programme version in it (a soft
+ * launch can have two), the lowest limit where both name one.
+ */
+export function pointsRules(programs: { budgets?: Budgets | undefined }[]): BudgetRule[] {
+  const byKey = new Map<string, BudgetRule>();
+  for (const program of programs)
+    for (const rule of budgetRules(program.budgets))
+      if (rule.kind === 'points' && rule.limit < (byKey.get(rule.key)?.limit ?? Infinity))
+        byKey.set(rule.key, rule);
+  return [...byKey.values()];
+}
+
+/** A batch to decide again in exact mode: a slot too small, or a deadlock on the period rows. */
+export const retryExact = (err: unknown): boolean =>
+  err instanceof BudgetRetry || (err as { code?: string } | null)?.code === '40P01';

@@ -1,0 +1,69 @@
+/**
+ * A redemption's budgets (per reward, gift-card spend): taken with its points hold, in the hold's
+ * transaction, under the programme version the redemption recorded; given back with the hold's
+ * release (failed, cancelled, lost) or the return's refund, once.
+ */
+import type { Db, Trx } from '../infra/db';
+import { loadRuleSet } from '../ledger/programs';
+import { checkRedemptionBudgets, giveBackUnits, redemptionTakes, takeUnits } from './units';
+import type { Refusal } from '../domain/refusal';
+import type { Program } from '../domain/program';
+
+const source = (redemptionId: string) => `redemption:${redemptionId}`;
+
+interface Row {
+  reward_id: string;
+  quantity: number;
+  rule_version: number | null;
+  kind: string | null;
+  denomination: string | null;
+  currency: string | null;
+}
+
+async function takesOf(trx: Db | Trx, redemptionId: string) {
+  const { rows } = await trx.raw<{ rows: Row[] }>(
+    `SELECT r.reward_id, r.quantity, r.rule_version, w.kind, w.denomination, w.currency
+     FROM redemptions r LEFT JOIN rewards w ON w.id = r.reward_id WHERE r.id = ?`,
+    [redemptionId],
+  );
+  const row = rows[0];
+  if (!row) return [];
+  const { program } = await loadRuleSet(trx, row.rule_version ?? undefined);
+  return redemptionTakes(program.budgets, {
+    rewardId: row.reward_id,
+    quantity: row.quantity,
+    giftCard:
+      row.kind === 'gift_card' && row.currency
+        ? { denomination: Number(row.denomination), currency: row.currency }
+        : null,
+  });
+}
+
+/** Takes the redemption's budgets (refuses with `BudgetExhausted`), once per redemption. */
+export async function takeRedemptionBudgets(
+  trx: Trx,
+  redemptionId: string,
+  now: Date = new Date(),
+): Promise<void> {
+  const takes = await takesOf(trx, redemptionId);
+  if (takes.length > 0) await takeUnits(trx, source(redemptionId), takes, now);
+}
+
+/** Gives back what the redemption took (nothing if it took nothing or gave it back already). */
+export async function giveBackRedemptionBudgets(
+  trx: Trx | Db,
+  redemptionId: string,
+  now: Date = new Date(),
+): Promise<void> {
+  await giveBackUnits(trx, source(redemptionId), now);
+}
+
+/** Before a redemption starts: a refusal if a budget it counts against cannot take it now. */
+export function redemptionBudgetRefusal(
+  db: Db | Trx,
+  program: Program,
+  r: Parameters<typeof redemptionTakes>[1],
+  now: Date = new Date(),
+): Promise<Refusal | null> {
+  return checkRedemptionBudgets(db, redemptionTakes(program.budgets, r), now);
+}
