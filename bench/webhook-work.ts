@@ -32,7 +32,9 @@ export const workKinds = ['tasks', 'activities', 'signals', 'timers', 'can', 'lo
 export type Work = Map<string, Map<string, Record<string, number>>>;
 
 export async function countWork(address: string, namespace: string, windows: Window[]) {
-  const work: Work = new Map(windows.map((w) => [w.name, new Map()]));
+  const work: Work = new Map(
+    windows.map((w) => [w.name, new Map<string, Record<string, number>>()]),
+  );
   const from = Math.min(...windows.map((w) => w.from));
   const connection = await Connection.connect({ address });
   try {

@@ -312,7 +312,10 @@ async function main(): Promise<void> {
     const work = await countWork(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE, windows);
     console.log('\nTemporal work by phase (history events in each window, by workflow type)');
     printWork(work);
-    for (const w of windows) console.log(`  ${w.name}: ${new Date(w.from).toISOString()} .. ${new Date(w.to).toISOString()}, ${await attemptsBetween(pg, w)} requests sent`);
+    for (const w of windows)
+      console.log(
+        `  ${w.name}: ${new Date(w.from).toISOString()} .. ${new Date(w.to).toISOString()}, ${await attemptsBetween(pg, w)} requests sent`,
+      );
   }
   await pg.end();
   // Each subscribed phase against the none phases beside it (before and after): the database
