@@ -56,9 +56,6 @@ export function createWebhookQueueActivities({
   const lingerMs = 2 * config.WEBHOOK_POLL_MS;
   const pollMs = Math.max(10, Math.round(config.WEBHOOK_POLL_MS / 5));
   const gatherMs = Math.max(5, Math.round(config.WEBHOOK_POLL_MS / 10));
-  // A batch under a quarter full waits longer: each batch costs the worker and Postgres a fixed
-  // ~8 statements and two commits, which a trickle of deliveries otherwise pays every few sends.
-  const trickleGatherMs = Math.max(gatherMs, Math.round(config.WEBHOOK_POLL_MS / 2));
 
   /** What one attempt means for its delivery, by the schedule and the answer. */
   function outcome(claimed: ClaimedDelivery, sent: Awaited<ReturnType<typeof sendWebhook>>) {
@@ -195,8 +192,7 @@ export function createWebhookQueueActivities({
           if (input.probe) return await done('busy', 0);
           if (Date.now() - started > roundBudgetMs) return await done('busy', 0);
           // A part batch: let the next events gather (a round's fixed cost over more of them).
-          if (batch.length < config.WEBHOOK_BATCH_SIZE / 4) await context.sleep(trickleGatherMs);
-          else if (batch.length < config.WEBHOOK_BATCH_SIZE) await context.sleep(gatherMs);
+          if (batch.length < config.WEBHOOK_BATCH_SIZE) await context.sleep(gatherMs);
         }
       } finally {
         clearInterval(beat);

@@ -32,9 +32,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
   const schedule = parseSchedule(config.WEBHOOK_RETRY_SCHEDULE);
   // Well inside the dispatcher's 10 s activity timeout.
   const passBudgetMs = 4_000;
-  // Between caught-up passes: each pass is a transaction (a commit) and its wake-ups, so a
-  // fifth of the poll interval (200 ms by default) rather than 50 ms; lag grows by at most that.
-  const gatherMs = Math.max(10, config.WEBHOOK_POLL_MS / 5);
+  const gatherMs = Math.max(10, Math.min(50, config.WEBHOOK_POLL_MS / 5));
 
   return {
     ...createWebhookQueueActivities({ ...deps, metrics }),
