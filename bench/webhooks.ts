@@ -24,6 +24,7 @@ import { percentile } from './latency';
 import { inParallel, runLoad, type LoadResult } from './load';
 import { apiKey, count, expectStatus, positive, sleep } from './options';
 import { waitForLifecycles } from './settle';
+import { attemptsBetween, countWork, printWork, type Window } from './webhook-work';
 
 const usage = `Usage: npm run bench:webhooks -- [options]
   --url URL          API base URL (default http://127.0.0.1:3000)
@@ -33,7 +34,9 @@ const usage = `Usage: npm run bench:webhooks -- [options]
   --clients N        concurrent clients (default 64)
   --members N        members the load spreads over (default 500)
   --order LIST       phases, each none or subscribed (default none,subscribed,none,subscribed,none)
-  --drain S          at most this long to wait for the live receivers afterwards (default 120)`;
+  --drain S          at most this long to wait for the live receivers afterwards (default 120)
+  --work             afterwards, count workflow tasks, activities, signals, timers and
+                     continue-as-new per phase from the Temporal histories ($TEMPORAL_ADDRESS)`;
 
 const { values: args } = parseArgs({
   options: {
@@ -45,6 +48,7 @@ const { values: args } = parseArgs({
     members: { type: 'string', default: '500' },
     order: { type: 'string', default: 'none,subscribed,none,subscribed,none' },
     drain: { type: 'string', default: '120' },
+    work: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -251,11 +255,22 @@ async function main(): Promise<void> {
   };
   if (warmupMs > 0) await runLoad('warm-up', clients, warmupMs, post);
 
-  const results: { phase: string; load: LoadResult; delivered?: Delivered }[] = [];
-  for (const phase of order) {
+  const results: {
+    phase: string;
+    load: LoadResult;
+    delivered?: Delivered;
+    window: Window;
+    sent: number;
+  }[] = [];
+  const windows: Window[] = [];
+  for (const [i, phase] of order.entries()) {
     const subscribed = phase === 'subscribed' ? await subscribe(client) : undefined;
     console.log(`${phase}: ${clients} clients over ${members} members for ${durationMs / 1000} s`);
+    const window = { name: `${i + 1} ${phase}`, from: Date.now(), to: 0 };
     const load = await runLoad(phase, clients, durationMs, post);
+    window.to = Date.now();
+    const between = { name: `${i + 1} ${phase}, after the load`, from: window.to, to: 0 };
+    windows.push(window, between);
     let delivered: Delivered | undefined;
     if (subscribed) {
       delivered = await drainAndCount(pg, subscribed);
@@ -267,10 +282,11 @@ async function main(): Promise<void> {
       }
       await Promise.all(subscribed.live.map((l) => l.receiver.close()));
     }
-    results.push({ phase, load, ...(delivered ? { delivered } : {}) });
+    between.to = Date.now();
+    const sent = await attemptsBetween(pg, window);
+    results.push({ phase, load, window, sent, ...(delivered ? { delivered } : {}) });
   }
   client.close();
-  await pg.end();
 
   console.log('\nphase          events/s   p50 ms   p99 ms   CPU by process (cores)');
   for (const { phase, load } of results) {
@@ -280,6 +296,28 @@ async function main(): Promise<void> {
         .padStart(8)} ${load.latency.p99.toFixed(1).padStart(8)}   ${cores(load)}`,
     );
   }
+  // CPU per request sent, by process: the cost of a delivery, which other load barely changes.
+  console.log('\nrequests sent during the load, and CPU ms per request sent');
+  for (const { phase, load, sent, window } of results) {
+    if (!load.cpu || sent === 0) continue;
+    const seconds = (window.to - window.from) / 1000;
+    const per = Object.entries(load.cpu.cores)
+      .filter(([group]) => group !== 'other')
+      .map(([group, n]) => `${group} ${((n * seconds * 1000) / sent).toFixed(3)}`)
+      .join(', ');
+    console.log(`${phase.padEnd(12)} ${String(sent).padStart(8)} sent   ${per}`);
+  }
+  if (args.work) {
+    const config = loadConfig();
+    const work = await countWork(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE, windows);
+    console.log('\nTemporal work by phase (history events in each window, by workflow type)');
+    printWork(work);
+    for (const w of windows)
+      console.log(
+        `  ${w.name}: ${new Date(w.from).toISOString()} .. ${new Date(w.to).toISOString()}, ${await attemptsBetween(pg, w)} requests sent`,
+      );
+  }
+  await pg.end();
   // Each subscribed phase against the none phases beside it (before and after): the database
   // grows during a run and accrual slows with it, so a far-off phase is no fair comparison.
   results.forEach(({ phase, load, delivered: d }, i) => {
