@@ -38,6 +38,7 @@ describe('refusals: the one table to HTTP', () => {
       MemberNotFound: '404 not-found',
       MemberClosed: '409 conflict',
       InsufficientPoints: '422 validation',
+      BudgetExhausted: '422 budget-exhausted',
     });
     for (const type of Object.values(refusalProblems)) {
       const { status } = problemTypes[type];

@@ -183,10 +183,13 @@ describe('console: the redemption queue and a redemption’s page', () => {
     const { id, rewardId } = await backorderedRedemption(c.t);
     await page.getByLabel('Status', { exact: true }).selectOption('backordered');
     await rowOf(page, id).waitFor();
-    const statuses = await page
-      .locator('table.queue tbody tr .badge[class*="status-"]')
-      .allTextContents();
-    assert.ok(statuses.length > 0);
+    // The row may first arrive pushed into the unfiltered view; wait for the filtered read to land.
+    const statuses = await eventually('only backordered rows', async () => {
+      const seen = await page
+        .locator('table.queue tbody tr .badge[class*="status-"]')
+        .allTextContents();
+      return seen.length > 0 && seen.every((s) => s === 'backordered') ? seen : undefined;
+    });
     assert.deepEqual(new Set(statuses), new Set(['backordered']));
 
     // Kept in the address: a reload (or a shared link) shows the same filter.
