@@ -17,8 +17,10 @@ import { startTestContext, type TestContext } from './support/context';
 import { assertConsistent, balanceOf, publishProgram } from './support/ledger';
 import {
   awaitingShipment,
+  deliveredSteps,
   inventoryOf,
   redemptionProgram,
+  shipAndDeliver,
   steps,
   waitForStatus,
 } from './support/redemptions';
@@ -95,18 +97,8 @@ describe('redemptions running while the playbook is deployed', () => {
 
   it('a redemption started on the old code is shipped, delivered and completed by the new worker', async () => {
     const { id, sku, memberId } = shipping;
-    t.partners!.warehouse.ship(id);
-    await waitForStatus(t, id, 'shipped');
-    t.partners!.warehouse.deliver(id);
-    const done = await waitForStatus(t, id, 'completed');
-    assert.deepEqual(steps(done), [
-      'points_held',
-      'stock_reserved',
-      'shipment_requested',
-      'shipped',
-      'delivered',
-      'completed',
-    ]);
+    const done = await shipAndDeliver(t, id);
+    assert.deepEqual(steps(done), deliveredSteps);
     assert.deepEqual(await balanceOf(t, memberId), {
       available: 700,
       pending: 0,
@@ -152,18 +144,8 @@ describe('redemptions running while the playbook is deployed', () => {
 
   it('a redemption started after the deploy takes the playbook: one activity, the warehouse call', async () => {
     const { id, memberId } = await waitingForShipment(100);
-    t.partners!.warehouse.ship(id);
-    await waitForStatus(t, id, 'shipped');
-    t.partners!.warehouse.deliver(id);
-    const done = await waitForStatus(t, id, 'completed');
-    assert.deepEqual(steps(done), [
-      'points_held',
-      'stock_reserved',
-      'shipment_requested',
-      'shipped',
-      'delivered',
-      'completed',
-    ]);
+    const done = await shipAndDeliver(t, id);
+    assert.deepEqual(steps(done), deliveredSteps);
     assert.equal((await balanceOf(t, memberId)).available, 900);
     const history = await historyOf(t, id);
     assert.equal(history.patched, true);

@@ -9,7 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { workflowIds } from '../workflows/shared';
 import { eventually, startTestContext, type TestContext } from './support/context';
-import { awaitingShipment, redemptionProgram, steps, waitForStatus } from './support/redemptions';
+import {
+  awaitingShipment,
+  deliveredSteps,
+  redemptionProgram,
+  shipAndDeliver,
+  steps,
+} from './support/redemptions';
 import { publishProgram } from './support/ledger';
 
 const maxEvents = 30;
@@ -51,18 +57,8 @@ describe('a physical redemption history', () => {
       'EVENT_TYPE_WORKFLOW_TASK_COMPLETED',
     ]);
 
-    t.partners!.warehouse.ship(id);
-    await waitForStatus(t, id, 'shipped');
-    t.partners!.warehouse.deliver(id);
-    const done = await waitForStatus(t, id, 'completed');
-    assert.deepEqual(steps(done), [
-      'points_held',
-      'stock_reserved',
-      'shipment_requested',
-      'shipped',
-      'delivered',
-      'completed',
-    ]);
+    const done = await shipAndDeliver(t, id);
+    assert.deepEqual(steps(done), deliveredSteps);
 
     const types = await eventually('the run to close', async () => {
       const all = await historyOf(id);

@@ -152,3 +152,21 @@ export async function awaitingShipment(t: TestContext, pointsCost: number, onHan
   );
   return { sku, memberId, id };
 }
+
+/** The steps of a physical redemption that went all the way. */
+export const deliveredSteps = [
+  'points_held',
+  'stock_reserved',
+  'shipment_requested',
+  'shipped',
+  'delivered',
+  'completed',
+];
+
+/** The warehouse ships, then delivers, a redemption awaiting it; returns the completed view. */
+export async function shipAndDeliver(t: TestContext, id: string): Promise<ApiResponse['body']> {
+  t.partners!.warehouse.ship(id);
+  await waitForStatus(t, id, 'shipped');
+  t.partners!.warehouse.deliver(id);
+  return waitForStatus(t, id, 'completed');
+}
