@@ -18,6 +18,7 @@ import { ensureConsoleBuilt } from './console';
 import { Supervisor } from './supervisor';
 import { findTemporalCli } from './temporal-cli';
 import { findTemporalTestServer } from './test-server';
+import { workflowPreloadModules } from '../workers/workflow-bundle';
 
 const root = path.resolve(__dirname, '..');
 const log = (message: string): void => console.log(`[test-stack] ${message}`);
@@ -95,6 +96,7 @@ export async function runTests(args: string[]): Promise<number> {
 
     const bundle = await bundleWorkflowCode({
       workflowsPath: require.resolve('../workflows'),
+      preloadModules: workflowPreloadModules,
       logger: { trace() {}, debug() {}, info() {}, warn: log, error: log, log() {} },
     });
     env.LOYALTY_TEST_WORKFLOW_BUNDLE = path.join(tmp, 'workflow-bundle.js');

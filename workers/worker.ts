@@ -5,6 +5,7 @@ import type { Db } from '../infra/db';
 import { createActivities } from '../activities';
 import { createActivityMetrics } from '../activities/metrics';
 import { setBudgetTimeZone } from '../budgets/settings';
+import { workflowPreloadModules } from './workflow-bundle';
 
 export interface WorkerDeps {
   config: AppConfig;
@@ -27,7 +28,10 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
     ...(deps.workflowBundlePath && !deps.workflowsPath
       ? { workflowBundle: { codePath: deps.workflowBundlePath } }
-      : { workflowsPath: deps.workflowsPath ?? require.resolve('../workflows') }),
+      : {
+          workflowsPath: deps.workflowsPath ?? require.resolve('../workflows'),
+          bundlerOptions: { preloadModules: workflowPreloadModules },
+        }),
     activities: createActivities({
       db: deps.db,
       config: deps.config,
