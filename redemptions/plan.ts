@@ -35,6 +35,7 @@ interface PlanRow {
   provider: string | null;
   denomination: string | null;
   currency: string | null;
+  campaign: string | null;
   substitution: SubstitutionPolicy | null;
   today: number;
   this_month: number;
@@ -82,7 +83,7 @@ export async function planRedemption(
   const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const { rows } = await db.raw<{ rows: PlanRow[] }>(
     `SELECT m.status, m.tier, m.available, r.kind, r.active AS reward_active, r.points_cost,
-       r.tiers_allowed, r.provider, r.denomination, r.currency, r.substitution,
+       r.tiers_allowed, r.provider, r.denomination, r.currency, r.campaign, r.substitution,
        (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
           AND x.created_at >= :day AND x.status NOT IN ('failed', 'cancelled', 'lost')) AS today,
        (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
@@ -142,6 +143,7 @@ export async function planRedemption(
     {
       rewardId: request.rewardId,
       quantity: request.quantity,
+      campaign: row.campaign,
       giftCard:
         row.kind === 'gift_card'
           ? { denomination: Number(row.denomination), currency: row.currency! }
