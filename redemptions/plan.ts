@@ -58,11 +58,13 @@ export function refusalOf(refused: PlanRefusal): Refusal {
       ? RefusalKind.MemberNotFound
       : refused.type === FailureType.MemberClosed
         ? RefusalKind.MemberClosed
-        : refused.type === FailureType.InsufficientPoints
-          ? RefusalKind.InsufficientPoints
-          : refused.type === FailureType.BudgetExhausted
-            ? RefusalKind.BudgetExhausted
-            : RefusalKind.Invalid;
+        : refused.type === FailureType.MemberSuspended
+          ? RefusalKind.MemberSuspended
+          : refused.type === FailureType.InsufficientPoints
+            ? RefusalKind.InsufficientPoints
+            : refused.type === FailureType.BudgetExhausted
+              ? RefusalKind.BudgetExhausted
+              : RefusalKind.Invalid;
   const message = unknownReward
     ? 'No such reward.'
     : refused.type === FailureType.BudgetExhausted
@@ -97,6 +99,8 @@ export async function planRedemption(
   const row = rows[0];
   if (!row) return refuse(FailureType.MemberNotFound, 'memberId', 'no such member');
   if (row.status === 'closed') return refuse(FailureType.MemberClosed, 'memberId', 'closed');
+  if (row.status === 'suspended')
+    return refuse(FailureType.MemberSuspended, 'memberId', 'the member is suspended');
   if (row.status !== 'active') {
     return refuse(FailureType.NotEligible, 'memberId', `the member is ${row.status}, not active`);
   }
