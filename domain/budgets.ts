@@ -67,7 +67,7 @@ export const budgetsSchema = z
         z.strictObject({ perDay: unitBudget.optional(), perMonth: unitBudget.optional() }),
       )
       .optional()
-      .describe("Redemptions of the rewards tagged with a campaign, per period, by campaign."),
+      .describe('Redemptions of the rewards tagged with a campaign, per period, by campaign.'),
     giftCardSpend: z
       .record(
         z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code'),

@@ -103,7 +103,9 @@ export const newRewardSchema = z
     active: editable.active.default(true),
     campaign: name
       .optional()
-      .describe("The campaign the reward belongs to: its redemptions count against the campaign's budget."),
+      .describe(
+        "The campaign the reward belongs to: its redemptions count against the campaign's budget.",
+      ),
     provider: name.optional().describe('Gift cards: the provider that issues them.'),
     denomination: money
       .refine((value) => value > 0, 'must be more than 0')
@@ -148,7 +150,9 @@ export const rewardPatchSchema = z
     campaign: name
       .nullable()
       .optional()
-      .describe('Tags the reward with a campaign (null: none); redemptions taken already stay counted.'),
+      .describe(
+        'Tags the reward with a campaign (null: none); redemptions taken already stay counted.',
+      ),
   })
   .refine((patch) => Object.keys(patch).length > 0, 'name at least one field to change');
 
