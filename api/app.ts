@@ -20,6 +20,7 @@ import { eventRoutes } from './routes/events';
 import { eventBatchRoutes } from './routes/events-batch';
 import { inventoryRoutes } from './routes/inventory';
 import { ledgerRoutes } from './routes/ledger';
+import { suspensionRoutes } from './routes/suspension';
 import { memberRoutes } from './routes/members';
 import { programHealthRoutes } from './routes/program-health';
 import { budgetRoutes } from './routes/budgets';
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): App {
     ...consoleRoutes(),
     ...memberRoutes(deps),
     ...ledgerRoutes(deps),
+    ...suspensionRoutes(deps),
     ...eventRoutes(deps),
     ...eventBatchRoutes(deps),
     // Before `/rule-sets/:version`, so `/rule-sets/simulations...` is never read as a version.

@@ -14,6 +14,7 @@ export const refusalProblems: Record<RefusalKind, ProblemType> = {
   MemberNotFound: 'not-found',
   Conflict: 'conflict',
   MemberClosed: 'conflict',
+  MemberSuspended: 'conflict',
   BudgetExhausted: 'budget-exhausted',
 };
 

@@ -1,7 +1,7 @@
 /** Telling a member's lifecycle workflow about a change the API made. */
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { AppConfig } from '../config';
-import type { LifecycleChange } from '../domain/member';
+import type { LifecycleChange, MemberStatus } from '../domain/member';
 import type { EventResult } from '../ledger/activity';
 import type { Logger } from '../infra/logger';
 import type { memberWorkflow } from '../workflows/member';
@@ -17,7 +17,7 @@ interface MemberRef {
   id: string;
   external_id: string;
   tier: string;
-  status: 'active' | 'dormant' | 'closed';
+  status: MemberStatus;
 }
 
 /**

@@ -18,11 +18,12 @@ interface Row {
   kind: string | null;
   denomination: string | null;
   currency: string | null;
+  campaign: string | null;
 }
 
 async function takesOf(trx: Db | Trx, redemptionId: string) {
   const { rows } = await trx.raw<{ rows: Row[] }>(
-    `SELECT r.reward_id, r.quantity, r.rule_version, w.kind, w.denomination, w.currency
+    `SELECT r.reward_id, r.quantity, r.rule_version, w.kind, w.denomination, w.currency, w.campaign
      FROM redemptions r LEFT JOIN rewards w ON w.id = r.reward_id WHERE r.id = ?`,
     [redemptionId],
   );
@@ -32,6 +33,7 @@ async function takesOf(trx: Db | Trx, redemptionId: string) {
   return redemptionTakes(program.budgets, {
     rewardId: row.reward_id,
     quantity: row.quantity,
+    campaign: row.campaign,
     giftCard:
       row.kind === 'gift_card' && row.currency
         ? { denomination: Number(row.denomination), currency: row.currency }

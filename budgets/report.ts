@@ -23,6 +23,7 @@ export interface BudgetFigure {
   budget: string;
   kind: BudgetRule['kind'];
   rewardId: string | null;
+  campaign: string | null;
   unit: string;
   period: { name: BudgetRule['period']; id: string; start: string; end: string };
   limit: number;
@@ -87,6 +88,7 @@ export async function budgetReport(db: Db, now: Date = new Date()) {
       budget: rule.key,
       kind: rule.kind,
       rewardId: rule.rewardId ?? null,
+      campaign: rule.campaign ?? null,
       unit: money ? rule.currency! : rule.kind === 'points' ? 'points' : 'redemptions',
       period: {
         name: rule.period,

@@ -25,6 +25,8 @@ import { recordCrossings } from './warnings';
 export interface RedemptionUnits {
   rewardId: string;
   quantity: number;
+  /** The reward's campaign tag, if any. */
+  campaign: string | null;
   /** Gift cards: face value and currency of one card. */
   giftCard: { denomination: number; currency: string } | null;
 }
@@ -33,6 +35,8 @@ export interface RedemptionUnits {
 export function redemptionTakes(budgets: Budgets | undefined, r: RedemptionUnits) {
   return budgetRules(budgets).flatMap((rule): { rule: BudgetRule; units: number }[] => {
     if (rule.kind === 'redemptions' && rule.rewardId === r.rewardId)
+      return [{ rule, units: r.quantity }];
+    if (rule.kind === 'campaignRedemptions' && r.campaign && rule.campaign === r.campaign)
       return [{ rule, units: r.quantity }];
     if (rule.kind === 'giftCardSpend' && r.giftCard && rule.currency === r.giftCard.currency)
       return [{ rule, units: toMinor(r.giftCard.denomination) * r.quantity }];
@@ -46,7 +50,9 @@ export function budgetExhausted(rule: BudgetRule, used: number, units: number): 
   const what =
     rule.kind === 'redemptions'
       ? `redemptions of reward ${rule.rewardId}`
-      : `gift-card spend in ${rule.currency}`;
+      : rule.kind === 'campaignRedemptions'
+        ? `redemptions in campaign ${rule.campaign}`
+        : `gift-card spend in ${rule.currency}`;
   return new Refusal(
     RefusalKind.BudgetExhausted,
     `The programme budget for ${what} this ${rule.period} is used up: ${show(used)} of ${show(rule.limit)} used, ${show(units)} asked.`,

@@ -28,6 +28,7 @@ export async function recordCrossings(trx: Trx, usages: Usage[], now: Date): Pro
       used: money ? fromMinor(used) : used,
       atLimit: rule.atLimit,
       ...(rule.rewardId ? { rewardId: rule.rewardId } : {}),
+      ...(rule.campaign ? { campaign: rule.campaign } : {}),
       ...(rule.currency ? { currency: rule.currency } : {}),
     };
     for (const percent of warnings) {

@@ -23,6 +23,7 @@ export interface RewardRow {
   substitution: SubstitutionPolicy;
   provider: string | null;
   denomination: number | null;
+  campaign: string | null;
   active: boolean;
   created_at: Date;
   updated_at: Date;
@@ -46,7 +47,7 @@ export interface RewardStock {
 /** The columns a create or patch input sets (all but the id and the timestamps). */
 type Columns = Partial<Omit<RewardRow, 'id' | 'created_at' | 'updated_at'>>;
 
-function columnsOf(input: Partial<NewReward & RewardPatch>): Columns {
+function columnsOf(input: Partial<Omit<NewReward, 'campaign'> & RewardPatch>): Columns {
   const columns: Columns = {
     kind: input.kind,
     name: input.name,
@@ -58,6 +59,7 @@ function columnsOf(input: Partial<NewReward & RewardPatch>): Columns {
     substitution: input.substitution,
     provider: input.provider,
     denomination: input.denomination,
+    campaign: input.campaign,
     active: input.active,
   };
   for (const key of Object.keys(columns) as (keyof Columns)[])
@@ -133,6 +135,7 @@ export async function createReward(
     ...columnsOf(input),
     provider: input.provider ?? null,
     denomination: input.denomination ?? null,
+    campaign: input.campaign ?? null,
   };
   await assertTiersKnown(db, input.tiersAllowed);
   return db.transaction(async (trx) => {

@@ -9,8 +9,9 @@
  *   `stopBonus` (bonuses stop, base points are still earned and counted) or `stopEarning` (nothing
  *   more is issued: the event earns what is left, like a cap).
  * - `rewards.<rewardId>.perDay`, `.perMonth`: redemptions (units) of one reward. At 100 %:
- *   `refuse` (the redemption is refused with `BudgetExhausted`). The model has no campaigns, so
- *   there is no per-campaign budget.
+ *   `refuse` (the redemption is refused with `BudgetExhausted`).
+ * - `campaigns.<campaign>.perDay`, `.perMonth`: redemptions (units) of every reward tagged with
+ *   that campaign (`campaign` on the reward). At 100 %: `refuse`, as above.
  * - `giftCardSpend.<CUR>.perMonth`: face value of gift cards redeemed in that currency. At 100 %:
  *   `refuse`.
  * "Hold for approval" is not offered: redemptions have no review hold to wait in yet.
@@ -60,6 +61,13 @@ export const budgetsSchema = z
       )
       .optional()
       .describe('Redemptions of a reward per period, by reward id.'),
+    campaigns: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a campaign tag'),
+        z.strictObject({ perDay: unitBudget.optional(), perMonth: unitBudget.optional() }),
+      )
+      .optional()
+      .describe('Redemptions of the rewards tagged with a campaign, per period, by campaign.'),
     giftCardSpend: z
       .record(
         z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code'),
@@ -78,13 +86,14 @@ export type AtLimit = 'stopBonus' | 'stopEarning' | 'refuse';
 export interface BudgetRule {
   /** `points.day`, `reward.<id>.month`, `giftcards.EUR.month`. */
   key: string;
-  kind: 'points' | 'redemptions' | 'giftCardSpend';
+  kind: 'points' | 'redemptions' | 'campaignRedemptions' | 'giftCardSpend';
   period: BudgetPeriod;
   /** In the budget's unit: points, redemptions, or minor units of money (cents). */
   limit: number;
   warnAt: number[];
   atLimit: AtLimit;
   rewardId?: string;
+  campaign?: string;
   currency?: string;
 }
 
@@ -109,6 +118,15 @@ export function budgetRules(budgets: Budgets | undefined): BudgetRule[] {
       if (b) {
         const key = `reward.${rewardId}.${period}`;
         rules.push({ key, kind: 'redemptions', period, rewardId, ...b });
+      }
+    }
+  }
+  for (const [campaign, byPeriod] of Object.entries(budgets.campaigns ?? {})) {
+    for (const [field, period] of periods) {
+      const b = byPeriod[field];
+      if (b) {
+        const key = `campaign.${campaign}.${period}`;
+        rules.push({ key, kind: 'campaignRedemptions', period, campaign, ...b });
       }
     }
   }

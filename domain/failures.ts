@@ -5,6 +5,8 @@
 export const FailureType = {
   MemberNotFound: 'MemberNotFound',
   MemberClosed: 'MemberClosed',
+  /** Ops suspended the member: no earning, no redeeming until reinstated. */
+  MemberSuspended: 'MemberSuspended',
   /** The member may not have this reward (status, tier, caps, an anomaly hold). */
   NotEligible: 'NotEligible',
   InsufficientPoints: 'InsufficientPoints',

@@ -1,5 +1,6 @@
 /** Member statuses and tiers as stored in Postgres and shown in Temporal search attributes. */
-export const memberStatuses = ['active', 'dormant', 'closed'] as const;
+/** `suspended`: ops stopped the member's earning and redeeming until reinstated (ledger/suspension.ts). */
+export const memberStatuses = ['active', 'dormant', 'closed', 'suspended'] as const;
 export type MemberStatus = (typeof memberStatuses)[number];
 
 /** The tier every member starts in; the tier ladder itself is program policy (see the ledger issue). */

@@ -19,6 +19,7 @@ export const RefusalKind = {
   Conflict: 'Conflict',
   MemberNotFound: FailureType.MemberNotFound,
   MemberClosed: FailureType.MemberClosed,
+  MemberSuspended: FailureType.MemberSuspended,
   /** More points asked for than the member has available. */
   InsufficientPoints: FailureType.InsufficientPoints,
   /** A programme budget for this period is used up (domain/budgets.ts). */
@@ -83,3 +84,12 @@ export const memberClosed = (memberId: string): Refusal =>
   new Refusal(RefusalKind.MemberClosed, `Member ${memberId} is closed.`, [
     { field: 'memberId', message: 'the member is closed' },
   ]);
+
+/** Ops suspended the member: nothing can be earned or redeemed until they are reinstated. */
+export const memberSuspended = (memberId: string): Refusal =>
+  new Refusal(
+    RefusalKind.MemberSuspended,
+    `Member ${memberId} is suspended: nothing is earned or redeemed until ops reinstate them.`,
+    [{ field: 'memberId', message: 'the member is suspended' }],
+    { memberStatus: 'suspended' },
+  );

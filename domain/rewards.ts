@@ -101,6 +101,11 @@ export const newRewardSchema = z
     tiersAllowed: tiersAllowed.default([]),
     substitution: substitutionSchema.default(defaultSubstitution),
     active: editable.active.default(true),
+    campaign: name
+      .optional()
+      .describe(
+        "The campaign the reward belongs to: its redemptions count against the campaign's budget.",
+      ),
     provider: name.optional().describe('Gift cards: the provider that issues them.'),
     denomination: money
       .refine((value) => value > 0, 'must be more than 0')
@@ -142,6 +147,12 @@ export const rewardPatchSchema = z
       .optional()
       .describe('The whole policy: fields left out take their defaults.'),
     active: editable.active.optional(),
+    campaign: name
+      .nullable()
+      .optional()
+      .describe(
+        'Tags the reward with a campaign (null: none); redemptions taken already stay counted.',
+      ),
   })
   .refine((patch) => Object.keys(patch).length > 0, 'name at least one field to change');
 

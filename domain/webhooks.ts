@@ -14,6 +14,9 @@ export const webhookEventTypes = [
   'member.dormant',
   'member.reactivated',
   'member.closed',
+  // Ops suspended or reinstated the member (ledger/suspension.ts).
+  'member.suspended',
+  'member.reinstated',
   'points.accrued',
   'points.activated',
   'points.expiring',

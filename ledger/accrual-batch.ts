@@ -22,7 +22,13 @@ import {
 } from '../budgets/points';
 import { capPeriods } from '../domain/earning';
 import { ms, tierIndex } from '../domain/program';
-import { conflict, memberClosed, memberNotFound, type Refusal } from '../domain/refusal';
+import {
+  conflict,
+  memberClosed,
+  memberNotFound,
+  memberSuspended,
+  type Refusal,
+} from '../domain/refusal';
 import type { Db, Trx } from '../infra/db';
 import { hashRequest, replay, type ActivityEvent, type EventResult } from './activity';
 import type { StoredEvent } from './store';
@@ -115,6 +121,9 @@ async function decideAndWrite(
       if (locked.row.status === 'closed') {
         throw memberClosed(id);
       }
+      // Refused, not recorded as earning nothing: the event stays unrecorded, so the partner
+      // (or ops) can send it again once the member is reinstated, and nothing is lost silently.
+      if (locked.row.status === 'suspended') throw memberSuspended(id);
       assertEarnable(event, ruleSet.version, ruleSet.program);
       if (event.type === 'purchase' && seen.orders.has(event.orderId!)) throw orderTaken(event);
       // Decided from here on: nothing below refuses the event.

@@ -23,7 +23,10 @@ export interface GrantInput {
 }
 
 type GrantRefusalKind =
-  typeof RefusalKind.MemberNotFound | typeof RefusalKind.MemberClosed | typeof RefusalKind.Conflict;
+  | typeof RefusalKind.MemberNotFound
+  | typeof RefusalKind.MemberClosed
+  | typeof RefusalKind.MemberSuspended
+  | typeof RefusalKind.Conflict;
 
 export type GrantOutcome =
   | { status: 'granted' | 'present'; entryId: number; memberId: string }
@@ -128,6 +131,9 @@ async function writeBatch(trx: Trx, grants: GrantInput[], now: Date): Promise<Gr
     }
     if (member.status === 'closed') {
       return rejected(RefusalKind.MemberClosed, 'externalId', 'the member is closed');
+    }
+    if (member.status === 'suspended') {
+      return rejected(RefusalKind.MemberSuspended, 'externalId', 'the member is suspended');
     }
     const repaid = Math.min(grant.points, member.debt);
     member.debt -= repaid;

@@ -41,7 +41,7 @@ export async function placeHold(
           throw holdConflict(`hold ${input.holdId} already exists with another member or amount`);
         return existing;
       }
-      ledger.assertOpen();
+      ledger.assertCanTransact();
       await expireOverdue(ledger);
       const plan = await ledger.planFifo(input.amount);
       if (plan.shortfall > 0) {

@@ -3,7 +3,7 @@
  * locked first (`FOR UPDATE`), so changes to one member are serial; entries are appended, lots
  * and balances moved with them. Constraints in the schema back every rule up.
  */
-import { memberClosed, memberNotFound } from '../domain/refusal';
+import { memberClosed, memberNotFound, memberSuspended } from '../domain/refusal';
 import type { Db, Trx } from '../infra/db';
 import type { MemberStatus } from '../domain/member';
 import { takeFifo, type OpenLot, type Take } from '../domain/lots';
@@ -33,6 +33,8 @@ export interface LedgerMemberRow {
   tier_grace_ends_at: Date | null;
   lifecycle_wake_at: Date | null;
   closed_at: Date | null;
+  suspended_at?: Date | null;
+  suspension_reason?: string | null;
 }
 
 export interface Deltas {
@@ -174,6 +176,12 @@ export class MemberLedger {
     if (this.member.status === 'closed') {
       throw memberClosed(this.member.id);
     }
+  }
+
+  /** Open and not suspended: what earning and holding points for a redemption need. */
+  assertCanTransact(): void {
+    this.assertOpen();
+    if (this.member.status === 'suspended') throw memberSuspended(this.member.id);
   }
 
   /** Appends an entry; returns its id, or null when its dedupe key was already used. */

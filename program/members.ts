@@ -8,6 +8,7 @@ export interface TierCount {
   active: number;
   dormant: number;
   closed: number;
+  suspended: number;
   total: number;
 }
 
@@ -16,6 +17,7 @@ export interface MemberFigures {
   active: number;
   dormant: number;
   closed: number;
+  suspended: number;
   /** In the programme's tier order; tiers no longer in it last. */
   byTier: TierCount[];
   /** Members enrolled in the window. */
@@ -56,16 +58,24 @@ export async function memberFigures(
   const byTier = tiers
     .map((tier) => {
       const rows = counts.filter((r) => r.tier === tier);
-      const [active, dormant, closed] = memberStatuses.map((s) => byStatus(s, rows));
-      return { tier, active: active!, dormant: dormant!, closed: closed!, total: 0 };
+      const [active, dormant, closed, suspended] = memberStatuses.map((s) => byStatus(s, rows));
+      return {
+        tier,
+        active: active!,
+        dormant: dormant!,
+        closed: closed!,
+        suspended: suspended!,
+        total: 0,
+      };
     })
-    .map((t) => ({ ...t, total: t.active + t.dormant + t.closed }));
-  const [active, dormant, closed] = memberStatuses.map((s) => byStatus(s, counts));
+    .map((t) => ({ ...t, total: t.active + t.dormant + t.closed + t.suspended }));
+  const [active, dormant, closed, suspended] = memberStatuses.map((s) => byStatus(s, counts));
   return {
-    total: active! + dormant! + closed!,
+    total: active! + dormant! + closed! + suspended!,
     active: active!,
     dormant: dormant!,
     closed: closed!,
+    suspended: suspended!,
     byTier,
     enrolled: enrolled.rows[0]!.n,
   };

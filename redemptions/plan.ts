@@ -35,6 +35,7 @@ interface PlanRow {
   provider: string | null;
   denomination: string | null;
   currency: string | null;
+  campaign: string | null;
   substitution: SubstitutionPolicy | null;
   today: number;
   this_month: number;
@@ -57,11 +58,13 @@ export function refusalOf(refused: PlanRefusal): Refusal {
       ? RefusalKind.MemberNotFound
       : refused.type === FailureType.MemberClosed
         ? RefusalKind.MemberClosed
-        : refused.type === FailureType.InsufficientPoints
-          ? RefusalKind.InsufficientPoints
-          : refused.type === FailureType.BudgetExhausted
-            ? RefusalKind.BudgetExhausted
-            : RefusalKind.Invalid;
+        : refused.type === FailureType.MemberSuspended
+          ? RefusalKind.MemberSuspended
+          : refused.type === FailureType.InsufficientPoints
+            ? RefusalKind.InsufficientPoints
+            : refused.type === FailureType.BudgetExhausted
+              ? RefusalKind.BudgetExhausted
+              : RefusalKind.Invalid;
   const message = unknownReward
     ? 'No such reward.'
     : refused.type === FailureType.BudgetExhausted
@@ -82,7 +85,7 @@ export async function planRedemption(
   const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const { rows } = await db.raw<{ rows: PlanRow[] }>(
     `SELECT m.status, m.tier, m.available, r.kind, r.active AS reward_active, r.points_cost,
-       r.tiers_allowed, r.provider, r.denomination, r.currency, r.substitution,
+       r.tiers_allowed, r.provider, r.denomination, r.currency, r.campaign, r.substitution,
        (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
           AND x.created_at >= :day AND x.status NOT IN ('failed', 'cancelled', 'lost')) AS today,
        (SELECT count(*)::int FROM redemptions x WHERE x.member_id = m.id AND x.id <> :id
@@ -96,6 +99,8 @@ export async function planRedemption(
   const row = rows[0];
   if (!row) return refuse(FailureType.MemberNotFound, 'memberId', 'no such member');
   if (row.status === 'closed') return refuse(FailureType.MemberClosed, 'memberId', 'closed');
+  if (row.status === 'suspended')
+    return refuse(FailureType.MemberSuspended, 'memberId', 'the member is suspended');
   if (row.status !== 'active') {
     return refuse(FailureType.NotEligible, 'memberId', `the member is ${row.status}, not active`);
   }
@@ -142,6 +147,7 @@ export async function planRedemption(
     {
       rewardId: request.rewardId,
       quantity: request.quantity,
+      campaign: row.campaign,
       giftCard:
         row.kind === 'gift_card'
           ? { denomination: Number(row.denomination), currency: row.currency! }

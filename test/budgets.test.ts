@@ -1,6 +1,6 @@
 /**
  * Programme budgets end to end: points issued per day and month (stopEarning, stopBonus),
- * redemptions per reward and gift-card spend (refused at the limit, given back on a refund),
+ * redemptions per reward and per campaign and gift-card spend (refused at the limit, given back on a refund),
  * warnings once, `GET /program/budgets`, and 32 concurrent requests against the last units.
  * Budgets are programme-wide, so the file has a database of its own; each test sets its limits
  * over what the budget already used.
@@ -218,5 +218,33 @@ describe('programme budgets', () => {
     assert.equal(three.body.type, '/problems/budget-exhausted');
     const f = await figure('giftcards.EUR.month');
     assert.deepEqual([f.used, f.unit, f.state], [start + 50, 'EUR', 'exhausted']);
+  });
+
+  it('redemptions per campaign: every reward tagged with it counts, one past the limit refused', async () => {
+    const campaign = `spring-${randomUUID().slice(0, 8)}`;
+    const a = await createReward(t, { pointsCost: 100, onHand: 10, campaign });
+    const b = await createReward(t, { pointsCost: 100, onHand: 10, campaign });
+    const untagged = await createReward(t, { pointsCost: 100, onHand: 10 });
+    await withBudgets({ campaigns: { [campaign]: { perDay: { limit: 2, warnAt: [50] } } } });
+    const memberId = await memberWithPoints(t, 1000);
+    const one = await redeem(t, { memberId, rewardId: a, redemptionId: randomUUID() });
+    const two = await redeem(t, { memberId, rewardId: b, redemptionId: randomUUID() });
+    assert.equal(one.body.hold?.outcome, 'held', JSON.stringify(one.body));
+    assert.equal(two.body.hold?.outcome, 'held', JSON.stringify(two.body));
+    const three = await redeem(t, { memberId, rewardId: a, redemptionId: randomUUID() });
+    assert.equal(three.status, 422, JSON.stringify(three.body));
+    assert.equal(three.body.type, '/problems/budget-exhausted');
+    assert.match(three.body.detail, /campaign/);
+    const other = await redeem(t, { memberId, rewardId: untagged, redemptionId: randomUUID() });
+    assert.equal(other.body.hold?.outcome, 'held', 'a reward outside the campaign is not counted');
+    const key = `campaign.${campaign}.day`;
+    assert.equal(await used(key, 'day'), 2);
+    const f = await figure(key);
+    assert.deepEqual(
+      [f.kind, f.campaign, f.used, f.limit, f.state, f.unit],
+      ['campaignRedemptions', campaign, 2, 2, 'exhausted', 'redemptions'],
+    );
+    const reward = await t.api('GET', `/rewards/${a}`, { key: t.keys.readonly });
+    assert.equal(reward.body.campaign, campaign);
   });
 });

@@ -37,6 +37,7 @@ describe('refusals: the one table to HTTP', () => {
       Conflict: '409 conflict',
       MemberNotFound: '404 not-found',
       MemberClosed: '409 conflict',
+      MemberSuspended: '409 conflict',
       InsufficientPoints: '422 validation',
       BudgetExhausted: '422 budget-exhausted',
     });

@@ -12,9 +12,12 @@ const iso = z.iso.datetime({ offset: true });
 const budget = z.object({
   budget: z
     .string()
-    .describe('points.day, points.month, reward.<id>.day|month, giftcards.<CUR>.month'),
-  kind: z.enum(['points', 'redemptions', 'giftCardSpend']),
+    .describe(
+      'points.day, points.month, reward.<id>.day|month, campaign.<tag>.day|month, giftcards.<CUR>.month',
+    ),
+  kind: z.enum(['points', 'redemptions', 'campaignRedemptions', 'giftCardSpend']),
   rewardId: z.string().nullable(),
+  campaign: z.string().nullable(),
   unit: z.string().describe('points, redemptions, or the currency of a gift-card spend budget'),
   period: z.object({
     name: z.enum(['day', 'month']),

@@ -46,8 +46,16 @@ const snapshot = z.object({
     active: count,
     dormant: count,
     closed: count,
+    suspended: count,
     byTier: z.array(
-      z.object({ tier: z.string(), active: count, dormant: count, closed: count, total: count }),
+      z.object({
+        tier: z.string(),
+        active: count,
+        dormant: count,
+        closed: count,
+        suspended: count,
+        total: count,
+      }),
     ),
     enrolled: count.describe('Enrolled in the window.'),
   }),

@@ -15,9 +15,11 @@ export type MemberDetail = JsonOf<paths['/members/{id}']['get']['responses'][200
 export type LedgerPage = JsonOf<paths['/members/{id}/ledger']['get']['responses'][200]>;
 export type LedgerEntry = LedgerPage['entries'][number];
 export type Adjusted = JsonOf<paths['/members/{id}/adjustments']['post']['responses'][201]>;
+export type Suspended = JsonOf<paths['/members/{id}/suspend']['post']['responses'][200]>;
 export type RewardsPage = JsonOf<paths['/rewards']['get']['responses'][200]>;
 export type CatalogReward = RewardsPage['rewards'][number];
 export type Health = JsonOf<paths['/program/health']['get']['responses'][200]>;
+export type Budgets = JsonOf<paths['/program/budgets']['get']['responses'][200]>;
 export type Series = JsonOf<paths['/program/health/series']['get']['responses'][200]>;
 export type SeriesMetric = NonNullable<
   operations['programHealthSeries']['parameters']['query']
@@ -62,6 +64,12 @@ export const resources = {
       after = page.nextAfter;
     }
   },
+  /** `suspend` or `reinstate` the member, with a reason; one Idempotency-Key per decision. */
+  suspension: (memberId: string, action: 'suspend' | 'reinstate', reason: string, key: string) =>
+    request<Suspended>('POST', `/members/${id(memberId)}/${action}`, {
+      body: { reason },
+      idempotencyKey: key,
+    }),
   memberRedemptions: (memberId: string) =>
     request<RedemptionPage>('GET', '/redemptions', {
       query: { memberId, order: 'newest', limit: 50 },
@@ -90,6 +98,7 @@ export const resources = {
 
   health: (window: { from: string; to: string }) =>
     request<Health>('GET', '/program/health', { query: window }),
+  budgets: () => request<Budgets>('GET', '/program/budgets'),
   series: (metric: SeriesMetric, bucket: Bucket, window: { from: string; to: string }) =>
     request<Series>('GET', '/program/health/series', { query: { metric, bucket, ...window } }),
 };

@@ -41,6 +41,7 @@ export interface RewardInput {
   pointsCost?: number;
   cashValue?: number;
   category?: string;
+  campaign?: string;
   onHand?: number;
   threshold?: number;
   tiersAllowed?: string[];
@@ -63,6 +64,7 @@ export async function createReward(t: TestContext, input: RewardInput = {}): Pro
       pointsCost: input.pointsCost ?? 100,
       cashValue: input.cashValue ?? 20,
       ...(input.tiersAllowed ? { tiersAllowed: input.tiersAllowed } : {}),
+      ...(input.campaign ? { campaign: input.campaign } : {}),
       ...(input.substitution ? { substitution: input.substitution } : {}),
       ...(kind === 'physical'
         ? { inventory: { onHand: input.onHand ?? 10, threshold: input.threshold ?? 0 } }

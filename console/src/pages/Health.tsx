@@ -8,6 +8,7 @@ import { ErrorState, Loading, PageHeading, UpdatedAt, usePolling } from '../comp
 import { formatUtc } from '../format';
 import { resources, type Bucket, type SeriesMetric } from '../resources';
 import { Chart, type Line } from './Chart';
+import { BudgetsTable } from './BudgetsTable';
 import { HealthTiles } from './HealthTiles';
 
 export const ranges = [
@@ -60,15 +61,16 @@ function windowOf(range: Range): { from: string; to: string } {
 
 async function loadHealth(range: Range) {
   const window = windowOf(range);
-  const [health, ...series] = await Promise.all([
+  const [health, budgets, ...series] = await Promise.all([
     resources.health(window),
+    resources.budgets(),
     ...charts.flatMap((c) =>
       c.lines.map(([, metric]) => resources.series(metric, range.bucket, window)),
     ),
   ]);
   let i = 0;
   const lines = charts.map((c) => c.lines.map(([name]): Line => ({ name, series: series[i++]! })));
-  return { health, lines };
+  return { health, budgets, lines };
 }
 
 export function HealthPage() {
@@ -118,6 +120,7 @@ export function HealthPage() {
             <time dateTime={data.health.asOf}>{formatUtc(data.health.asOf)}</time>.
           </p>
           <HealthTiles h={data.health} />
+          <BudgetsTable b={data.budgets} />
           <h2 className="section">Over time</h2>
           <div className="charts">
             {charts.map((c, k) => (

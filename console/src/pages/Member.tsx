@@ -1,6 +1,7 @@
 /**
  * One member, for support: balances, tier and progress to the next, next expiry, the ledger
- * explained line by line, their redemptions, and (for ops) an adjustment with a reason.
+ * explained line by line, their redemptions, and (for ops) an adjustment with a reason and
+ * suspending or reinstating the member.
  */
 import { useState } from 'react';
 import { may } from '../api';
@@ -21,6 +22,7 @@ import { Link } from '../router';
 import { useSignedIn } from '../session';
 import { AdjustForm } from './AdjustForm';
 import { Ledger } from './Ledger';
+import { SuspendForm } from './SuspendForm';
 
 async function loadMember(id: string) {
   const [member, ledger, redemptions] = await Promise.all([
@@ -88,6 +90,17 @@ export function MemberPage({ params }: { params: Record<string, string> }) {
               }}
             />
           )}
+          {may(session, data.member.status === 'suspended' ? 'reinstateMember' : 'suspendMember') &&
+            data.member.status !== 'closed' && (
+              <SuspendForm
+                memberId={id}
+                suspended={data.member.status === 'suspended'}
+                done={(text) => {
+                  setNotice(text);
+                  found.reload();
+                }}
+              />
+            )}
           <Ledger entries={data.ledger.entries} more={data.ledger.more} />
           <Redemptions rows={data.redemptions} now={found.updatedAt} />
         </>
