@@ -191,7 +191,8 @@ export function registerProgramMetrics(registry: Registry, deps: ProgramMetricsD
       this.reset();
       const r = await reading();
       if (!r) return;
-      for (const [event, n] of Object.entries(r.reviews)) this.inc({ event }, n);
+      for (const [event, n] of Object.entries(r.reviews) as [string, number][])
+        this.inc({ event }, n);
     },
   });
   new Counter({

@@ -58,7 +58,7 @@ export function listen(r: RedemptionRun): void {
       await condition(() => r.reviewDecided || finalStatuses.includes(state.status));
       return state;
     },
-    { validator: (request) => reviewRefusal(r, request) },
+    { validator: (request: ReviewDecision) => reviewRefusal(r, request) },
   );
   setHandler(shipmentEventSignal, (event) => {
     if (event.type === 'shipment.shipped') r.shipped = true;

@@ -100,7 +100,7 @@ async function end(r: RedemptionRun, err: unknown): Promise<void> {
   state.reason = inTemporal
     ? 'cancelled: the workflow was cancelled in Temporal'
     : rejected
-      ? (err as Error).message
+      ? err.message
       : ending === 'cancelled'
         ? `cancelled by ${r.cancel!.actor}: ${r.cancel!.reason}`
         : describe(err);
