@@ -64,6 +64,8 @@ export function createRedemptionActivities({
       points: number;
       actor: string;
       steps?: StepInput[];
+      /** Budget keys held for approval (review reasons with source `budget`). */
+      overBudget?: string[];
     }) {
       await withSteps(
         db,
@@ -76,7 +78,8 @@ export function createRedemptionActivities({
             actor: input.actor,
           });
           // The programme budgets it counts against, with the hold (refused: neither is written).
-          await takeRedemptionBudgets(trx, input.redemptionId);
+          // A budget the plan held it for approval on is taken past its limit (a person decides).
+          await takeRedemptionBudgets(trx, input.redemptionId, new Date(), input.overBudget);
           return hold;
         },
         () => input.steps ?? [],

@@ -27,6 +27,7 @@ import { budgetRoutes } from './routes/budgets';
 import { setBudgetTimeZone } from '../budgets/settings';
 import { rewardRoutes } from './routes/rewards';
 import { redemptionRoutes } from './routes/redemptions';
+import { reviewRoutes } from './routes/reviews';
 import { substitutionRoutes } from './routes/substitutions';
 import { webhookRoutes } from './routes/webhooks';
 import { ruleSetRoutes } from './routes/rule-sets';
@@ -100,6 +101,7 @@ export function createApp(deps: AppDeps): App {
     ...inventoryRoutes(deps),
     ...redemptionRoutes({ ...deps, steps }),
     ...substitutionRoutes(deps),
+    ...reviewRoutes(deps),
     ...webhookRoutes(deps),
     ...callbackRoutes(deps),
     ...sessionRoutes({ ...deps, routes: () => routes }),

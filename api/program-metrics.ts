@@ -13,6 +13,7 @@ import { giftCardFloats, lowStock, webhookFigures } from '../program/operations'
 import { compactRollups, flowsOf, ledgerSums, liabilityOf, outstandingOf } from '../program/points';
 import { openPastSla, redemptionsByStatus } from '../program/redemptions';
 import { budgetReport } from '../budgets/report';
+import { reviewCounts } from '../program/reviews';
 
 export interface ProgramMetricsDeps {
   db: Db;
@@ -27,8 +28,8 @@ async function read(deps: ProgramMetricsDeps) {
   await compactRollups(db);
   // Programme-wide figures: the general version's policy (a soft launch's cohort aside).
   const { program } = await loadRuleSet(db);
-  const [members, sums, redemptions, pastSla, floats, stock, webhooks, budgets] = await Promise.all(
-    [
+  const [members, sums, redemptions, pastSla, floats, stock, webhooks, budgets, reviews] =
+    await Promise.all([
       memberCounts(db),
       ledgerSums(db, { from: now, to: now }),
       redemptionsByStatus(db),
@@ -37,8 +38,8 @@ async function read(deps: ProgramMetricsDeps) {
       lowStock(db),
       webhookFigures(db),
       budgetReport(db, now),
-    ],
-  );
+      reviewCounts(db),
+    ]);
   const outstanding = outstandingOf(sums.allTime);
   return {
     members,
@@ -57,6 +58,7 @@ async function read(deps: ProgramMetricsDeps) {
     lowStock: stock.length,
     webhooks,
     budgets: budgets.budgets,
+    reviews,
   };
 }
 
@@ -180,6 +182,19 @@ export function registerProgramMetrics(registry: Registry, deps: ProgramMetricsD
       },
     });
   }
+  new Counter({
+    name: 'loyalty_redemption_reviews_total',
+    help: 'Redemptions held for review, all time, by event: held, reminded, approved, rejected.',
+    labelNames: ['event'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const r = await reading();
+      if (!r) return;
+      for (const [event, n] of Object.entries(r.reviews) as [string, number][])
+        this.inc({ event }, n);
+    },
+  });
   new Counter({
     name: 'loyalty_points_adjusted_total',
     help: 'Points adjusted (manual, service recovery, refunds, imports), all time, by direction: credit or debit.',

@@ -41,14 +41,18 @@ async function takesOf(trx: Db | Trx, redemptionId: string) {
   });
 }
 
-/** Takes the redemption's budgets (refuses with `BudgetExhausted`), once per redemption. */
+/**
+ * Takes the redemption's budgets (refuses with `BudgetExhausted`), once per redemption;
+ * `overLimit`: the budgets its plan held it for approval on, taken past their limit.
+ */
 export async function takeRedemptionBudgets(
   trx: Trx,
   redemptionId: string,
   now: Date = new Date(),
+  overLimit: readonly string[] = [],
 ): Promise<void> {
   const takes = await takesOf(trx, redemptionId);
-  if (takes.length > 0) await takeUnits(trx, source(redemptionId), takes, now);
+  if (takes.length > 0) await takeUnits(trx, source(redemptionId), takes, now, overLimit);
 }
 
 /** Gives back what the redemption took (nothing if it took nothing or gave it back already). */
@@ -60,12 +64,25 @@ export async function giveBackRedemptionBudgets(
   await giveBackUnits(trx, source(redemptionId), now);
 }
 
-/** Before a redemption starts: a refusal if a budget it counts against cannot take it now. */
-export function redemptionBudgetRefusal(
+/**
+ * Before a redemption starts: a refusal if a budget that refuses at its limit cannot take it now,
+ * else the budgets that hold for approval and cannot take it (each its budget key and why).
+ */
+export async function redemptionBudgetCheck(
   db: Db | Trx,
   program: Program,
   r: Parameters<typeof redemptionTakes>[1],
   now: Date = new Date(),
-): Promise<Refusal | null> {
-  return checkRedemptionBudgets(db, redemptionTakes(program.budgets, r), now);
+): Promise<{ refusal: Refusal | null; holds: { budget: string; message: string }[] }> {
+  const takes = redemptionTakes(program.budgets, r);
+  const holding = takes.filter((t) => t.rule.atLimit === 'holdForApproval');
+  const refusing = takes.filter((t) => t.rule.atLimit !== 'holdForApproval');
+  const refusal = await checkRedemptionBudgets(db, refusing, now);
+  if (refusal) return { refusal, holds: [] };
+  const holds: { budget: string; message: string }[] = [];
+  for (const take of holding) {
+    const full = await checkRedemptionBudgets(db, [take], now);
+    if (full) holds.push({ budget: take.rule.key, message: full.message });
+  }
+  return { refusal: null, holds };
 }

@@ -85,13 +85,15 @@ export async function checkRedemptionBudgets(
 
 /**
  * Takes `units` from each budget for `source` (once: a repeat takes nothing), or refuses with
- * `BudgetExhausted`, in the caller's transaction (which the refusal rolls back).
+ * `BudgetExhausted`, in the caller's transaction (which the refusal rolls back). Budgets named in
+ * `overLimit` (held for approval: a person decides) are taken even past their limit.
  */
 export async function takeUnits(
   trx: Trx,
   source: string,
   takes: { rule: BudgetRule; units: number }[],
   now: Date,
+  overLimit: readonly string[] = [],
 ): Promise<void> {
   const zone = budgetTimeZone();
   const sorted = [...takes].sort((a, b) => a.rule.key.localeCompare(b.rule.key));
@@ -104,13 +106,14 @@ export async function takeUnits(
       [source, rule.key, period, units, now],
     );
     if (recorded.length === 0) continue;
+    const limit = overLimit.includes(rule.key) ? Number.MAX_SAFE_INTEGER : rule.limit;
     const { rows } = await trx.raw<{ rows: { used: string }[] }>(
       `INSERT INTO budget_slots AS s (budget, period, slot, used)
        SELECT ?, ?, 0, ? WHERE ? <= ?
        ON CONFLICT (budget, period, slot) DO UPDATE SET used = s.used + excluded.used
          WHERE s.used + excluded.used <= ?
        RETURNING used`,
-      [rule.key, period, units, units, rule.limit, rule.limit],
+      [rule.key, period, units, units, limit, limit],
     );
     if (rows.length === 0) {
       const { rows: now_ } = await trx.raw<{ rows: { used: string }[] }>(

@@ -9,12 +9,12 @@
  *   `stopBonus` (bonuses stop, base points are still earned and counted) or `stopEarning` (nothing
  *   more is issued: the event earns what is left, like a cap).
  * - `rewards.<rewardId>.perDay`, `.perMonth`: redemptions (units) of one reward. At 100 %:
- *   `refuse` (the redemption is refused with `BudgetExhausted`).
+ *   `refuse` (the redemption is refused with `BudgetExhausted`) or `holdForApproval` (it is held
+ *   `in_review`; its units are taken over the limit with the hold, given back if rejected).
  * - `campaigns.<campaign>.perDay`, `.perMonth`: redemptions (units) of every reward tagged with
- *   that campaign (`campaign` on the reward). At 100 %: `refuse`, as above.
+ *   that campaign (`campaign` on the reward). At 100 %: `refuse` or `holdForApproval`, as above.
  * - `giftCardSpend.<CUR>.perMonth`: face value of gift cards redeemed in that currency. At 100 %:
- *   `refuse`.
- * "Hold for approval" is not offered: redemptions have no review hold to wait in yet.
+ *   `refuse` or `holdForApproval`, as above.
  */
 import { z } from 'zod';
 import { zonedTime } from './launch-window';
@@ -37,16 +37,21 @@ const pointsBudget = z.strictObject({
     .describe('stopBonus: base points still earned; stopEarning: nothing more is issued.'),
 });
 
+const redemptionAtLimit = z
+  .enum(['refuse', 'holdForApproval'])
+  .default('refuse')
+  .describe('refuse: BudgetExhausted; holdForApproval: held in_review for ops to decide.');
+
 const unitBudget = z.strictObject({
   limit: z.number().int().min(1).max(1_000_000_000).describe('Redemptions per period.'),
   warnAt,
-  atLimit: z.literal('refuse').default('refuse'),
+  atLimit: redemptionAtLimit,
 });
 
 const moneyBudget = z.strictObject({
   limit: z.number().positive().max(1e12).describe('Face value per period, in the currency.'),
   warnAt,
-  atLimit: z.literal('refuse').default('refuse'),
+  atLimit: redemptionAtLimit,
 });
 
 export const budgetsSchema = z
@@ -80,7 +85,7 @@ export const budgetsSchema = z
   .describe('Programme budgets per period, in the programme time zone (PROGRAM_TIME_ZONE).');
 
 export type Budgets = z.infer<typeof budgetsSchema>;
-export type AtLimit = 'stopBonus' | 'stopEarning' | 'refuse';
+export type AtLimit = 'stopBonus' | 'stopEarning' | 'refuse' | 'holdForApproval';
 
 /** One configured budget, flattened: its counter key (without the period) and its rules. */
 export interface BudgetRule {

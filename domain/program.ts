@@ -69,6 +69,9 @@ const redemptionDefaults = {
   returnWindow: '30 days',
   returnRefundAfter: '14 days',
   fastReturnRefundAfter: '1 day',
+  reviewDeadline: '2 days',
+  reviewReminderBefore: '12 hours',
+  reviewOnTimeout: 'reject' as const,
 };
 
 export const programSchema = z
@@ -145,7 +148,19 @@ export const programSchema = z
           .describe('Most redemptions a member may start per UTC month (unset: no cap).'),
         reviewAbovePoints: points
           .optional()
-          .describe('Anomaly hold: redemptions costing more points than this are refused.'),
+          .describe(
+            'Review hold: redemptions costing more points than this wait in_review for ops.',
+          ),
+        reviewDeadline: duration
+          .default('2 days')
+          .describe('A redemption in review undecided this long is decided by reviewOnTimeout.'),
+        reviewReminderBefore: duration
+          .default('12 hours')
+          .describe('Ops are reminded (an event) this long before a review deadline.'),
+        reviewOnTimeout: z
+          .enum(['release', 'reject'])
+          .default('reject')
+          .describe('At the review deadline: release (approve) or reject and refund the points.'),
         partnerAttempts: z
           .number()
           .int()

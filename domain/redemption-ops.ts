@@ -20,6 +20,7 @@ import { roleAllows, type Role } from './roles';
 export const slaOpenStatuses: readonly RedemptionStatus[] = [
   'requested',
   'points_held',
+  'in_review',
   'substitution_pending',
   'backordered',
   'stock_reserved',
@@ -60,12 +61,12 @@ export function slaOf(
   };
 }
 
-export const redemptionActions = ['cancel', 'return'] as const;
+export const redemptionActions = ['cancel', 'review', 'return'] as const;
 export type RedemptionAction = (typeof redemptionActions)[number];
 
 /**
  * What `role` may do with the redemption now: cancel until the parcel ships (or the code or card
- * is issued); return a delivered physical reward within the program's return window. Only `ops`
+ * is issued); approve or reject one held in review; return a delivered physical reward within the program's return window. Only `ops`
  * (and `admin`) act; the server refuses the same things this leaves out.
  */
 export function allowedActions(
@@ -77,6 +78,7 @@ export function allowedActions(
   if (!roleAllows(role, 'ops')) return [];
   const actions: RedemptionAction[] = [];
   if (cancellableStatuses.includes(redemption.status)) actions.push('cancel');
+  if (redemption.status === 'in_review') actions.push('review');
   if (
     redemption.status === 'completed' &&
     redemption.delivered &&

@@ -15,6 +15,7 @@ export type { RewardKind };
 export const redemptionStatuses = [
   'requested',
   'points_held',
+  'in_review',
   'substitution_pending',
   'backordered',
   'stock_reserved',
@@ -66,6 +67,7 @@ export interface ReturnPlan {
 export const cancellableStatuses: readonly RedemptionStatus[] = [
   'requested',
   'points_held',
+  'in_review',
   'substitution_pending',
   'backordered',
   'stock_reserved',
@@ -102,6 +104,38 @@ export interface RedemptionPlan {
   substitution: { mode: 'none' | 'auto' | 'approval'; deadlineMs: number; reminderMs: number };
   /** Backorders: how often stock is checked again, and how long before giving up. */
   backorder: { checkEveryMs: number; giveUpAfterMs: number };
+  /**
+   * Held for review (`in_review`) before fulfilment, if any reason says so. Absent in plans
+   * recorded before the review hold existed.
+   */
+  review?: ReviewHold | null;
+}
+
+/**
+ * Why a redemption waits for a person: which check (`reviewAbovePoints`, `budget`, a detector),
+ * what it saw, and the numbers behind it.
+ */
+export interface ReviewReason {
+  source: string;
+  summary: string;
+  details: Record<string, unknown>;
+}
+
+/** The review hold's terms, from programme policy: the reasons, the reminder and the deadline. */
+export interface ReviewHold {
+  reasons: ReviewReason[];
+  deadlineMs: number;
+  reminderMs: number;
+  /** Undecided at the deadline: `release` approves, `reject` refunds. */
+  onTimeout: 'release' | 'reject';
+}
+
+/** Ops' decision on a redemption in review (the `reviewRedemption` update's argument). */
+export interface ReviewDecision {
+  decision: 'approve' | 'reject';
+  reason: string;
+  /** `<role>:<key name>`; only ops and admin decide. */
+  actor: string;
 }
 
 export type SubstitutionOutcome =
@@ -125,6 +159,9 @@ export interface TimelineStep {
     | 'sla_breached'
     | 'substituted'
     | 'substitution_declined'
+    /** In review: the reminder before the deadline, and the decision (ops' or the policy's). */
+    | 'review_reminded'
+    | 'review_decided'
     /** The warehouse's answers were lost and the retries ran out: it is asked to drop it. */
     | 'shipment_unconfirmed'
     /** ...and it had the shipment, which has left: fulfilment goes on, nothing is given back. */

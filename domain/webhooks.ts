@@ -31,6 +31,10 @@ export const webhookEventTypes = [
   'redemption.cancelled',
   'redemption.lost',
   'redemption.sla_breached',
+  // The review hold (workflows/redemption/review.ts): held, reminded before the deadline, decided.
+  'redemption.held_for_review',
+  'redemption.review_reminder',
+  'redemption.review_decided',
   'redemption.returned',
   'redemption.refunded',
   'substitution.pending',

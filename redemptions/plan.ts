@@ -9,11 +9,17 @@
 import { FailureType } from '../domain/failures';
 import { ms, tierIndex } from '../domain/program';
 import { Refusal, RefusalKind } from '../domain/refusal';
-import type { RedemptionPlan, RedemptionRequest, RewardKind } from '../domain/redemption';
+import type { Program } from '../domain/program';
+import type {
+  RedemptionPlan,
+  RedemptionRequest,
+  ReviewReason,
+  RewardKind,
+} from '../domain/redemption';
 import type { SubstitutionPolicy } from '../domain/rewards';
 import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
-import { redemptionBudgetRefusal } from '../budgets/redemptions';
+import { redemptionBudgetCheck } from '../budgets/redemptions';
 
 /** Why the plan says no: a business-failure type (the workflow's), the field and a message. */
 export interface PlanRefusal {
@@ -136,12 +142,9 @@ export async function planRedemption(
     const message = `at most ${policy.perMonth} redemptions a month`;
     return refuse(FailureType.NotEligible, 'memberId', message);
   }
-  if (policy.reviewAbovePoints !== undefined && points > policy.reviewAbovePoints) {
-    const message = `${points} points is above the ${policy.reviewAbovePoints} that need a review (anomaly hold)`;
-    return refuse(FailureType.NotEligible, 'quantity', message);
-  }
-  // A budget used up refuses here at once; the hold takes it for sure (budgets/units.ts).
-  const budget = await redemptionBudgetRefusal(
+  // A budget used up refuses here at once (or, holding for approval, gives a review reason);
+  // the hold takes it for sure (budgets/units.ts).
+  const budget = await redemptionBudgetCheck(
     db,
     program,
     {
@@ -155,12 +158,15 @@ export async function planRedemption(
     },
     now,
   );
-  if (budget) return refuse(FailureType.BudgetExhausted, 'rewardId', budget.message);
+  if (budget.refusal) {
+    return refuse(FailureType.BudgetExhausted, 'rewardId', budget.refusal.message);
+  }
   if (points > row.available) {
     const message = `costs ${points} points; ${row.available} available`;
     return refuse(FailureType.InsufficientPoints, 'quantity', message);
   }
   const tier = program.tiers[tierIndex(program, row.tier)]!;
+  const reasons = reviewReasons(policy, points, budget.holds);
   return {
     ruleVersion: version,
     plan: {
@@ -192,6 +198,38 @@ export async function planRedemption(
               currency: row.currency!,
             }
           : null,
+      review: reasons.length
+        ? {
+            reasons,
+            deadlineMs: ms(policy.reviewDeadline),
+            reminderMs: ms(policy.reviewReminderBefore),
+            onTimeout: policy.reviewOnTimeout,
+          }
+        : null,
     },
   };
+}
+
+/**
+ * Why this redemption must wait for a person, if at all: the one place reasons are gathered, so
+ * further checks (anomaly detectors, budgets held for approval) add theirs to the same list.
+ */
+export function reviewReasons(
+  policy: Program['redemption'],
+  points: number,
+  budgetHolds: { budget: string; message: string }[],
+): ReviewReason[] {
+  const reasons: ReviewReason[] = budgetHolds.map(({ budget, message }) => ({
+    source: 'budget',
+    summary: message,
+    details: { budget, atLimit: 'holdForApproval' },
+  }));
+  if (policy.reviewAbovePoints !== undefined && points > policy.reviewAbovePoints) {
+    reasons.push({
+      source: 'reviewAbovePoints',
+      summary: `${points} points is above the ${policy.reviewAbovePoints} that need a review`,
+      details: { points, reviewAbovePoints: policy.reviewAbovePoints },
+    });
+  }
+  return reasons;
 }

@@ -53,6 +53,9 @@ const eventTypes: Partial<Record<TimelineStep['status'], string>> = {
   cancelled: 'redemption.cancelled',
   lost: 'redemption.lost',
   sla_breached: 'redemption.sla_breached',
+  in_review: 'redemption.held_for_review',
+  review_reminded: 'redemption.review_reminder',
+  review_decided: 'redemption.review_decided',
   returned: 'redemption.returned',
   refunded: 'redemption.refunded',
 };

@@ -1,6 +1,7 @@
 /**
  * The program's redemption limits, through the API: per-member caps a day and a month, and the
- * anomaly-review threshold. A refusal is an immediate 422 that says why and changes nothing.
+ * review threshold (held for review, not refused: test/redemption-review.test.ts). A refusal is
+ * an immediate 422 that says why and changes nothing.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -102,15 +103,22 @@ describe('redemption caps and the anomaly hold', () => {
     const memberId = await memberWithPoints(t, 2000);
     const before = await snapshot(memberId, dear);
 
-    assertRefused(
-      await redeem(t, { memberId, rewardId: dear }),
-      'quantity',
-      /600 points is above the 500/,
-    );
+    const dearOne = await redeem(t, { memberId, rewardId: dear });
+    assert.equal(dearOne.status, 201, JSON.stringify(dearOne.body));
+    assert.equal(dearOne.body.status, 'in_review', 'held for review, not refused');
     const two = await redeem(t, { memberId, rewardId: half, quantity: 2 });
-    assertRefused(two, 'quantity', /600 points is above the 500 that need a review/);
-    assert.deepEqual(await snapshot(memberId, dear), before, 'nothing changed');
+    assert.equal(two.body.status, 'in_review', JSON.stringify(two.body));
+    assert.equal((await balanceOf(t, memberId)).held, 1200, 'both held');
     assert.deepEqual((await inventoryOf(t, half)).reserved, 0);
+    for (const id of [dearOne.body.redemptionId, two.body.redemptionId] as string[]) {
+      const res = await t.api('POST', `/redemptions/${id}/review`, {
+        key: t.keys.ops,
+        body: { decision: 'reject', reason: 'test: not this time' },
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      await waitForStatus(t, id, 'cancelled');
+    }
+    assert.deepEqual((await snapshot(memberId, dear)).balance, before.balance, 'points back');
 
     const atThreshold = await createReward(t, { pointsCost: 500, onHand: 5 });
     const ok = await redeem(t, { memberId, rewardId: atThreshold });

@@ -6,6 +6,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { LifecycleChange, MemberStatus } from '../domain/member';
 import type {
+  ReviewDecision,
   RedemptionPlan,
   RedemptionRequest,
   RedemptionStatus,
@@ -94,6 +95,15 @@ export const cancelRedemptionUpdate = defineUpdate<
   RedemptionState,
   [{ actor: string; reason: string }]
 >('cancelRedemption');
+
+/**
+ * Ops decide a redemption held in review: approve (fulfilment goes on) or reject (the hold is
+ * released). Refused by its validator unless `in_review` and undecided, from ops or admin, with a
+ * reason. Answers the state once the decision is written.
+ */
+export const reviewRedemptionUpdate = defineUpdate<RedemptionState, [ReviewDecision]>(
+  'reviewRedemption',
+);
 
 /** How the first step ended: the points held, or the redemption refused (and why). */
 export type HeldOutcome =

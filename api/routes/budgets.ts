@@ -30,7 +30,7 @@ const budget = z.object({
   remaining: z.number(),
   percent: z.number().describe('used / limit x 100 (over 100 only for stopBonus points budgets)'),
   state: z.enum(['ok', 'warning', 'exhausted']),
-  atLimit: z.enum(['stopBonus', 'stopEarning', 'refuse']),
+  atLimit: z.enum(['stopBonus', 'stopEarning', 'refuse', 'holdForApproval']),
   warnAt: z.array(z.number()),
   rate: z
     .object({ from: iso, to: iso, used: z.number(), perHour: z.number() })

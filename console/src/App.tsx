@@ -17,6 +17,7 @@ import { RedemptionPage } from './pages/Redemption';
 import { RuleChangePage } from './pages/RuleChange';
 import { RuleChanges } from './pages/RuleChanges';
 import { SignIn } from './pages/SignIn';
+import { Reviews } from './pages/Reviews';
 import { Substitutions } from './pages/Substitutions';
 import { Link, match, usePath } from './router';
 import { SessionProvider, useSession } from './session';
@@ -40,6 +41,7 @@ export const pages: Page[] = [
     needs: 'listSubstitutions',
     component: Substitutions,
   },
+  { path: '/reviews', nav: 'Reviews', needs: 'listReviews', component: Reviews },
   { path: '/members', nav: 'Members', needs: 'lookupMembers', component: Members },
   { path: '/members/:id', needs: 'getMember', component: MemberPage },
   { path: '/health', nav: 'Programme health', needs: 'programHealth', component: HealthPage },

@@ -10,6 +10,7 @@ type JsonOf<R> = R extends { content: { 'application/json': infer Body } } ? Bod
 
 export type Substitution = JsonOf<paths['/substitutions/{id}']['get']['responses'][200]>;
 export type SubstitutionStatus = Substitution['status'];
+export type Review = JsonOf<paths['/reviews']['get']['responses'][200]>['reviews'][number];
 export type MemberFound = JsonOf<paths['/members']['get']['responses'][200]>['members'][number];
 export type MemberDetail = JsonOf<paths['/members/{id}']['get']['responses'][200]>;
 export type LedgerPage = JsonOf<paths['/members/{id}/ledger']['get']['responses'][200]>;
@@ -44,6 +45,18 @@ export const resources = {
   rejectSubstitution: (redemptionId: string, reason: string, key: string) =>
     request<Substitution>('POST', `/substitutions/${id(redemptionId)}/reject`, {
       body: { reason },
+      idempotencyKey: key,
+    }),
+
+  reviews: () => request<{ reviews: Review[] }>('GET', '/reviews', { query: { limit: 200 } }),
+  decideReview: (
+    redemptionId: string,
+    decision: 'approve' | 'reject',
+    reason: string,
+    key: string,
+  ) =>
+    request<unknown>('POST', `/redemptions/${id(redemptionId)}/review`, {
+      body: { decision, reason },
       idempotencyKey: key,
     }),
 

@@ -8,6 +8,9 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 /** A cancel by the member or ops, before the point of no return. */
 export class Cancelled extends Error {}
 
+/** Rejected in review (by ops, or by the policy at the deadline): the hold is released. */
+export class Rejected extends Error {}
+
 /** Shipped, and not delivered within the program's `lostAfter`. */
 export class Lost extends Error {}
 
@@ -21,6 +24,12 @@ export const tooLate = (status: string): ApplicationFailure =>
   ApplicationFailure.nonRetryable(
     `The redemption is ${status.replaceAll('_', ' ')}: too late to cancel.`,
     'TooLateToCancel',
+  );
+
+export const notInReview = (status: string): ApplicationFailure =>
+  ApplicationFailure.nonRetryable(
+    `The redemption is ${status.replaceAll('_', ' ')}: not in review (or decided already).`,
+    'NotInReview',
   );
 
 /** The business failure's type (`OutOfStock`...), else the error's name. */

@@ -8,14 +8,16 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
 } from '@temporalio/workflow';
 import type { RedemptionPlan } from '../../domain/redemption';
 import type { RedemptionState, RedemptionWorkflowInput } from '../shared';
 import { postgres } from './activities';
 import { issueCoupon, issueGiftCard } from './digital';
-import { Cancelled, describe, failureType, Lost } from './endings';
+import { Cancelled, describe, failureType, Lost, Rejected } from './endings';
 import { listen } from './handlers';
 import { fulfilPhysical } from './physical';
+import { awaitReview, inReviewStep, reviewPatch } from './review';
 import { RedemptionRun, type StepSpec } from './run';
 
 /** `lean`: runs since `redemption-lean-v3` upsert the status fewer times (see `RedemptionRun`). */
@@ -44,14 +46,30 @@ export async function playbook(
   return r.state;
 }
 
+/**
+ * Holds the points; a plan with review reasons also moves to `in_review` in the same transaction
+ * (so `POST /redemptions` answers `in_review`) and waits there for a decision. Only such runs
+ * take `redemption-review-v4`: the others' commands are unchanged.
+ */
 async function hold(r: RedemptionRun, plan: RedemptionPlan): Promise<void> {
-  const held = r.steps([
-    'points_held',
-    { points: plan.points, tier: plan.tier, priority: plan.priority },
-  ]);
-  await postgres.holdPoints({ ...r.ids, points: plan.points, actor: r.input.actor, steps: held });
+  const review = plan.review?.reasons.length && patched(reviewPatch) ? plan.review : null;
+  const held = r.steps(
+    ['points_held', { points: plan.points, tier: plan.tier, priority: plan.priority }],
+    ...(review ? [inReviewStep(review)] : []),
+  );
+  const overBudget = (review?.reasons ?? [])
+    .filter((reason) => reason.source === 'budget')
+    .map((reason) => String(reason.details.budget));
+  await postgres.holdPoints({
+    ...r.ids,
+    points: plan.points,
+    actor: r.input.actor,
+    steps: held,
+    ...(overBudget.length ? { overBudget } : {}),
+  });
   r.saga.add('points released', () => postgres.releasePoints(r.ids));
   r.shown(held);
+  if (review) await awaitReview(r, review);
 }
 
 /** Fulfils by kind; answers steps with no effect of their own, to write with the redemption. */
@@ -72,14 +90,23 @@ async function end(r: RedemptionRun, err: unknown): Promise<void> {
   const { state } = r;
   const inTemporal = isCancellation(err);
   if (inTemporal && r.saga.committed) throw err;
+  const rejected = err instanceof Rejected;
   const ending =
-    inTemporal || err instanceof Cancelled ? 'cancelled' : err instanceof Lost ? 'lost' : 'failed';
+    inTemporal || rejected || err instanceof Cancelled
+      ? 'cancelled'
+      : err instanceof Lost
+        ? 'lost'
+        : 'failed';
   state.reason = inTemporal
     ? 'cancelled: the workflow was cancelled in Temporal'
-    : ending === 'cancelled'
-      ? `cancelled by ${r.cancel!.actor}: ${r.cancel!.reason}`
-      : describe(err);
-  state.failureType = { cancelled: 'Cancelled', lost: 'Lost', failed: failureType(err) }[ending];
+    : rejected
+      ? err.message
+      : ending === 'cancelled'
+        ? `cancelled by ${r.cancel!.actor}: ${r.cancel!.reason}`
+        : describe(err);
+  state.failureType = rejected
+    ? 'ReviewRejected'
+    : { cancelled: 'Cancelled', lost: 'Lost', failed: failureType(err) }[ending];
   await CancellationScope.nonCancellable(async () => {
     const undone = await r.saga.compensate();
     await r.record(ending, { reason: state.reason, failureType: state.failureType, undone });

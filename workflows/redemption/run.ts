@@ -7,6 +7,7 @@ import { upsertSearchAttributes } from '@temporalio/workflow';
 import {
   redemptionStatuses,
   type RedemptionStatus,
+  type ReviewDecision,
   type TimelineStep,
 } from '../../domain/redemption';
 import type { StepInput } from '../../redemptions/records';
@@ -25,6 +26,10 @@ export class RedemptionRun {
   readonly ids: { redemptionId: string; memberId: string };
   readonly saga = new Saga();
   cancel: { actor: string; reason: string } | null = null;
+  /** Ops' decision on a review hold, once asked (then no other is taken). */
+  review: ReviewDecision | null = null;
+  /** The review decision is written (the `reviewRedemption` update answers then). */
+  reviewDecided = false;
   shipped = false;
   delivered = false;
   /** Null: not yet upserted by the workflow (the member and reward go with the first). */
@@ -90,9 +95,17 @@ export class RedemptionRun {
     for (const { seq } of steps) this.lastSeq = Math.max(this.lastSeq, seq);
   }
 
-  /** A step with no effect of its own (a decision, an ending): written by a local activity. */
-  async record(name: StepName, detail: Record<string, unknown> = {}): Promise<void> {
+  /**
+   * A step with no effect of its own (a decision, an ending): written by a local activity.
+   * `status`: the status it moves the redemption to, when not named by the step.
+   */
+  async record(
+    name: StepName,
+    detail: Record<string, unknown> = {},
+    status?: RedemptionStatus,
+  ): Promise<void> {
     const [step] = this.steps([name, detail]);
+    if (status) step!.status = status;
     await postgres.recordRedemption(step!);
     this.shown([step!]);
   }

@@ -3,23 +3,23 @@ import { useRef, useState, type FormEvent } from 'react';
 import { api, type RedemptionAction } from '../api';
 import { problemText } from '../components';
 
-const labels: Record<
-  RedemptionAction,
-  { open: string; title: string; submit: string; done: string }
-> = {
-  cancel: {
-    open: 'Cancel redemption…',
-    title: 'Cancel this redemption',
-    submit: 'Cancel redemption',
-    done: 'Cancelled: stock and points are given back.',
-  },
-  return: {
-    open: 'Record a return…',
-    title: 'Record a return',
-    submit: 'Record the return',
-    done: 'Return recorded: the points are refunded after the tier’s delay.',
-  },
-};
+type DialogAction = Exclude<RedemptionAction, 'review'>;
+
+const labels: Record<DialogAction, { open: string; title: string; submit: string; done: string }> =
+  {
+    cancel: {
+      open: 'Cancel redemption…',
+      title: 'Cancel this redemption',
+      submit: 'Cancel redemption',
+      done: 'Cancelled: stock and points are given back.',
+    },
+    return: {
+      open: 'Record a return…',
+      title: 'Record a return',
+      submit: 'Record the return',
+      done: 'Return recorded: the points are refunded after the tier’s delay.',
+    },
+  };
 
 export function ActionDialog({
   id,
@@ -27,7 +27,7 @@ export function ActionDialog({
   done,
 }: {
   id: string;
-  action: RedemptionAction;
+  action: DialogAction;
   done: (message: string) => void;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);

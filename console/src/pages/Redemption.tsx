@@ -112,9 +112,21 @@ function Actions({
   } else {
     body = (
       <div className="actions" role="group" aria-label="Actions">
-        {actions.map((action) => (
-          <ActionDialog key={action} id={redemption.redemptionId} action={action} done={finished} />
-        ))}
+        {actions.map((action) =>
+          // A review is decided on the review queue, where the reasons are shown.
+          action === 'review' ? (
+            <Link key={action} to="/reviews">
+              Decide in the review queue
+            </Link>
+          ) : (
+            <ActionDialog
+              key={action}
+              id={redemption.redemptionId}
+              action={action}
+              done={finished}
+            />
+          ),
+        )}
       </div>
     );
   }
