@@ -18,6 +18,8 @@ export interface FindingRow {
   at: Date;
 }
 
+const isTrx = (db: Db | Trx): db is Trx => (db as Trx).isTransaction === true;
+
 const counts = new Map<string, number>();
 
 /** Findings recorded by this process, by detector (Prometheus counter). */
@@ -75,8 +77,7 @@ export async function recordFindings(
     }
     return rows;
   };
-  const rows =
-    'isTransaction' in db && db.isTransaction ? await write(db) : await db.transaction(write);
+  const rows = isTrx(db) ? await write(db) : await db.transaction(write);
   for (const r of rows) counts.set(r.detector, (counts.get(r.detector) ?? 0) + 1);
   return rows;
 }

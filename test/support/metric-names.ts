@@ -23,6 +23,7 @@ export const apiMetrics = {
     'loyalty_giftcard_float_days_left',
     'loyalty_rewards_low_stock',
     'loyalty_budget_usage_ratio',
+    'loyalty_anomaly_findings_total',
     'loyalty_webhook_subscriptions',
   ],
 };
