@@ -189,7 +189,8 @@ export function registerProgramMetrics(registry: Registry, deps: ProgramMetricsD
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await deps.db('anomaly_findings')
+      const rows = await deps
+        .db('anomaly_findings')
         .select('detector')
         .count<{ detector: string; n: number }[]>({ n: '*' })
         .groupBy('detector')

@@ -64,7 +64,7 @@ describe('anomaly detectors: each fires on its pattern', () => {
     const [hour] = earningVelocity(policy, accruals(11, 60_000, 10), c);
     assert.equal(hour?.detector, 'earningVelocity');
     assert.deepEqual(hour?.seen, { points: 110, events: 11, window: '1 hour' });
-    assert.match(hour!.why, /11 events > 10 in 1 hour/);
+    assert.match(hour.why, /11 events > 10 in 1 hour/);
     const day = earningVelocity(policy, accruals(21, H, 1_000), c);
     assert.deepEqual(
       day.map((f) => f.seen.window),
