@@ -182,6 +182,24 @@ export function registerProgramMetrics(registry: Registry, deps: ProgramMetricsD
       },
     });
   }
+  // Findings are never removed, so the count by detector is a counter, read at each scrape (any
+  // process may record one: the worker screening a redemption, the API).
+  new Counter({
+    name: 'loyalty_anomaly_findings_total',
+    help: 'Anomaly findings recorded (guardrails/), all time, by detector.',
+    labelNames: ['detector'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await deps
+        .db('anomaly_findings')
+        .select('detector')
+        .count<{ detector: string; n: number }[]>({ n: '*' })
+        .groupBy('detector')
+        .catch(() => null);
+      for (const r of rows ?? []) this.inc({ detector: r.detector }, Number(r.n));
+    },
+  });
   new Counter({
     name: 'loyalty_redemption_reviews_total',
     help: 'Redemptions held for review, all time, by event: held, reminded, approved, rejected.',

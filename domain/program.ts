@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { budgetsSchema } from './budgets';
+import { detectionSchema } from '../guardrails/policy';
 
 const duration = z.string().refine((value) => {
   try {
@@ -189,6 +190,7 @@ export const programSchema = z
       })
       .default(redemptionDefaults),
     budgets: budgetsSchema,
+    detection: detectionSchema,
   })
   .describe('A loyalty program policy version.');
 

@@ -48,6 +48,8 @@ export const webhookEventTypes = [
   // Programme budgets (domain/budgets.ts): a warning percentage reached, the limit reached.
   'budget.warning',
   'budget.exhausted',
+  // Anomaly detectors (guardrails/): one event per finding.
+  'anomaly.detected',
   'webhook.subscription_disabled',
   // Change control: members told ahead of a rule change and when it is in force.
   'program.rules_changing',

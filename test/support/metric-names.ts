@@ -24,6 +24,7 @@ export const apiMetrics = {
     'loyalty_rewards_low_stock',
     'loyalty_budget_usage_ratio',
     'loyalty_redemption_reviews_total',
+    'loyalty_anomaly_findings_total',
     'loyalty_webhook_subscriptions',
   ],
 };

@@ -1,0 +1,50 @@
+/**
+ * The accrual screen: the earning detectors (velocity, country, impossible travel) for one event,
+ * from one indexed read of the member's recent accruals (ledger_entries by member and time), in
+ * the caller's transaction. Not yet called by the accrual path: the lead wires it with frozen
+ * points (README, "Anomaly detection").
+ */
+import type { Trx } from '../infra/db';
+import { earningVelocity, impossibleTravel, unusualCountry, type Finding } from './detectors';
+import type { EventContext } from './geo';
+import { durationMs, type Detection } from './policy';
+import { accrualsSince, recentCountries } from './queries';
+
+export interface AccrualToScreen {
+  eventId: string;
+  memberId: string;
+  points: number;
+  at: Date;
+  context: EventContext;
+}
+
+/** True when no earning detector is on: the hot path then reads nothing. */
+export const earningDetectorsOff = (d: Detection): boolean =>
+  !d.earningVelocity?.length && !d.unusualCountry && !d.impossibleTravel;
+
+export async function screenAccrual(
+  trx: Trx,
+  d: Detection,
+  e: AccrualToScreen,
+): Promise<Finding[]> {
+  if (earningDetectorsOff(d)) return [];
+  const c = { memberId: e.memberId, subject: `event:${e.eventId}`, now: e.at };
+  const longest = Math.max(0, ...(d.earningVelocity ?? []).map((v) => durationMs(v.window)));
+  // Impossible travel needs the previous located event: look back a day at least.
+  const back = Math.max(longest, d.impossibleTravel ? 24 * 3_600_000 : 0);
+  const past =
+    back > 0 ? await accrualsSince(trx, e.memberId, new Date(e.at.getTime() - back)) : [];
+  const current = { at: e.at, points: e.points, ...e.context };
+  const out = earningVelocity(d, [...past, current], c);
+  if (d.impossibleTravel) {
+    const previous = past
+      .filter((p) => p.lat !== undefined && p.at <= e.at)
+      .sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+    out.push(...impossibleTravel(d, { current, previous }, c));
+  }
+  if (d.unusualCountry && e.context.country) {
+    const history = await recentCountries(trx, e.memberId, 50);
+    out.push(...unusualCountry(d, { country: e.context.country, history }, c));
+  }
+  return out;
+}

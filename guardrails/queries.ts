@@ -1,0 +1,86 @@
+/**
+ * The reads the detectors need, thin: each an indexed range on (member_id, created_at) or
+ * (status, created_at). Only the redemption screen uses them (a redemption is rarer than an
+ * accrual by orders of magnitude, so a few queries there cost little).
+ */
+import type { Db, Trx } from '../infra/db';
+import type { Activity } from './detectors';
+
+type Q = Db | Trx;
+
+export async function enrolledAt(db: Q, memberId: string): Promise<Date | undefined> {
+  const row = await db('members')
+    .where({ id: memberId })
+    .first<{ enrolled_at: Date }>('enrolled_at');
+  return row?.enrolled_at;
+}
+
+/** Accruals (points issued by events) since `since`, with where the event said it happened. */
+export async function accrualsSince(db: Q, memberId: string, since: Date): Promise<Activity[]> {
+  const rows = await db('ledger_entries as e')
+    .leftJoin('ledger_events as ev', 'ev.id', 'e.source_event_id')
+    .where('e.member_id', memberId)
+    .andWhere('e.kind', 'accrual')
+    .andWhere('e.created_at', '>', since)
+    .select<{ at: Date; points: number; payload: Record<string, unknown> | null }[]>(
+      'e.created_at as at',
+      'e.amount as points',
+      'ev.payload',
+    );
+  return rows.map((r) => ({ at: r.at, points: Number(r.points), ...located(r.payload) }));
+}
+
+/** Redemptions asked for since `since` (any status but refused ones never get a row). */
+export async function redemptionsSince(db: Q, memberId: string, since: Date): Promise<Activity[]> {
+  const rows = await db('redemptions')
+    .where('member_id', memberId)
+    .andWhere('created_at', '>', since)
+    .select<{ at: Date; points: number | null }[]>('created_at as at', 'points');
+  return rows.map((r) => ({ at: r.at, points: r.points ?? 0 }));
+}
+
+/** Countries of the member's last `limit` events that named one, newest first. */
+export async function recentCountries(db: Q, memberId: string, limit: number): Promise<string[]> {
+  const rows = await db('ledger_events')
+    .where('member_id', memberId)
+    .whereRaw("payload->>'country' IS NOT NULL")
+    .orderBy('occurred_at', 'desc')
+    .limit(limit)
+    .select<{ country: string }[]>(db.raw("payload->>'country' as country"));
+  return rows.map((r) => r.country);
+}
+
+/**
+ * Redemptions in the hour before `at` and in the same hour of each of the `weeks` weeks before,
+ * overall (`rewardId` absent) or of one reward: [current, week-1, week-2, ...].
+ */
+export async function sameHourCounts(
+  db: Q,
+  at: Date,
+  weeks: number,
+  rewardId?: string,
+): Promise<number[]> {
+  const week = 7 * 24 * 3_600_000;
+  const starts = Array.from({ length: weeks + 1 }, (_, i) => at.getTime() - i * week - 3_600_000);
+  const { rows } = await db.raw<{ rows: { i: number; n: number }[] }>(
+    `SELECT w.i, count(r.id)::int AS n
+       FROM unnest(?::timestamptz[]) WITH ORDINALITY AS w(start, i)
+       LEFT JOIN redemptions r
+         ON r.created_at > w.start AND r.created_at <= w.start + interval '1 hour'
+        AND (?::text IS NULL OR r.reward_id = ?::text)
+      GROUP BY w.i ORDER BY w.i`,
+    [starts.map((s) => new Date(s)), rewardId ?? null, rewardId ?? null],
+  );
+  return rows.map((r) => r.n);
+}
+
+function located(payload: Record<string, unknown> | null): Partial<Activity> {
+  if (!payload) return {};
+  const out: Partial<Activity> = {};
+  if (typeof payload.country === 'string') out.country = payload.country;
+  if (typeof payload.lat === 'number' && typeof payload.lon === 'number') {
+    out.lat = payload.lat;
+    out.lon = payload.lon;
+  }
+  return out;
+}
