@@ -82,14 +82,14 @@ export function createApp(deps: AppDeps): App {
     onError: (err) => deps.logger.warn({ err }, 'redemption step notifications: connection lost'),
   });
 
+  const events = [...eventRoutes(deps), ...eventBatchRoutes(deps)];
   const routes: RouteSpec[] = [
     ...systemRoutes({ ...deps, metrics, openApi: () => openApi }),
     ...docsRoutes(),
     ...consoleRoutes(),
     ...memberRoutes(deps),
     ...ledgerRoutes(deps),
-    ...eventRoutes(deps),
-    ...eventBatchRoutes(deps),
+    ...events,
     // Before `/rule-sets/:version`, so `/rule-sets/simulations...` is never read as a version.
     ...simulationRoutes(deps),
     ...ruleSetRoutes(deps),
@@ -107,7 +107,11 @@ export function createApp(deps: AppDeps): App {
   ];
   const openApi = buildOpenApi(routes, { version });
   const findKey = cachedKeyLookup(deps.db, deps.config.API_KEY_CACHE_SECONDS * 1000);
-  mountRoutes(app, routes, {
+  // The hot path (`POST /events`, `/events/batch`) is mounted first: express tries each earlier
+  // route's pattern on every request, ~80 of them before it in the declared order. No other route
+  // matches these paths, so the order changes nothing else (the OpenAPI document keeps `routes`).
+  const mounted = [...events, ...routes.filter((r) => !events.includes(r))];
+  mountRoutes(app, mounted, {
     db: deps.db,
     findKey,
     idempotency: {
