@@ -200,6 +200,15 @@ export const appSchema = z.object({
     .describe(
       'How long the API remembers a valid API key (0: look it up on every request); a revoked key keeps working for at most this long.',
     ),
+  EVENT_ACCESS_LOG_SAMPLE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(100)
+    .describe(
+      'One in this many successful `POST /events` requests gets an access-log line (1: every one); errors and other routes are always logged.',
+    ),
   WORKER_METRICS_PORT: z.coerce
     .number()
     .int()

@@ -30,7 +30,7 @@ import {
   type Refusal,
 } from '../domain/refusal';
 import type { Db, Trx } from '../infra/db';
-import { hashRequest, replay, type ActivityEvent, type EventResult } from './activity';
+import { hashJson, replay, type ActivityEvent, type EventResult } from './activity';
 import type { StoredEvent } from './store';
 import {
   assertEarnable,
@@ -113,7 +113,8 @@ async function decideAndWrite(
     try {
       const locked = members.get(event.memberId ?? `ext:${event.externalId}`);
       if (!locked) throw noSuchMember(event);
-      const hash = hashRequest(event);
+      const payload = JSON.stringify(event);
+      const hash = hashJson(payload);
       const before = seen.events.get(event.eventId);
       if (before) return { result: replay(before, hash, event.eventId) };
       const id = locked.row.id;
@@ -156,7 +157,7 @@ async function decideAndWrite(
         type: event.type,
         orderId: event.orderId ?? null,
         hash,
-        payload: JSON.stringify(event),
+        payload,
         response: JSON.stringify(body),
         occurredAt: event.occurredAt ?? now,
         version: ruleSet.version,

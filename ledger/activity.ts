@@ -39,7 +39,12 @@ export interface EventResult {
 export type EventAnswer = Record<string, unknown> & { memberId: string };
 
 export function hashRequest(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+  return hashJson(JSON.stringify(value));
+}
+
+/** `hashRequest` of a value already serialized, so a caller storing the JSON stringifies once. */
+export function hashJson(json: string): string {
+  return createHash('sha256').update(json).digest('hex');
 }
 
 /** The stored answer to an event sent again; the same id with other content is a conflict. */
