@@ -114,6 +114,7 @@ describe('console: the redemption queue and a redemption’s page', () => {
     assert.deepEqual(await nav.getByRole('link').allTextContents(), [
       'Queue',
       'Substitutions',
+      'Reviews',
       'Members',
       'Programme health',
       'Catalog',

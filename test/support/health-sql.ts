@@ -201,8 +201,8 @@ export async function expectedFigures(
         db,
         // Waiting for delivery: since shipping once shipped, else since the request.
         `SELECT count(*)::int AS n FROM redemptions r
-         WHERE r.status IN ('requested', 'points_held', 'substitution_pending', 'backordered',
-                            'stock_reserved', 'shipment_requested', 'shipped')
+         WHERE r.status IN ('requested', 'points_held', 'in_review', 'substitution_pending',
+                            'backordered', 'stock_reserved', 'shipment_requested', 'shipped')
            AND coalesce((SELECT min(at) FROM redemption_steps s
                          WHERE s.redemption_id = r.id AND s.step = 'shipped'), r.created_at) < ?`,
         [new Date(asOf.getTime() - slaMs)],
