@@ -3,13 +3,15 @@
  * `detection.redemptionVelocity` at 2 an hour, a member's burst of five redemptions sees the
  * first two go through and the other three held `in_review` with the detector's reason (the POST,
  * `GET /redemptions/:id` and `GET /reviews` say so), each with one finding and one
- * `anomaly.detected` event; ops approve one (it completes) and reject the others (points back,
- * stock untouched). Another member redeeming ordinarily is not held. `GET /anomalies` lists the
- * findings with its filters and paging, and refuses a bad filter naming it.
+ * `anomaly.detected` event (a retried plan step records none again); ops approve one (it
+ * completes) and reject the others (points back, stock untouched). Another member redeeming
+ * ordinarily is not held. `GET /anomalies` lists the findings with its filters and paging, and
+ * refuses a bad filter naming it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ProgramInput } from '../domain/program';
+import { planRedemption } from '../redemptions/plan';
 import { startTestContext, type TestContext } from './support/context';
 import { balanceOf, publishProgram } from './support/ledger';
 import {
@@ -139,6 +141,25 @@ describe('redemptions screened for anomalies', () => {
     for (const h of held) {
       assert.ok((await programEvents(t, h.id)).includes('redemption.held_for_review'));
     }
+
+    // The plan step again for a held one, as a retried activity runs it: the same reason, and
+    // nothing recorded twice.
+    const retried = await planRedemption(
+      t.db,
+      { redemptionId: held[0]!.id, memberId: member, rewardId: sku, quantity: 1 },
+      new Date(),
+      { screen: true },
+    );
+    assert.ok('plan' in retried, JSON.stringify(retried));
+    assert.deepEqual(
+      retried.plan.review?.reasons.map((r) => [r.source, r.details.subject]),
+      [['anomaly.redemptionVelocity', `redemption:${held[0]!.id}`]],
+    );
+    assert.equal((await t.db('anomaly_findings').where({ member_id: member })).length, 3);
+    assert.equal(
+      (await t.db('program_events').where({ type: 'anomaly.detected', member_id: member })).length,
+      3,
+    );
 
     // Points: 2 spent, 3 held. Stock: 2 shipped, none taken for the held ones.
     assert.deepEqual(await balanceOf(t, member), {
