@@ -50,7 +50,8 @@ export function createRedemptionActivities({
 
   return refusalsAsFailures({
     async planRedemption(request: RedemptionRequest): Promise<RedemptionPlan> {
-      const result = await planRedemption(db, request);
+      // The plan step screens for anomalies (the API's early check does not).
+      const result = await planRedemption(db, request, new Date(), { screen: true });
       if ('refused' in result) {
         const { type, field, message } = result.refused;
         throw ApplicationFailure.nonRetryable(`${field}: ${message}`, type);

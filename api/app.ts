@@ -25,6 +25,7 @@ import { suspensionRoutes } from './routes/suspension';
 import { memberRoutes } from './routes/members';
 import { programHealthRoutes } from './routes/program-health';
 import { budgetRoutes } from './routes/budgets';
+import { anomalyRoutes } from './routes/anomalies';
 import { setBudgetTimeZone } from '../budgets/settings';
 import { rewardRoutes } from './routes/rewards';
 import { redemptionRoutes } from './routes/redemptions';
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps): App {
     ...redemptionRoutes({ ...deps, steps }),
     ...substitutionRoutes(deps),
     ...reviewRoutes(deps),
+    ...anomalyRoutes(deps),
     ...webhookRoutes(deps),
     ...callbackRoutes(deps),
     ...sessionRoutes({ ...deps, routes: () => routes }),

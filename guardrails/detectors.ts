@@ -6,15 +6,18 @@
 import { distanceKm } from './geo';
 import { durationMs, type Detection, type Velocity } from './policy';
 
-export type DetectorName =
-  | 'earningVelocity'
-  | 'redemptionVelocity'
-  | 'newAccountRedemption'
-  | 'burstThenRedeem'
-  | 'redemptionSpike'
-  | 'unusualCountry'
-  | 'impossibleTravel'
-  | 'linkedAccounts';
+export const detectorNames = [
+  'earningVelocity',
+  'redemptionVelocity',
+  'newAccountRedemption',
+  'burstThenRedeem',
+  'redemptionSpike',
+  'unusualCountry',
+  'impossibleTravel',
+  'linkedAccounts',
+] as const;
+
+export type DetectorName = (typeof detectorNames)[number];
 
 export interface Finding {
   detector: DetectorName;

@@ -82,12 +82,35 @@ export async function recordFindings(
   return rows;
 }
 
-export async function listFindings(
-  db: Db,
-  filter: { memberId?: string; detector?: string; limit?: number },
-): Promise<FindingRow[]> {
-  const q = db<FindingRow>('anomaly_findings').orderBy('at', 'desc').orderBy('id', 'desc');
+export interface FindingFilter {
+  memberId?: string | undefined;
+  detector?: DetectorName | undefined;
+  /** Found at or after this time. */
+  since?: Date | undefined;
+  /** The page after this finding (its id), newest first. */
+  after?: number | undefined;
+  limit: number;
+}
+
+/** Findings newest first (by time, then id), one page. */
+export async function listFindings(db: Db, filter: FindingFilter): Promise<FindingRow[]> {
+  const q = db<FindingRow>('anomaly_findings')
+    .orderBy([
+      { column: 'at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(filter.limit);
   if (filter.memberId) void q.where('member_id', filter.memberId);
   if (filter.detector) void q.where('detector', filter.detector);
-  return q.limit(Math.min(filter.limit ?? 100, 500));
+  if (filter.since) void q.where('at', '>=', filter.since);
+  if (filter.after !== undefined) {
+    void q.whereRaw('(at, id) < (SELECT f.at, f.id FROM anomaly_findings f WHERE f.id = ?)', [
+      filter.after,
+    ]);
+  }
+  return q;
+}
+
+export async function findingExists(db: Db, id: number): Promise<boolean> {
+  return !!(await db('anomaly_findings').where({ id }).first('id'));
 }

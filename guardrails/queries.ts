@@ -30,12 +30,19 @@ export async function accrualsSince(db: Q, memberId: string, since: Date): Promi
   return rows.map((r) => ({ at: r.at, points: Number(r.points), ...located(r.payload) }));
 }
 
-/** Redemptions asked for since `since` (any status but refused ones never get a row). */
-export async function redemptionsSince(db: Q, memberId: string, since: Date): Promise<Activity[]> {
-  const rows = await db('redemptions')
-    .where('member_id', memberId)
-    .andWhere('created_at', '>', since)
-    .select<{ at: Date; points: number | null }[]>('created_at as at', 'points');
+/**
+ * Redemptions asked for since `since` (any status but refused ones never get a row), but for
+ * `except` (the one being screened: its caller counts it at its own time).
+ */
+export async function redemptionsSince(
+  db: Q,
+  memberId: string,
+  since: Date,
+  except?: string,
+): Promise<Activity[]> {
+  const q = db('redemptions').where('member_id', memberId).andWhere('created_at', '>', since);
+  if (except !== undefined) void q.andWhereNot('id', except);
+  const rows = await q.select<{ at: Date; points: number | null }[]>('created_at as at', 'points');
   return rows.map((r) => ({ at: r.at, points: r.points ?? 0 }));
 }
 

@@ -68,17 +68,11 @@ async function detect(db: Db | Trx, d: Detection, r: RedemptionToScreen): Promis
     new Date(now.getTime() - Math.max(0, ...windows.map(durationMs)));
 
   if (d.redemptionVelocity?.length) {
-    const past = await redemptionsSince(
-      db,
-      r.memberId,
-      since(d.redemptionVelocity.map((v) => v.window)),
-    );
-    // The redemption being screened may already have its row; count it once either way.
-    const all =
-      past.length && past.some((p) => p.at.getTime() === now.getTime())
-        ? past
-        : [...past, { at: now, points: r.points }];
-    out.push(...redemptionVelocity(d, all, c));
+    const window = since(d.redemptionVelocity.map((v) => v.window));
+    // The redemption being screened may already have its row (asked for before its plan ran):
+    // counted once, at `now`, whether or not it has.
+    const past = await redemptionsSince(db, r.memberId, window, r.redemptionId);
+    out.push(...redemptionVelocity(d, [...past, { at: now, points: r.points }], c));
   }
   const accrualWindows = [d.newAccountRedemption?.accrualWithin, d.burstThenRedeem?.window].filter(
     (w): w is string => w !== undefined,

@@ -20,6 +20,7 @@ import type { SubstitutionPolicy } from '../domain/rewards';
 import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
 import { redemptionBudgetCheck } from '../budgets/redemptions';
+import { screenRedemption, type RedemptionFinding } from '../guardrails/redemption';
 
 /** Why the plan says no: a business-failure type (the workflow's), the field and a message. */
 export interface PlanRefusal {
@@ -81,11 +82,17 @@ export function refusalOf(refused: PlanRefusal): Refusal {
   });
 }
 
-/** Decides eligibility in one round trip; `now` fixes the day and month the caps count. */
+/**
+ * Decides eligibility in one round trip; `now` fixes the day and month the caps count. With
+ * `screen` (the workflow's plan step, not the API's early check), an eligible redemption is also
+ * screened by the anomaly detectors: their findings are recorded (once per redemption, so a
+ * retried plan records nothing twice) and become review reasons.
+ */
 export async function planRedemption(
   db: Db,
   request: Omit<RedemptionRequest, 'actor' | 'backorder'>,
   now: Date = new Date(),
+  { screen = false }: { screen?: boolean } = {},
 ): Promise<PlanResult> {
   const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
@@ -166,7 +173,18 @@ export async function planRedemption(
     return refuse(FailureType.InsufficientPoints, 'quantity', message);
   }
   const tier = program.tiers[tierIndex(program, row.tier)]!;
-  const reasons = reviewReasons(policy, points, budget.holds);
+  // Redemptions carry no shipping country or address yet: those detectors wait for one.
+  const anomalies = screen
+    ? await screenRedemption(db, {
+        redemptionId: request.redemptionId,
+        memberId: request.memberId,
+        rewardId: request.rewardId,
+        points,
+        ruleVersion: version,
+        at: now,
+      })
+    : [];
+  const reasons = reviewReasons(policy, points, budget.holds, anomalies);
   return {
     ruleVersion: version,
     plan: {
@@ -211,13 +229,14 @@ export async function planRedemption(
 }
 
 /**
- * Why this redemption must wait for a person, if at all: the one place reasons are gathered, so
- * further checks (anomaly detectors, budgets held for approval) add theirs to the same list.
+ * Why this redemption must wait for a person, if at all: the one place reasons are gathered
+ * (budgets held for approval, the points threshold, the anomaly detectors' findings).
  */
 export function reviewReasons(
   policy: Program['redemption'],
   points: number,
   budgetHolds: { budget: string; message: string }[],
+  anomalies: RedemptionFinding[] = [],
 ): ReviewReason[] {
   const reasons: ReviewReason[] = budgetHolds.map(({ budget, message }) => ({
     source: 'budget',
@@ -231,5 +250,6 @@ export function reviewReasons(
       details: { points, reviewAbovePoints: policy.reviewAbovePoints },
     });
   }
+  reasons.push(...anomalies);
   return reasons;
 }

@@ -18,6 +18,7 @@ import { RuleChangePage } from './pages/RuleChange';
 import { RuleChanges } from './pages/RuleChanges';
 import { SignIn } from './pages/SignIn';
 import { Reviews } from './pages/Reviews';
+import { Anomalies } from './pages/Anomalies';
 import { Substitutions } from './pages/Substitutions';
 import { Link, match, usePath } from './router';
 import { SessionProvider, useSession } from './session';
@@ -42,6 +43,7 @@ export const pages: Page[] = [
     component: Substitutions,
   },
   { path: '/reviews', nav: 'Reviews', needs: 'listReviews', component: Reviews },
+  { path: '/anomalies', nav: 'Anomalies', needs: 'listAnomalies', component: Anomalies },
   { path: '/members', nav: 'Members', needs: 'lookupMembers', component: Members },
   { path: '/members/:id', needs: 'getMember', component: MemberPage },
   { path: '/health', nav: 'Programme health', needs: 'programHealth', component: HealthPage },

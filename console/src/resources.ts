@@ -1,6 +1,6 @@
 /**
- * The API calls and answer types of the substitutions, members, catalog and programme-health
- * pages, beside the foundation's `api` (same `request`: cookie, CSRF header, problem+json). The
+ * The API calls and answer types of the substitutions, reviews, anomalies, members, catalog and
+ * programme-health pages, beside the foundation's `api` (same `request`: cookie, CSRF header, problem+json). The
  * types come from the API's OpenAPI document, so a change of shape there fails the typecheck here.
  */
 import { request, type RedemptionPage } from './api';
@@ -11,6 +11,9 @@ type JsonOf<R> = R extends { content: { 'application/json': infer Body } } ? Bod
 export type Substitution = JsonOf<paths['/substitutions/{id}']['get']['responses'][200]>;
 export type SubstitutionStatus = Substitution['status'];
 export type Review = JsonOf<paths['/reviews']['get']['responses'][200]>['reviews'][number];
+export type AnomaliesPage = JsonOf<paths['/anomalies']['get']['responses'][200]>;
+export type Anomaly = AnomaliesPage['anomalies'][number];
+export type Detector = Anomaly['detector'];
 export type MemberFound = JsonOf<paths['/members']['get']['responses'][200]>['members'][number];
 export type MemberDetail = JsonOf<paths['/members/{id}']['get']['responses'][200]>;
 export type LedgerPage = JsonOf<paths['/members/{id}/ledger']['get']['responses'][200]>;
@@ -59,6 +62,10 @@ export const resources = {
       body: { decision, reason },
       idempotencyKey: key,
     }),
+
+  /** The newest findings (one page of 200), of one detector or all. */
+  anomalies: (detector: Detector | undefined) =>
+    request<AnomaliesPage>('GET', '/anomalies', { query: { detector, limit: 200 } }),
 
   findMembers: (q: string) =>
     request<{ members: MemberFound[] }>('GET', '/members', { query: { q, limit: 50 } }),

@@ -115,6 +115,7 @@ describe('console: the redemption queue and a redemption’s page', () => {
       'Queue',
       'Substitutions',
       'Reviews',
+      'Anomalies',
       'Members',
       'Programme health',
       'Catalog',

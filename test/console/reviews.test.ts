@@ -2,11 +2,13 @@
  * The review queue in the console, in headless Chromium against the real stack: a redemption
  * above `reviewAbovePoints` is held (through the API); ops see it with its reason and deadline,
  * are asked for a reason first, then approve one and reject another. A readonly session sees the
- * queue with no way to decide.
+ * queue with no way to decide. A redemption held by an anomaly detector (redemption velocity)
+ * shows the detector and what it found.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import type { ProgramInput } from '../../domain/program';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
 import type { TestContext } from '../support/context';
 import { balanceOf, publishProgram } from '../support/ledger';
@@ -26,8 +28,10 @@ const cardOf = (page: Page, id: string) => page.locator(`li[data-review="${id}"]
 
 describe('console: redemptions held for review', () => {
   let c: ConsoleTest;
+  let inForce: ProgramInput | undefined;
   before(async () => {
     c = await startConsoleTest('console-reviews');
+    inForce = (await c.t.api('GET', '/rule-sets/active')).body.program as ProgramInput;
     await publishProgram(c.t, {
       ...consoleProgram,
       redemption: {
@@ -36,9 +40,12 @@ describe('console: redemptions held for review', () => {
         reviewDeadline: '10 minutes',
         reviewReminderBefore: '5 minutes',
       },
+      detection: { redemptionVelocity: [{ window: '1 hour', maxEvents: 1 }] },
     });
   });
   after(async () => {
+    // The database is shared with the files after this one: the programme in force goes back.
+    if (inForce) await publishProgram(c.t, inForce);
     await c?.stop();
   });
 
@@ -81,6 +88,23 @@ describe('console: redemptions held for review', () => {
       held: 0,
       debt: 0,
     });
+  });
+
+  it('a redemption held by an anomaly detector shows what it found', async () => {
+    const rewardId = await createReward(c.t, { pointsCost: 100, onHand: 5 });
+    const memberId = await memberWithPoints(c.t, 1000);
+    const first = await redeem(c.t, { memberId, rewardId });
+    assert.notEqual(first.body.status, 'in_review', 'below every threshold');
+    const second = await redeem(c.t, { memberId, rewardId });
+    assert.equal(second.body.status, 'in_review', JSON.stringify(second.body));
+    const { page } = await c.signIn('ops');
+    await page.getByRole('link', { name: 'Reviews' }).click();
+    const card = cardOf(page, second.body.redemptionId as string);
+    await card.waitFor();
+    const reason = card.locator('.reasons li[data-source="anomaly.redemptionVelocity"]');
+    assert.equal(await reason.innerText(), 'Anomaly: Redemption velocity: 2 events > 1 in 1 hour');
+    assert.equal(await card.locator('.reasons li').count(), 1, 'below reviewAbovePoints');
+    await checkPage(page, 'reviews-anomaly');
   });
 
   it('a readonly session sees the queue but no way to decide', async () => {

@@ -15,9 +15,10 @@ import {
   problemText,
   usePolling,
 } from '../components';
-import { resources, type Review } from '../resources';
+import { resources, type Detector, type Review } from '../resources';
 import { Link } from '../router';
 import { useSignedIn } from '../session';
+import { detectorLabels } from './Anomalies';
 import { pollMs } from './Queue';
 import { Countdown } from './Substitutions';
 
@@ -112,13 +113,20 @@ function ReviewCard(props: {
       <ul className="reasons" aria-label="Why it was held">
         {r.reasons.map((reason, i) => (
           <li key={i} data-source={reason.source}>
-            <strong>{reason.source}</strong>: {reason.summary}
+            <strong>{reasonLabel(reason.source)}</strong>: {reason.summary}
           </li>
         ))}
       </ul>
       {mayDecide && <ReviewDecision r={r} decided={decided} />}
     </article>
   );
+}
+
+/** `anomaly.redemptionVelocity` → `Anomaly: Redemption velocity`; other sources as they are. */
+function reasonLabel(source: string): string {
+  const detector = source.startsWith('anomaly.') ? source.slice('anomaly.'.length) : null;
+  if (detector === null) return source;
+  return `Anomaly: ${detectorLabels[detector as Detector] ?? detector}`;
 }
 
 const newKeys = () => ({ approve: crypto.randomUUID(), reject: crypto.randomUUID() });
