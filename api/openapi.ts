@@ -80,9 +80,8 @@ function operation(spec: RouteSpec): JsonSchema {
   }
   const errors: number[] = [500];
   if (spec.auth !== 'public') errors.push(401, 403);
-  if (spec.body || (spec.query && spec.invalidQuery !== 'bad-request')) errors.push(422);
+  if (spec.body || spec.query) errors.push(422);
   if (spec.body) errors.push(400, 415);
-  if (spec.query && spec.invalidQuery === 'bad-request') errors.push(400);
   if (spec.params) errors.push(404);
   if (spec.idempotent) errors.push(409);
   for (const status of errors) {

@@ -44,8 +44,6 @@ export interface RouteSpec<
   body?: B;
   /** What an invalid body is: `validation` (a 422, the default) or `bad-request` (a 400). */
   invalidBody?: 'validation' | 'bad-request';
-  /** What an invalid query string is: `validation` (a 422, the default) or `bad-request` (a 400). */
-  invalidQuery?: 'validation' | 'bad-request';
   /** The largest JSON body taken, as body-parser reads it (default `1mb`). */
   bodyLimit?: string;
   responses: Record<number, ResponseSpec>;
@@ -103,7 +101,7 @@ function validate(spec: RouteSpec) {
     }
     const query = (spec.query ?? nothing).safeParse(req.query);
     if (!query.success) {
-      throw new Problem(spec.invalidQuery ?? 'validation', 'The query string is not valid.', {
+      throw new Problem('validation', 'The query string is not valid.', {
         errors: fieldErrors(query.error, 'query'),
       });
     }

@@ -230,7 +230,7 @@ describe('redemptions screened for anomalies', () => {
     );
   });
 
-  it('GET /anomalies: a bad filter is a 400 naming it; a partner key may not read', async () => {
+  it('GET /anomalies: a bad filter is a 422 naming it; a partner key may not read', async () => {
     for (const [query, field] of [
       ['?detector=nope', 'query.detector'],
       ['?memberId=not-a-uuid', 'query.memberId'],
@@ -240,7 +240,7 @@ describe('redemptions screened for anomalies', () => {
       ['?after=999999999', 'query.after'],
     ]) {
       const res = await anomalies(query!);
-      assert.equal(res.status, 400, `${query}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.status, 422, `${query}: ${JSON.stringify(res.body)}`);
       assert.deepEqual(
         res.body.errors.map((e: { field: string }) => e.field),
         [field],

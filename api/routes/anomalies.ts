@@ -1,7 +1,7 @@
 /**
  * `GET /anomalies`: what the anomaly detectors found (guardrails/), newest first, for ops to look
  * into: which detector, about whom and what, what was seen against which threshold, and why.
- * A bad filter is a 400 naming it; nothing here changes anything.
+ * A bad filter is a 422 naming it (as on every list route); nothing here changes anything.
  */
 import { z } from 'zod';
 import type { Db } from '../../infra/db';
@@ -48,7 +48,6 @@ export function anomalyRoutes(deps: { db: Db }): RouteSpec[] {
         "The anomaly detectors' findings, newest first: what was seen against which threshold",
       tag: 'Program',
       auth: 'readonly',
-      invalidQuery: 'bad-request',
       query: z.object({
         detector: z.enum(detectorNames).optional().describe('Only this detector.'),
         memberId: z.uuid().optional().describe("Only this member's findings."),
@@ -73,11 +72,11 @@ export function anomalyRoutes(deps: { db: Db }): RouteSpec[] {
             nextAfter: z.number().int().nullable(),
           }),
         },
-        400: { description: 'A filter is not valid (says which), or `after` names no finding.' },
+        422: { description: 'A filter is not valid (says which), or `after` names no finding.' },
       },
       handler: async ({ query }, _req, res) => {
         if (query.after !== undefined && !(await findingExists(deps.db, query.after))) {
-          throw new Problem('bad-request', `No finding ${query.after} to page after.`, {
+          throw new Problem('validation', `No finding ${query.after} to page after.`, {
             errors: [{ field: 'query.after', message: 'unknown finding id' }],
           });
         }
