@@ -64,7 +64,7 @@ export async function listFrozen(db: Db, memberId: string): Promise<FrozenItem[]
     original: Number(r.original),
     reason: r.reason,
     frozenAt: r.created_at.toISOString(),
-    findings: r.findings,
+    findings: r.findings.map((f) => ({ ...f, at: new Date(f.at).toISOString() })),
   }));
 }
 
