@@ -22,6 +22,7 @@ import { eventBatchRoutes } from './routes/events-batch';
 import { inventoryRoutes } from './routes/inventory';
 import { ledgerRoutes } from './routes/ledger';
 import { suspensionRoutes } from './routes/suspension';
+import { frozenRoutes } from './routes/frozen';
 import { memberRoutes } from './routes/members';
 import { programHealthRoutes } from './routes/program-health';
 import { budgetRoutes } from './routes/budgets';
@@ -109,6 +110,7 @@ export function createApp(deps: AppDeps): App {
     ...memberRoutes(deps),
     ...ledgerRoutes(deps),
     ...suspensionRoutes(deps),
+    ...frozenRoutes(deps),
     ...events,
     // Before `/rule-sets/:version`, so `/rule-sets/simulations...` is never read as a version.
     ...simulationRoutes(deps),

@@ -8,6 +8,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ms } from '../domain/program';
 import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
+import { frozenCounts } from '../ledger/frozen';
 import { memberCounts } from '../program/members';
 import { giftCardFloats, lowStock, webhookFigures } from '../program/operations';
 import { compactRollups, flowsOf, ledgerSums, liabilityOf, outstandingOf } from '../program/points';
@@ -198,6 +199,17 @@ export function registerProgramMetrics(registry: Registry, deps: ProgramMetricsD
         .groupBy('detector')
         .catch(() => null);
       for (const r of rows ?? []) this.inc({ detector: r.detector }, Number(r.n));
+    },
+  });
+  new Counter({
+    name: 'loyalty_frozen_points_total',
+    help: 'Flagged accruals frozen for review, all time, by event: frozen, released, voided.',
+    labelNames: ['event'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const counts = await frozenCounts(deps.db).catch(() => null);
+      for (const [event, n] of Object.entries(counts ?? {})) this.inc({ event }, n);
     },
   });
   new Counter({

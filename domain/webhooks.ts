@@ -23,6 +23,10 @@ export const webhookEventTypes = [
   'points.expired',
   'points.adjusted',
   'points.reversed',
+  // Flagged accruals (ledger/frozen.ts): frozen for review, then released or voided.
+  'points.frozen',
+  'points.released',
+  'points.voided',
   'redemption.created',
   'redemption.shipped',
   'redemption.delivered',

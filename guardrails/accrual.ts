@@ -1,11 +1,17 @@
 /**
  * The accrual screen: the earning detectors (velocity, country, impossible travel) for one event,
  * from one indexed read of the member's recent accruals (ledger_entries by member and time), in
- * the caller's transaction. Not yet called by the accrual path: the lead wires it with frozen
- * points (README, "Anomaly detection").
+ * the caller's transaction. The accrual batch (ledger/accrual-batch.ts) calls it for each earning
+ * event when any earning detector is on; findings freeze the event's points (ledger/frozen.ts).
  */
 import type { Trx } from '../infra/db';
-import { earningVelocity, impossibleTravel, unusualCountry, type Finding } from './detectors';
+import {
+  earningVelocity,
+  impossibleTravel,
+  unusualCountry,
+  type Activity,
+  type Finding,
+} from './detectors';
 import type { EventContext } from './geo';
 import { durationMs, type Detection } from './policy';
 import { accrualsSince, recentCountries } from './queries';
@@ -22,28 +28,37 @@ export interface AccrualToScreen {
 export const earningDetectorsOff = (d: Detection): boolean =>
   !d.earningVelocity?.length && !d.unusualCountry && !d.impossibleTravel;
 
+/**
+ * `earlier`: the member's accruals decided before this one in the same transaction and not written
+ * yet (a batch writes all its rows at the end), oldest first; they count as if read.
+ */
 export async function screenAccrual(
   trx: Trx,
   d: Detection,
   e: AccrualToScreen,
+  earlier: Activity[] = [],
 ): Promise<Finding[]> {
   if (earningDetectorsOff(d)) return [];
   const c = { memberId: e.memberId, subject: `event:${e.eventId}`, now: e.at };
   const longest = Math.max(0, ...(d.earningVelocity ?? []).map((v) => durationMs(v.window)));
   // Impossible travel needs the previous located event: look back a day at least.
   const back = Math.max(longest, d.impossibleTravel ? 24 * 3_600_000 : 0);
-  const past =
+  const read =
     back > 0 ? await accrualsSince(trx, e.memberId, new Date(e.at.getTime() - back)) : [];
+  const past = [...read, ...earlier];
   const current = { at: e.at, points: e.points, ...e.context };
   const out = earningVelocity(d, [...past, current], c);
   if (d.impossibleTravel) {
-    const previous = past
+    // Newest first; among equal times the later one (a batch's events share its time).
+    const previous = [...past]
+      .reverse()
       .filter((p) => p.lat !== undefined && p.at <= e.at)
       .sort((a, b) => b.at.getTime() - a.at.getTime())[0];
     out.push(...impossibleTravel(d, { current, previous }, c));
   }
   if (d.unusualCountry && e.context.country) {
-    const history = await recentCountries(trx, e.memberId, 50);
+    const unwritten = earlier.flatMap((a) => (a.country ? [a.country] : [])).reverse();
+    const history = [...unwritten, ...(await recentCountries(trx, e.memberId, 50))].slice(0, 50);
     out.push(...unusualCountry(d, { country: e.context.country, history }, c));
   }
   return out;

@@ -35,11 +35,13 @@ import type { StoredEvent } from './store';
 import {
   assertEarnable,
   earn,
+  earningFor,
   emptyWrites,
   MemberDraft,
   ruleTypeOf,
   type BatchWrites,
 } from './earn';
+import { createScreen } from './frozen-screen';
 import { loadRuleSet, type RuleSet } from './programs';
 import type { LedgerMemberRow } from './store';
 
@@ -109,7 +111,15 @@ async function decideAndWrite(
   const writes = emptyWrites();
   const drafts = new Map<string, MemberDraft>();
   const events: EventRow[] = [];
-  const outcomes = requests.map(({ event, actor }): AccrualOutcome => {
+  const screen = createScreen(trx, now);
+  const outcomes: AccrualOutcome[] = [];
+  for (const { event, actor } of requests) outcomes.push(await decide(event, actor));
+  if (budget?.needsExact) throw new BudgetRetry();
+  if (events.length > 0) await writeBatch(trx, writes, events, drafts, now);
+  await budget?.commit(trx, now);
+  return outcomes;
+
+  async function decide(event: ActivityEvent, actor: string): Promise<AccrualOutcome> {
     try {
       const locked = members.get(event.memberId ?? `ext:${event.externalId}`);
       if (!locked) throw noSuchMember(event);
@@ -138,7 +148,14 @@ async function decideAndWrite(
           writes,
         );
       drafts.set(id, draft);
-      const { points, changes } = earn(draft, writes, event, actor, ruleSet, budget);
+      const earning = earningFor(draft, event, ruleSet.program, budget);
+      // The earning detectors, when any is on (off: nothing read); findings freeze the points.
+      const flagged = await screen(draft, event, earning.earned, ruleSet);
+      const { points, changes } = earn(draft, writes, event, actor, ruleSet, budget, {
+        earning,
+        frozen: flagged.length > 0,
+      });
+      if (flagged.length > 0) points.frozen = { findings: flagged };
       const body = {
         eventId: event.eventId,
         memberId: id,
@@ -166,11 +183,7 @@ async function decideAndWrite(
     } catch (err) {
       return { error: err };
     }
-  });
-  if (budget?.needsExact) throw new BudgetRetry();
-  if (events.length > 0) await writeBatch(trx, writes, events, drafts, now);
-  await budget?.commit(trx, now);
-  return outcomes;
+  }
 }
 
 interface Locked {
@@ -276,12 +289,14 @@ async function writeBatch(
   await trx.raw(
     `WITH entry AS (
        INSERT INTO ledger_entries (member_id, kind, amount, available_delta, pending_delta,
-         debt_delta, qualifying, reason, actor, source_event_id, dedupe_key, rule_version, created_at)
-       SELECT member_id, 'accrual', amount, available, pending, debt, amount, reason, actor,
-         event_id, 'event:' || event_id, version, :now
+         debt_delta, frozen_delta, qualifying, reason, actor, source_event_id, dedupe_key,
+         rule_version, created_at)
+       SELECT member_id, 'accrual', amount, available, pending, debt, frozen, amount - frozen,
+         reason, actor, event_id, 'event:' || event_id, version, :now
        FROM unnest(:eMember::uuid[], :eAmount::bigint[], :eAvailable::bigint[], :ePending::bigint[],
-         :eDebt::bigint[], :eReason::text[], :eActor::text[], :eEvent::text[], :eVersion::int[])
-         AS e(member_id, amount, available, pending, debt, reason, actor, event_id, version)
+         :eDebt::bigint[], :eFrozen::bigint[], :eReason::text[], :eActor::text[], :eEvent::text[],
+         :eVersion::int[])
+         AS e(member_id, amount, available, pending, debt, frozen, reason, actor, event_id, version)
        RETURNING id, member_id, source_event_id),
      lot AS (
        INSERT INTO lots (member_id, entry_id, status, original, remaining, activates_at,
@@ -319,13 +334,15 @@ async function writeBatch(
          :vPayload::text[], :vResponse::text[], :vOccurred::timestamptz[], :vVersion::int[])
          AS v(id, member_id, type, order_id, hash, payload, response, occurred_at, version))
      UPDATE members m SET available = m.available + d.available,
-       pending = m.pending + d.pending, debt = m.debt + d.debt, status = d.status, tier = d.tier,
+       pending = m.pending + d.pending, debt = m.debt + d.debt, frozen = m.frozen + d.frozen,
+       status = d.status, tier = d.tier,
        tier_period_ends_at = d.period_ends, tier_grace_ends_at = d.grace_ends,
        last_activity_at = d.last_activity, updated_at = :now
      FROM unnest(:mId::uuid[], :mAvailable::bigint[], :mPending::bigint[], :mDebt::bigint[],
-       :mStatus::text[], :mTier::text[], :mPeriodEnds::timestamptz[], :mGraceEnds::timestamptz[],
-       :mActivity::timestamptz[])
-       AS d(id, available, pending, debt, status, tier, period_ends, grace_ends, last_activity)
+       :mFrozen::bigint[], :mStatus::text[], :mTier::text[], :mPeriodEnds::timestamptz[],
+       :mGraceEnds::timestamptz[], :mActivity::timestamptz[])
+       AS d(id, available, pending, debt, frozen, status, tier, period_ends, grace_ends,
+         last_activity)
      WHERE m.id = d.id`,
     {
       now,
@@ -334,13 +351,14 @@ async function writeBatch(
       eAvailable: entries.map((e) => e.available),
       ePending: entries.map((e) => e.pending),
       eDebt: entries.map((e) => e.debt),
+      eFrozen: entries.map((e) => e.frozen),
       eReason: entries.map((e) => e.reason),
       eActor: entries.map((e) => e.actor),
       eEvent: entries.map((e) => e.eventId),
       eVersion: entries.map((e) => versionOf.get(e.eventId)!),
       lEvent: lots.map((e) => e.eventId),
       lStatus: lots.map((e) => e.lot!.status),
-      lAmount: lots.map((e) => e.available + e.pending),
+      lAmount: lots.map((e) => e.available + e.pending + e.frozen),
       lActivates: lots.map((e) => e.lot!.activatesAt),
       lExpires: lots.map((e) => e.lot!.expiresAt),
       pEvent: lines.map((l) => l.eventId),
@@ -370,6 +388,7 @@ async function writeBatch(
       mAvailable: members.map((d) => d.deltas.available),
       mPending: members.map((d) => d.deltas.pending),
       mDebt: members.map((d) => d.deltas.debt),
+      mFrozen: members.map((d) => d.deltas.frozen),
       mStatus: members.map((d) => d.member.status),
       mTier: members.map((d) => d.member.tier),
       mPeriodEnds: members.map((d) => d.member.tier_period_ends_at),

@@ -22,7 +22,11 @@ export interface ActivityEvent {
   amount?: number | undefined;
   channel?: string | undefined;
   store?: string | undefined;
+  /** Where it happened (guardrails/geo.ts): read back by the earning detectors. */
   country?: string | undefined;
+  lat?: number | undefined;
+  lon?: number | undefined;
+  deviceId?: string | undefined;
   lines?: (PurchaseLine | ReturnLine)[] | undefined;
   reference?: string | undefined;
 }

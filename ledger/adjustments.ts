@@ -90,6 +90,7 @@ export async function closeMember(
     async (ledger) => {
       if (ledger.member.status === 'closed') return { closed: false, member: ledger.member };
       const { available, pending, held, debt } = ledger.balances;
+      const frozen = ledger.frozen;
       if (held > 0) {
         throw conflict(
           `Member ${input.memberId} has ${held} points held by open redemptions.`,
@@ -97,12 +98,13 @@ export async function closeMember(
           'settle open redemptions first',
         );
       }
-      if (available || pending || debt) {
+      if (available || pending || debt || frozen) {
         const entryId = await ledger.append({
           kind: 'adjustment',
           available: -available,
           pending: -pending,
           debt: -debt,
+          frozen: -frozen,
           reason: `member closed: ${input.reason}`,
           actor: input.actor,
           dedupeKey: `close:${input.memberId}`,
@@ -121,7 +123,7 @@ export async function closeMember(
       ledger.programEvent('member.closed', `member.closed:${input.memberId}`, {
         reason: input.reason,
         actor: input.actor,
-        forfeited: { available, pending },
+        forfeited: { available, pending, ...(frozen ? { frozen } : {}) },
         debtWrittenOff: debt,
       });
       return { closed: true, member: ledger.member };

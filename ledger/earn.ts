@@ -6,7 +6,13 @@
  * batch of events in order (several of one member's too, each seeing the ones before it) and writes
  * them all set-based in one statement.
  */
-import { capPeriods, computeEarning, type CapUsage, type PurchaseLine } from '../domain/earning';
+import {
+  capPeriods,
+  computeEarning,
+  type CapUsage,
+  type Earning,
+  type PurchaseLine,
+} from '../domain/earning';
 import { ms, tierIndex, type Program } from '../domain/program';
 import { Refusal, RefusalKind } from '../domain/refusal';
 import type { PointsGate } from '../budgets/points';
@@ -23,10 +29,16 @@ export interface BatchWrites {
     available: number;
     pending: number;
     debt: number;
+    /** All of `amount` when the accrual was flagged (ledger/frozen.ts), else 0. */
+    frozen: number;
     reason: string;
     actor: string;
     /** The lot the entry opens (not when all of it repaid debt). */
-    lot: { status: 'pending' | 'active'; activatesAt: Date | null; expiresAt: Date } | null;
+    lot: {
+      status: 'pending' | 'active' | 'frozen';
+      activatesAt: Date | null;
+      expiresAt: Date;
+    } | null;
   }[];
   lines: { eventId: string; line: PurchaseLine; points: number }[];
   /** Cap counters to add to, by `member|period|type`. */
@@ -43,7 +55,7 @@ export const emptyWrites = (): BatchWrites => ({
 
 /** One member inside a batch: its row as the events decided so far leave it. */
 export class MemberDraft implements TierLedger {
-  readonly deltas = { available: 0, pending: 0, debt: 0 };
+  readonly deltas = { available: 0, pending: 0, debt: 0, frozen: 0 };
 
   constructor(
     public member: LedgerMemberRow,
@@ -131,10 +143,30 @@ export function assertEarnable(event: ActivityEvent, version: number, program: P
   }
 }
 
+/** What `event` earns the member of `draft` under the rules, caps and budget (counted once). */
+export function earningFor(
+  draft: MemberDraft,
+  event: ActivityEvent,
+  program: Program,
+  budget: PointsGate | null,
+): Earning {
+  const type = ruleTypeOf(event);
+  const tier = program.tiers[tierIndex(program, draft.member.tier)]!;
+  const lines = (event.lines ?? []) as PurchaseLine[];
+  return computeEarning(
+    program,
+    tier,
+    { ...event, type, lines },
+    draft.usage(type, capPeriods(draft.now)),
+    budget ? (earned, base) => budget.allow(earned, base) : undefined,
+  );
+}
+
 /**
  * Decides `event` for the member of `draft` (already checked: open, earnable) and adds its rows to
  * `writes`. Answers the points part of the event's answer and what the lifecycle workflow should
- * hear about.
+ * hear about. `frozen` (the earning detectors flagged it): the points land frozen, neither
+ * spendable nor qualifying nor expiring until reviewed (ledger/frozen.ts); debt is repaid at release.
  */
 export function earn(
   draft: MemberDraft,
@@ -143,20 +175,15 @@ export function earn(
   actor: string,
   ruleSet: { version: number; program: Program },
   budget: PointsGate | null = null,
+  decided: { earning?: Earning; frozen?: boolean } = {},
 ): { points: Record<string, unknown>; changes: LifecycleChange[] } {
   const { program } = ruleSet;
   const type = ruleTypeOf(event);
   const now = draft.now;
-  const tier = program.tiers[tierIndex(program, draft.member.tier)]!;
   const periods = capPeriods(now);
   const lines = (event.lines ?? []) as PurchaseLine[];
-  const earning = computeEarning(
-    program,
-    tier,
-    { ...event, type, lines },
-    draft.usage(type, periods),
-    budget ? (earned, base) => budget.allow(earned, base) : undefined,
-  );
+  const earning = decided.earning ?? earningFor(draft, event, program, budget);
+  const frozen = decided.frozen === true && earning.earned > 0;
   const changes: LifecycleChange[] = [];
 
   const pendingFor = event.type === 'purchase' ? program.earning.pendingPeriod : undefined;
@@ -173,10 +200,11 @@ export function earn(
       ? `purchase ${event.orderId}: ${earning.base} base${earning.bonus ? ` + ${earning.bonus} bonus` : ''}${notes ? `, ${notes}` : ''}`
       : `${type}${event.reference ? ` ${event.reference}` : ''}${notes ? `: ${notes}` : ''}`;
 
-  // Debt is repaid first; the rest opens a lot (as `credit` in points.ts does).
-  const repaid = Math.min(earning.earned, draft.balances.debt);
+  // Debt is repaid first; the rest opens a lot (as `credit` in points.ts does). Frozen points
+  // repay nothing yet: they are not the member's until released.
+  const repaid = frozen ? 0 : Math.min(earning.earned, draft.balances.debt);
   const rest = earning.earned - repaid;
-  const bucket = activatesAt ? 'pending' : 'available';
+  const bucket = frozen ? 'frozen' : activatesAt ? 'pending' : 'available';
   if (earning.earned > 0) {
     writes.entries.push({
       eventId: event.eventId,
@@ -184,10 +212,18 @@ export function earn(
       amount: earning.earned,
       available: bucket === 'available' ? rest : 0,
       pending: bucket === 'pending' ? rest : 0,
+      frozen: bucket === 'frozen' ? rest : 0,
       debt: -repaid,
-      reason,
+      reason: frozen ? `${reason} (frozen for review)` : reason,
       actor,
-      lot: rest > 0 ? { status: activatesAt ? 'pending' : 'active', activatesAt, expiresAt } : null,
+      lot:
+        rest > 0
+          ? {
+              status: frozen ? 'frozen' : activatesAt ? 'pending' : 'active',
+              activatesAt,
+              expiresAt,
+            }
+          : null,
     });
     draft.deltas[bucket] += rest;
     draft.deltas.debt -= repaid;
@@ -207,7 +243,7 @@ export function earn(
     });
     changes.push('status');
   }
-  if (earning.earned > 0) {
+  if (earning.earned > 0 && !frozen) {
     draft.programEvent('points.accrued', `points.accrued:${event.eventId}`, {
       eventId: event.eventId,
       points: earning.earned,
@@ -215,7 +251,7 @@ export function earn(
       ruleVersion: ruleSet.version,
     });
   }
-  const qualifying = draft.qualify(earning.earned);
+  const qualifying = draft.qualify(frozen ? 0 : earning.earned);
   if (
     qualifying !== null &&
     checkUpgrade(draft, program, `${type} event ${event.eventId}`, qualifying)
@@ -223,7 +259,7 @@ export function earn(
     changes.push('tier');
   const wake = draft.member.lifecycle_wake_at?.getTime() ?? Infinity;
   const reminderAt = expiresAt.getTime() - ms(program.expiry.reminderBefore);
-  const lotted = earning.earned > 0 && rest > 0;
+  const lotted = earning.earned > 0 && rest > 0 && !frozen;
   if (lotted && Math.min(activatesAt?.getTime() ?? Infinity, reminderAt) < wake)
     changes.push('timers');
 
@@ -236,8 +272,8 @@ export function earn(
       capped: earning.capped,
       ...(earning.overBudget ? { overBudget: earning.overBudget } : {}),
       repaidDebt: repaid,
-      state: activatesAt ? 'pending' : 'available',
-      activatesAt: activatesAt?.toISOString() ?? null,
+      state: frozen ? 'frozen' : activatesAt ? 'pending' : 'available',
+      activatesAt: frozen ? null : (activatesAt?.toISOString() ?? null),
       expiresAt: lotted ? expiresAt.toISOString() : null,
     },
     changes,

@@ -47,9 +47,11 @@ export async function reviewMember(db: Db, memberId: string, asOf: Date): Promis
   );
 }
 
+/** Open lots whose clock runs: a frozen lot neither expires nor is reminded of (ledger/frozen.ts). */
 async function openLots(ledger: MemberLedger): Promise<OpenLotRow[]> {
   const { rows } = await ledger.trx.raw<{ rows: OpenLotRow[] }>(
-    'SELECT * FROM lots WHERE member_id = ? AND remaining > 0 ORDER BY expires_at, id',
+    `SELECT * FROM lots WHERE member_id = ? AND remaining > 0 AND status <> 'frozen'
+     ORDER BY expires_at, id`,
     [ledger.member.id],
   );
   return rows;

@@ -2,7 +2,8 @@
  * Crediting and debiting points with their lots. Policy on debt: a reversal that finds its points
  * already spent takes what it can from the member's other available points (soonest-expiring
  * first) and records the rest as debt; every later credit repays debt before it adds to a lot.
- * Nothing is dropped: available + pending + held - debt always equals the sum of the entries.
+ * Nothing is dropped: available + pending + held + frozen - debt always equals the sum of the
+ * entries.
  */
 import type { Take } from '../domain/lots';
 import type { EntryInput, MemberLedger } from './store';
@@ -68,11 +69,13 @@ export async function reverse(
   const others = await ledger.planFifo(amount - fromLot, lot?.id);
   const fromOthers = amount - fromLot - others.shortfall;
   const debt = others.shortfall;
-  const lotIsPending = lot?.status === 'pending';
+  // A frozen lot (a flagged accrual not yet reviewed) gives back from the frozen bucket.
+  const from = lot?.status ?? 'active';
   const entryId = await ledger.append({
     ...entry,
-    pending: lotIsPending ? -fromLot : 0,
-    available: -(lotIsPending ? 0 : fromLot) - fromOthers,
+    pending: from === 'pending' ? -fromLot : 0,
+    frozen: from === 'frozen' ? -fromLot : 0,
+    available: -(from === 'active' ? fromLot : 0) - fromOthers,
     debt,
   });
   if (entryId !== null) {

@@ -15,6 +15,7 @@ export interface EntryRow {
   pending_delta: number;
   held_delta: number;
   debt_delta: number;
+  frozen_delta: number;
   qualifying: number;
   reason: string;
   actor: string;
@@ -35,7 +36,8 @@ export async function memberSummary(db: Db, member: LedgerMemberRow, now: Date =
       [member.id, since],
     ),
     db.raw<{ rows: LotRow[] }>(
-      'SELECT * FROM lots WHERE member_id = ? AND remaining > 0 ORDER BY expires_at, id',
+      `SELECT * FROM lots WHERE member_id = ? AND remaining > 0 AND status <> 'frozen'
+       ORDER BY expires_at, id`,
       [member.id],
     ),
   ]);
@@ -54,6 +56,8 @@ export async function memberSummary(db: Db, member: LedgerMemberRow, now: Date =
       held: member.held,
       debt: member.debt,
     },
+    /** Flagged accruals waiting for review: not in `balance`, not spendable, not expiring. */
+    frozen: member.frozen,
     tier: {
       name: member.tier,
       benefits: current.benefits,
@@ -85,6 +89,7 @@ interface ExplainedRow extends EntryRow {
   after_pending: number;
   after_held: number;
   after_debt: number;
+  after_frozen: number;
   after_total: number;
   event_type: string | null;
   event_order_id: string | null;
@@ -108,7 +113,7 @@ export async function ledgerPage(
        SELECT le.*,
          sum(available_delta) OVER w AS after_available, sum(pending_delta) OVER w AS after_pending,
          sum(held_delta) OVER w AS after_held, sum(debt_delta) OVER w AS after_debt,
-         sum(amount) OVER w AS after_total
+         sum(frozen_delta) OVER w AS after_frozen, sum(amount) OVER w AS after_total
        FROM ledger_entries le WHERE member_id = ?
        WINDOW w AS (ORDER BY id)
      ) e
@@ -124,6 +129,7 @@ export async function ledgerPage(
       pending: Number(row.after_pending),
       held: Number(row.after_held),
       debt: Number(row.after_debt),
+      frozen: Number(row.after_frozen),
       total: Number(row.after_total),
     },
     source: row.source_event_id
@@ -147,6 +153,7 @@ export const entryView = (row: EntryRow) => ({
     pending: row.pending_delta,
     held: row.held_delta,
     debt: row.debt_delta,
+    frozen: row.frozen_delta,
   },
   qualifying: row.qualifying,
   reason: row.reason,
@@ -159,8 +166,8 @@ export const entryView = (row: EntryRow) => ({
 
 /**
  * Recomputes a member's balances from the ledger and checks every projection against it: the
- * stored balances, the lots (each lot equals its movements; open lots add up to available and
- * pending), and the open holds (add up to held).
+ * stored balances, the lots (each lot equals its movements; open lots add up to available,
+ * pending and frozen), and the open holds (add up to held).
  */
 export async function auditMember(db: Db, memberId: string) {
   const { rows } = await db.raw<{ rows: Record<string, number>[] }>(
@@ -169,13 +176,16 @@ export async function auditMember(db: Db, memberId: string) {
        (SELECT pending FROM members WHERE id = :m) AS stored_pending,
        (SELECT held FROM members WHERE id = :m) AS stored_held,
        (SELECT debt FROM members WHERE id = :m) AS stored_debt,
+       (SELECT frozen FROM members WHERE id = :m) AS stored_frozen,
        coalesce(sum(available_delta), 0)::bigint AS available,
        coalesce(sum(pending_delta), 0)::bigint AS pending,
        coalesce(sum(held_delta), 0)::bigint AS held,
        coalesce(sum(debt_delta), 0)::bigint AS debt,
+       coalesce(sum(frozen_delta), 0)::bigint AS frozen,
        coalesce(sum(amount), 0)::bigint AS total,
        (SELECT coalesce(sum(remaining), 0)::bigint FROM lots WHERE member_id = :m AND status = 'active') AS lots_active,
        (SELECT coalesce(sum(remaining), 0)::bigint FROM lots WHERE member_id = :m AND status = 'pending') AS lots_pending,
+       (SELECT coalesce(sum(remaining), 0)::bigint FROM lots WHERE member_id = :m AND status = 'frozen') AS lots_frozen,
        (SELECT coalesce(sum(a.amount), 0)::bigint FROM hold_allocations a JOIN holds h ON h.id = a.hold_id
           WHERE h.member_id = :m AND h.status = 'held') AS allocated_held,
        (SELECT count(*)::bigint FROM lots l WHERE l.member_id = :m AND l.remaining <>
@@ -185,13 +195,15 @@ export async function auditMember(db: Db, memberId: string) {
   );
   const r = rows[0]!;
   const problems: string[] = [];
-  for (const bucket of ['available', 'pending', 'held', 'debt'])
+  for (const bucket of ['available', 'pending', 'held', 'debt', 'frozen'])
     if (r[`stored_${bucket}`] !== r[bucket])
       problems.push(`${bucket}: stored ${r[`stored_${bucket}`]}, ledger ${r[bucket]}`);
   if (r.lots_active !== r.available)
     problems.push(`active lots hold ${r.lots_active}, available is ${r.available}`);
   if (r.lots_pending !== r.pending)
     problems.push(`pending lots hold ${r.lots_pending}, pending is ${r.pending}`);
+  if (r.lots_frozen !== r.frozen)
+    problems.push(`frozen lots hold ${r.lots_frozen}, frozen is ${r.frozen}`);
   if (r.allocated_held !== r.held)
     problems.push(`open holds allocate ${r.allocated_held}, held is ${r.held}`);
   if (r.lots_off) problems.push(`${r.lots_off} lots differ from the sum of their movements`);

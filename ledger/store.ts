@@ -27,6 +27,8 @@ export interface LedgerMemberRow {
   pending: number;
   held: number;
   debt: number;
+  /** Flagged accruals waiting for review (ledger/frozen.ts): not spendable, not expiring. */
+  frozen: number;
   enrolled_at: Date;
   last_activity_at: Date | null;
   tier_period_ends_at: Date | null;
@@ -42,6 +44,7 @@ export interface Deltas {
   pending?: number;
   held?: number;
   debt?: number;
+  frozen?: number;
 }
 
 export interface EntryInput extends Deltas {
@@ -57,7 +60,8 @@ export interface EntryInput extends Deltas {
 
 export interface LotRow {
   id: number;
-  status: 'pending' | 'active';
+  /** `frozen`: a flagged accrual's points, until released (pending or active) or voided. */
+  status: 'pending' | 'active' | 'frozen';
   original: number;
   remaining: number;
   activates_at: Date | null;
@@ -68,7 +72,7 @@ export interface LotRow {
 
 export interface NewLot {
   amount: number;
-  status: 'pending' | 'active';
+  status: 'pending' | 'active' | 'frozen';
   activatesAt: Date | null;
   expiresAt: Date;
 }
@@ -147,7 +151,7 @@ async function storedEvent(trx: Trx, eventId: string): Promise<StoredEvent | nul
 }
 
 export class MemberLedger {
-  private readonly pendingDeltas = { available: 0, pending: 0, held: 0, debt: 0 };
+  private readonly pendingDeltas = { available: 0, pending: 0, held: 0, debt: 0, frozen: 0 };
   /** Inserts that need no answer, sent as CTEs of the next `save` (one round trip for all). */
   private deferred: { sql: string; bindings: unknown[] }[] = [];
   /** Member columns changed by `set`, written by the next `save`. */
@@ -170,6 +174,11 @@ export class MemberLedger {
       held: this.member.held + d.held,
       debt: this.member.debt + d.debt,
     };
+  }
+
+  /** Frozen points as they will be once saved (apart from `balances`, which are spendable). */
+  get frozen(): number {
+    return this.member.frozen + this.pendingDeltas.frozen;
   }
 
   assertOpen(): void {
@@ -201,19 +210,21 @@ export class MemberLedger {
     const pending = entry.pending ?? 0;
     const held = entry.held ?? 0;
     const debt = entry.debt ?? 0;
+    const frozen = entry.frozen ?? 0;
     const insertEntry = `INSERT INTO ledger_entries (member_id, kind, amount, available_delta,
-         pending_delta, held_delta, debt_delta, qualifying, reason, actor, source_event_id, hold_id,
-         dedupe_key, rule_version, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         pending_delta, held_delta, debt_delta, frozen_delta, qualifying, reason, actor,
+         source_event_id, hold_id, dedupe_key, rule_version, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`;
     const entryBindings = [
       this.member.id,
       entry.kind,
-      available + pending + held - debt,
+      available + pending + held + frozen - debt,
       available,
       pending,
       held,
       debt,
+      frozen,
       entry.qualifying ?? 0,
       entry.reason,
       entry.actor,
@@ -252,12 +263,13 @@ export class MemberLedger {
       this.pendingDeltas.pending += pending;
       this.pendingDeltas.held += held;
       this.pendingDeltas.debt += debt;
+      this.pendingDeltas.frozen += frozen;
     }
     return { entryId: id, lotId: rows[0]?.lot_id ?? null };
   }
 
   /** Open lots (something left), soonest-expiring first. */
-  async openLots(status: 'pending' | 'active'): Promise<LotRow[]> {
+  async openLots(status: LotRow['status']): Promise<LotRow[]> {
     const { rows } = await this.trx.raw<{ rows: LotRow[] }>(
       `SELECT * FROM lots WHERE member_id = ? AND remaining > 0 AND status = ?
        ORDER BY expires_at, id`,
@@ -317,7 +329,8 @@ export class MemberLedger {
     const ctes = this.deferred.map((w, i) => `w${i} AS (${w.sql})`);
     const { rows } = await this.trx.raw<{ rows: LedgerMemberRow[] }>(
       `${ctes.length ? `WITH ${ctes.join(',\n')}\n` : ''}UPDATE members SET available = available + ?,
-         pending = pending + ?, held = held + ?, debt = debt + ?, updated_at = ?${sets.join('')}
+         pending = pending + ?, held = held + ?, debt = debt + ?, frozen = frozen + ?,
+         updated_at = ?${sets.join('')}
        WHERE id = ? RETURNING *`,
       [
         ...this.deferred.flatMap((w) => w.bindings),
@@ -325,6 +338,7 @@ export class MemberLedger {
         d.pending,
         d.held,
         d.debt,
+        d.frozen,
         this.now,
         ...Object.values(columns),
         this.member.id,
@@ -337,6 +351,7 @@ export class MemberLedger {
     this.pendingDeltas.pending = 0;
     this.pendingDeltas.held = 0;
     this.pendingDeltas.debt = 0;
+    this.pendingDeltas.frozen = 0;
     return this.member;
   }
 
@@ -344,7 +359,7 @@ export class MemberLedger {
   async flush(): Promise<void> {
     const d = this.pendingDeltas;
     const dirty = this.deferred.length || Object.keys(this.staged).length;
-    if (dirty || d.available || d.pending || d.held || d.debt) await this.save();
+    if (dirty || d.available || d.pending || d.held || d.debt || d.frozen) await this.save();
   }
 
   /**

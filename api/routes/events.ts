@@ -4,6 +4,7 @@ import { callerOf } from '../auth';
 import { notifyLifecycle, type LifecycleDeps } from '../lifecycle';
 import { defineRoute, type RouteSpec } from '../route';
 import type { Db } from '../../infra/db';
+import { eventContextSchema } from '../../guardrails/geo';
 import { externalId } from './members';
 
 const key = z
@@ -17,6 +18,12 @@ const common = {
   memberId: z.uuid().optional().describe('The member, by id (or give externalId).'),
   externalId: externalId.optional().describe("The member, by the client's id."),
   occurredAt: z.iso.datetime({ offset: true }).optional(),
+  // Where it happened, for the earning detectors (guardrails/geo.ts validates; README "Anomaly
+  // detection"): all optional, `lat` and `lon` together.
+  country: eventContextSchema.shape.country.describe('ISO 3166-1 alpha-2, e.g. DE.'),
+  lat: eventContextSchema.shape.lat.describe('Degrees, -90..90 (with lon).'),
+  lon: eventContextSchema.shape.lon.describe('Degrees, -180..180 (with lat).'),
+  deviceId: eventContextSchema.shape.deviceId.describe('The device or fingerprint id, if known.'),
 };
 
 const purchaseLine = z.strictObject({
@@ -95,6 +102,13 @@ export const eventBody = z
         code: 'custom',
         path: ['memberId'],
         message: 'give exactly one of memberId and externalId',
+      });
+    }
+    if ((event.lat === undefined) !== (event.lon === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [event.lat === undefined ? 'lat' : 'lon'],
+        message: 'lat and lon come together',
       });
     }
   });

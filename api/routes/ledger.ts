@@ -16,6 +16,10 @@ const balance = z.object({
   held: z.number(),
   debt: z.number(),
 });
+/** A ledger line's balances also name the frozen bucket (flagged accruals, ledger/frozen.ts). */
+const lineBalance = balance.extend({
+  frozen: z.number().describe('Flagged accruals waiting for review (not spendable).'),
+});
 
 const entry = z.object({
   id: z.number().int(),
@@ -32,8 +36,8 @@ const entry = z.object({
   amount: z
     .number()
     .int()
-    .describe('Change of the member total (available + pending + held - debt).'),
-  deltas: balance.describe('Change of each balance.'),
+    .describe('Change of the member total (available + pending + held + frozen - debt).'),
+  deltas: lineBalance.describe('Change of each balance.'),
   qualifying: z.number().int().describe('Tier-qualifying points this entry adds or removes.'),
   reason: z.string(),
   actor: z.string(),
@@ -41,8 +45,8 @@ const entry = z.object({
   holdId: z.string().nullable().describe('The redemption whose hold this entry moves.'),
   ruleVersion: z.number().int().nullable().describe('The program version that decided the points.'),
   at: z.iso.datetime(),
-  balanceAfter: balance
-    .extend({ total: z.number().describe('available + pending + held - debt.') })
+  balanceAfter: lineBalance
+    .extend({ total: z.number().describe('available + pending + held + frozen - debt.') })
     .describe("The member's balances right after this entry (a running sum of the ledger)."),
   source: z
     .object({

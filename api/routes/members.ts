@@ -37,6 +37,12 @@ const balance = z.object({
 
 const memberWithWorkflow = member.extend({
   balance,
+  frozen: z
+    .number()
+    .int()
+    .describe(
+      'Points of flagged accruals waiting for review: not in `balance`, not spendable, not expiring (GET /members/:id/frozen).',
+    ),
   tier: z.object({
     name: z.string(),
     benefits: z.record(z.string(), z.unknown()),

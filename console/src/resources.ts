@@ -20,6 +20,8 @@ export type LedgerPage = JsonOf<paths['/members/{id}/ledger']['get']['responses'
 export type LedgerEntry = LedgerPage['entries'][number];
 export type Adjusted = JsonOf<paths['/members/{id}/adjustments']['post']['responses'][201]>;
 export type Suspended = JsonOf<paths['/members/{id}/suspend']['post']['responses'][200]>;
+export type FrozenList = JsonOf<paths['/members/{id}/frozen']['get']['responses'][200]>;
+export type FrozenItem = FrozenList['items'][number];
 export type RewardsPage = JsonOf<paths['/rewards']['get']['responses'][200]>;
 export type CatalogReward = RewardsPage['rewards'][number];
 export type Health = JsonOf<paths['/program/health']['get']['responses'][200]>;
@@ -87,6 +89,20 @@ export const resources = {
   /** `suspend` or `reinstate` the member, with a reason; one Idempotency-Key per decision. */
   suspension: (memberId: string, action: 'suspend' | 'reinstate', reason: string, key: string) =>
     request<Suspended>('POST', `/members/${id(memberId)}/${action}`, {
+      body: { reason },
+      idempotencyKey: key,
+    }),
+  /** The member's frozen points waiting for review, with why each was flagged. */
+  frozen: (memberId: string) => request<FrozenList>('GET', `/members/${id(memberId)}/frozen`),
+  /** Release or void one frozen entry, with a reason; one Idempotency-Key per decision. */
+  decideFrozen: (
+    memberId: string,
+    entryId: number,
+    decision: 'release' | 'void',
+    reason: string,
+    key: string,
+  ) =>
+    request<unknown>('POST', `/members/${id(memberId)}/frozen/${entryId}/${decision}`, {
       body: { reason },
       idempotencyKey: key,
     }),

@@ -25,6 +25,7 @@ export const apiMetrics = {
     'loyalty_budget_usage_ratio',
     'loyalty_redemption_reviews_total',
     'loyalty_anomaly_findings_total',
+    'loyalty_frozen_points_total',
     'loyalty_webhook_subscriptions',
   ],
 };

@@ -1,7 +1,7 @@
 /**
  * One member, for support: balances, tier and progress to the next, next expiry, the ledger
- * explained line by line, their redemptions, and (for ops) an adjustment with a reason and
- * suspending or reinstating the member.
+ * explained line by line, their redemptions, their frozen points (flagged accruals) with release
+ * and void, and (for ops) an adjustment with a reason and suspending or reinstating the member.
  */
 import { useState } from 'react';
 import { may } from '../api';
@@ -21,16 +21,18 @@ import { resources, type MemberDetail } from '../resources';
 import { Link } from '../router';
 import { useSignedIn } from '../session';
 import { AdjustForm } from './AdjustForm';
+import { FrozenPoints } from './FrozenPoints';
 import { Ledger } from './Ledger';
 import { SuspendForm } from './SuspendForm';
 
 async function loadMember(id: string) {
-  const [member, ledger, redemptions] = await Promise.all([
+  const [member, ledger, redemptions, frozen] = await Promise.all([
     resources.member(id),
     resources.ledger(id),
     resources.memberRedemptions(id),
+    resources.frozen(id),
   ]);
-  return { member, ledger, redemptions: redemptions.redemptions };
+  return { member, ledger, redemptions: redemptions.redemptions, frozen: frozen.items };
 }
 
 export function MemberPage({ params }: { params: Record<string, string> }) {
@@ -81,6 +83,19 @@ export function MemberPage({ params }: { params: Record<string, string> }) {
             <Balances m={data.member} />
             <Tier m={data.member} now={found.updatedAt} />
           </div>
+          <FrozenPoints
+            memberId={id}
+            items={data.frozen}
+            mayDecide={
+              may(session, 'releaseFrozenPoints') &&
+              may(session, 'voidFrozenPoints') &&
+              data.member.status !== 'closed'
+            }
+            done={(text) => {
+              setNotice(text);
+              found.reload();
+            }}
+          />
           {may(session, 'adjustPoints') && data.member.status !== 'closed' && (
             <AdjustForm
               memberId={id}
@@ -133,6 +148,12 @@ function Balances({ m }: { m: MemberDetail }) {
           <dt>Total (available + pending + held − debt)</dt>
           <dd>{formatNumber(totalOf(m.balance))}</dd>
         </div>
+        {m.frozen > 0 && (
+          <div data-balance="frozen">
+            <dt>Frozen (flagged, waiting for review; not spendable)</dt>
+            <dd>{formatNumber(m.frozen)}</dd>
+          </div>
+        )}
       </dl>
     </section>
   );
