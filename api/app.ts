@@ -25,7 +25,7 @@ import { suspensionRoutes } from './routes/suspension';
 import { memberRoutes } from './routes/members';
 import { programHealthRoutes } from './routes/program-health';
 import { budgetRoutes } from './routes/budgets';
-import { setBudgetTimeZone } from '../budgets/settings';
+import { setBudgetTimeZone, setPointCost } from '../budgets/settings';
 import { rewardRoutes } from './routes/rewards';
 import { redemptionRoutes } from './routes/redemptions';
 import { reviewRoutes } from './routes/reviews';
@@ -72,6 +72,7 @@ function sampledEvents(every: number) {
 /** The HTTP app, built from its dependencies (tests listen on port 0). */
 export function createApp(deps: AppDeps): App {
   setBudgetTimeZone(deps.config.PROGRAM_TIME_ZONE);
+  setPointCost(deps.config.POINT_COST);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
