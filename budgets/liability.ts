@@ -6,8 +6,9 @@
  * rebased, plus every accrual since": never below the truth (what went down since is only seen at
  * the next rebase), so no accrual can pass the ceiling, and far from it accruals only touch their
  * own slot as for the points budgets. Credits outside accruals (adjustments, grants, refunds,
- * service-recovery credits) are the exception: they too are seen only at the next rebase, so
- * until then accruals may use the room they took (README, "The liability ceiling").
+ * service-recovery credits) are added to the base slot as they are written, by a trigger
+ * (migration 20261206200000); an escrow batch that then finds the counter past the ceiling is
+ * decided in exact mode.
  *
  * The rebase happens in exact mode, with the counter's period row locked FOR UPDATE (every escrow
  * batch done, none starting): the true outstanding points are read from the ledger's exact rollup

@@ -169,6 +169,20 @@ describe('liability ceiling', () => {
     assert.equal(await outstanding(), limitPoints);
   });
 
+  it('a credit outside accruals is counted at once: accruals do not use its room', async () => {
+    const limitPoints = await ceiling(100_000);
+    const earner = await enrol(t);
+    assert.equal(earned(await post(t, purchase(earner, [{ sku: 'a', amount: 10 }]))), 10);
+    // Far from the ceiling the slots hold large allowances: only the counter knows of the credit.
+    const credited = await enrol(t);
+    const adjusted = await t.api('POST', `/members/${credited}/adjustments`, {
+      body: { points: 99_980, reason: 'goodwill' },
+    });
+    assert.equal(adjusted.status, 201, JSON.stringify(adjusted.body));
+    assert.equal(earned(await post(t, purchase(earner, [{ sku: 'a', amount: 50 }]))), 10);
+    assert.equal(await outstanding(), limitPoints);
+  });
+
   it('stopBonus: bonuses stop at the ceiling, base points do not', async () => {
     const limitPoints = (await outstanding()) + 500;
     await publishProgram(t, {
