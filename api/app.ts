@@ -27,7 +27,7 @@ import { memberRoutes } from './routes/members';
 import { programHealthRoutes } from './routes/program-health';
 import { budgetRoutes } from './routes/budgets';
 import { anomalyRoutes } from './routes/anomalies';
-import { setBudgetTimeZone } from '../budgets/settings';
+import { setBudgetTimeZone, setPointCost } from '../budgets/settings';
 import { rewardRoutes } from './routes/rewards';
 import { redemptionRoutes } from './routes/redemptions';
 import { reviewRoutes } from './routes/reviews';
@@ -74,6 +74,7 @@ function sampledEvents(every: number) {
 /** The HTTP app, built from its dependencies (tests listen on port 0). */
 export function createApp(deps: AppDeps): App {
   setBudgetTimeZone(deps.config.PROGRAM_TIME_ZONE);
+  setPointCost(deps.config.POINT_COST);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

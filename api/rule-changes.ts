@@ -185,6 +185,27 @@ export async function loadRuleChange(db: Db, id: string): Promise<RuleChangeShow
   return row;
 }
 
+/**
+ * A programme a change may carry: its liability ceiling must be in a currency the points are
+ * valued in (config POINT_COST), or it could not be enforced.
+ */
+export function assertPricedCeiling(
+  config: AppConfig,
+  program: { budgets?: { liability?: { currency: string } | undefined } | undefined },
+): void {
+  const currency = program.budgets?.liability?.currency;
+  if (currency === undefined || config.POINT_COST[currency] !== undefined) return;
+  const known = Object.keys(config.POINT_COST).join(', ');
+  throw new Problem('validation', 'The request body is not valid.', {
+    errors: [
+      {
+        field: 'program.budgets.liability.currency',
+        message: `no cost of a point in ${currency} (POINT_COST has ${known})`,
+      },
+    ],
+  });
+}
+
 /** Creates a change request (draft, or proposed at once) through its workflow. */
 export async function createRuleChange(
   deps: RuleChangeDeps,

@@ -9,6 +9,10 @@
  *   4. hot:      --hot-clients clients post to one member; then no update may be lost;
  *   5. batch:    --batch-clients clients post batches of --batch purchases (POST /events/batch).
  *
+ * With --guardrails the same phases run under a programme version with the earning detectors,
+ * points budgets and liability ceiling on, set so that nothing fires (bench/guardrail-rules.ts);
+ * the version in force before is put back at the end. Compare with a run without it.
+ *
  * Prints events/s, latency percentiles, the ratio to the baseline and the targets from the issue
  * (informational: the exit code is 0 whenever the bench could run).
  */
@@ -21,6 +25,7 @@ import { runBaseline, type BaselineResult } from './baseline';
 import { JsonClient, type JsonResponse } from './http';
 import { startHttpFloor } from './http-floor';
 import { inParallel, runLoad, type LoadResult } from './load';
+import { installGuardrails } from './guardrail-rules';
 import { stackDatabaseUrl } from './options';
 import { printReport, type Verification } from './report';
 import { waitForLifecycles } from './settle';
@@ -38,6 +43,9 @@ const usage = `Usage: npm run bench:accrual -- [options]
   --batch N             events per POST /events/batch request (default 100)
   --batch-clients N     concurrent clients of the batch phase (default 8)
   --phases LIST         any of app,baseline,floor,hot,batch (default all five)
+  --guardrails          run with earning detectors, points budgets and the liability ceiling on
+                        (limits too high to fire), to compare with a run without; the programme
+                        version in force before is put back at the end
 DATABASE_URL (default: the embedded Postgres of \`npm start\`, over its Unix socket as the API
 connects) is where the baseline runs.`;
 
@@ -55,6 +63,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '100' },
     'batch-clients': { type: 'string', default: '8' },
     phases: { type: 'string', default: 'app,baseline,floor,hot,batch' },
+    guardrails: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -96,6 +105,8 @@ const runId = `b${Date.now().toString(36)}`;
 let nextEvent = 0;
 /** Members that had points cut by a cap (the default program caps 10,000 points a day). */
 const capped = new Set<string>();
+/** With --guardrails: puts the programme version that was in force back. */
+let restoreRules: (() => Promise<void>) | undefined;
 
 /** A purchase of 1 to 3 lines; `cents` fixes a one-line amount (the hot member's small buys). */
 function purchase(memberId: string, cents?: number) {
@@ -227,6 +238,8 @@ async function main(): Promise<void> {
       .join(' ')}, node ${process.version}`,
   );
   expectStatus(await http.request('GET', '/health'), 200);
+  console.log(`guardrails: ${args.guardrails ? 'on' : 'off (as the programme in force has them)'}`);
+  if (args.guardrails) restoreRules = await installGuardrails(databaseUrl);
 
   let app: { load: LoadResult; verification: Verification } | undefined;
   let baseline: BaselineResult | undefined;
@@ -339,9 +352,11 @@ async function main(): Promise<void> {
 
   http.close();
   printReport({ app, baseline, floor, hot, batch });
+  await restoreRules?.();
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
   console.error(`bench:accrual could not run: ${(err as Error).stack ?? String(err)}`);
+  await restoreRules?.();
   process.exit(1);
 });

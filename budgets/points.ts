@@ -16,6 +16,9 @@
  * (waiting for every escrow batch, which hold it FOR KEY SHARE), sees the true room, and takes
  * back every slot's unused allowance. Only the last few chunks of a budget are decided that way,
  * one batch at a time.
+ *
+ * The liability ceiling rides on the same gate as one more counter (budgets/liability.ts): its
+ * exact mode also rebases it to the outstanding points in the ledger.
  */
 import {
   budgetRules,
@@ -25,8 +28,9 @@ import {
   type Budgets,
 } from '../domain/budgets';
 import type { Trx } from '../infra/db';
-import { budgetTimeZone } from './settings';
-import { recordCrossings } from './warnings';
+import { BASE_SLOT, rebaseLiability } from './liability';
+import { budgetTimeZone, pointCost } from './settings';
+import { recordCrossings, unwrittenCrossing } from './warnings';
 
 export const SLOTS = 16;
 
@@ -80,10 +84,12 @@ export async function openPointsGate(
   const periods = sorted.map((r) => periodOf(now, r.period, zone));
   const lock = mode === 'exact' ? 'FOR UPDATE' : 'FOR KEY SHARE';
   const readPeriods = () =>
-    trx.raw<{ rows: { budget: string; granted: string; used: string }[] }>(
+    trx.raw<{ rows: { budget: string; granted: string; used: string; based: boolean }[] }>(
       `SELECT p.budget, p.granted,
          (SELECT coalesce(sum(s.used), 0) FROM budget_slots s
-          WHERE s.budget = p.budget AND s.period = p.period) AS used
+          WHERE s.budget = p.budget AND s.period = p.period) AS used,
+         EXISTS (SELECT 1 FROM budget_slots s
+          WHERE s.budget = p.budget AND s.period = p.period AND s.slot = ${BASE_SLOT}) AS based
        FROM budget_periods p JOIN unnest(?::text[], ?::text[]) AS k(budget, period)
          ON p.budget = k.budget AND p.period = k.period
        ORDER BY p.budget ${lock} OF p`,
@@ -100,8 +106,13 @@ export async function openPointsGate(
   }
   const byKey = new Map(rows.map((r) => [r.budget, r]));
   const counters: Counter[] = [];
+  // The liability counter counts from its last rebase: never rebased, it must be (exact mode).
+  let needsExact =
+    mode === 'escrow' && sorted.some((r) => r.kind === 'liability' && !byKey.get(r.key)!.based);
 
   if (mode === 'exact') {
+    for (const [i, rule] of sorted.entries())
+      if (rule.kind === 'liability') await rebaseLiability(trx, rule, periods[i]!);
     // Read after the lock, in a statement of its own: the locking statement's snapshot was taken
     // before it waited, so its sums could miss the batches it waited for.
     const { rows: sums } = await trx.raw<{ rows: { budget: string; used: string }[] }>(
@@ -151,7 +162,8 @@ export async function openPointsGate(
     }
   }
 
-  let needsExact = false;
+  // Liability warnings are written from the truth (exact mode) only; see budgets/liability.ts.
+  const today = periodOf(now, 'day', zone);
   return {
     get needsExact() {
       return needsExact;
@@ -163,10 +175,24 @@ export async function openPointsGate(
         const cut = pointsAllowed(c.rule.atLimit, allowed, Math.min(base, allowed), left);
         // In escrow mode the slot is not the whole room: a cut (or base points past the slot)
         // may be wrong, so the batch is decided again in exact mode.
-        if (mode === 'escrow' && (cut < allowed || allowed > left)) needsExact = true;
+        // So is a batch that would take the period past a limit lowered by a newer version
+        // (slots may still hold allowance granted under the old one).
+        if (
+          mode === 'escrow' &&
+          (cut < allowed || allowed > left || c.usedBefore + c.taken + allowed > c.rule.limit)
+        )
+          needsExact = true;
         allowed = cut;
       }
-      for (const c of counters) c.taken += allowed;
+      for (const c of counters) {
+        c.taken += allowed;
+        if (
+          mode === 'escrow' &&
+          c.rule.kind === 'liability' &&
+          unwrittenCrossing(c.rule, today, c.usedBefore + c.taken)
+        )
+          needsExact = true;
+      }
       return allowed;
     },
     async commit(trx, now) {
@@ -210,12 +236,17 @@ export async function openPointsGate(
       }
       await recordCrossings(
         trx,
-        taken.map((c) => ({
-          rule: c.rule,
-          period: c.period,
-          // Never above the truth (others' batches in flight are not in it): never warns early.
-          used: c.usedBefore + c.taken,
-        })),
+        // The liability ceiling warns once per day and threshold, from the truth (exact mode).
+        taken
+          .flatMap((c) =>
+            c.rule.kind !== 'liability' ? [c] : mode === 'exact' ? [{ ...c, period: today }] : [],
+          )
+          .map((c) => ({
+            rule: c.rule,
+            period: c.period,
+            // Never above the truth (others' batches in flight are not in it): never warns early.
+            used: c.usedBefore + c.taken,
+          })),
         now,
       );
     },
@@ -248,14 +279,17 @@ async function refill(
 }
 
 /**
- * The points budgets a batch counts against: those of every programme version in it (a soft
- * launch can have two), the lowest limit where both name one.
+ * The points budgets (and liability ceiling) a batch counts against: those of every programme
+ * version in it (a soft launch can have two), the lowest limit where both name one.
  */
 export function pointsRules(programs: { budgets?: Budgets | undefined }[]): BudgetRule[] {
   const byKey = new Map<string, BudgetRule>();
   for (const program of programs)
-    for (const rule of budgetRules(program.budgets))
-      if (rule.kind === 'points' && rule.limit < (byKey.get(rule.key)?.limit ?? Infinity))
+    for (const rule of budgetRules(program.budgets, pointCost()))
+      if (
+        (rule.kind === 'points' || rule.kind === 'liability') &&
+        rule.limit < (byKey.get(rule.key)?.limit ?? Infinity)
+      )
         byKey.set(rule.key, rule);
   return [...byKey.values()];
 }

@@ -1,20 +1,23 @@
 /**
  * Each budget of the programme version in force, as `GET /program/budgets` and the
  * `loyalty_budget_usage_ratio` gauge show it: its period, limit, usage, state, and when it runs
- * out at the rate of the last hour (`rateWindow`) if that is before its period ends.
+ * out at the rate of the last hour (`rateWindow`) if that is before its period ends. The
+ * liability ceiling has no period: its usage is the outstanding points in the ledger now (valued
+ * in its currency), its rate their net change over the last hour.
  */
 import {
   budgetRules,
-  fromMinor,
   periodBounds,
   periodOf,
   projectedExhaustion,
+  shown,
   stateOf,
   type BudgetRule,
 } from '../domain/budgets';
 import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
-import { budgetTimeZone } from './settings';
+import { liabilityNow } from './liability';
+import { budgetTimeZone, pointCost } from './settings';
 
 /** The rate behind the projection: usage over the last hour (from the period's start if later). */
 export const rateWindowMs = 3_600_000;
@@ -25,7 +28,8 @@ export interface BudgetFigure {
   rewardId: string | null;
   campaign: string | null;
   unit: string;
-  period: { name: BudgetRule['period']; id: string; start: string; end: string };
+  /** The liability ceiling has no period: `standing`, no start or end. */
+  period: { name: BudgetRule['period']; id: string; start: string | null; end: string | null };
   limit: number;
   used: number;
   remaining: number;
@@ -40,9 +44,10 @@ export interface BudgetFigure {
 export async function budgetReport(db: Db, now: Date = new Date()) {
   const { version, program } = await loadRuleSet(db);
   const zone = budgetTimeZone();
-  const rules = budgetRules(program.budgets);
+  const all = budgetRules(program.budgets, pointCost());
+  const rules = all.filter((r) => r.kind !== 'liability');
   const rows = rules.map((rule) => {
-    const bounds = periodBounds(now, rule.period, zone);
+    const bounds = periodBounds(now, rule.period as 'day' | 'month', zone);
     const from = new Date(Math.max(bounds.start.getTime(), now.getTime() - rateWindowMs));
     return { rule, id: periodOf(now, rule.period, zone), bounds, from };
   });
@@ -82,14 +87,13 @@ export async function budgetReport(db: Db, now: Date = new Date()) {
       now,
       periodEnd: bounds.end,
     });
-    const money = rule.kind === 'giftCardSpend';
-    const show = (n: number) => (money ? fromMinor(n) : n);
+    const show = (n: number) => shown(rule, n);
     return {
       budget: rule.key,
       kind: rule.kind,
       rewardId: rule.rewardId ?? null,
       campaign: rule.campaign ?? null,
-      unit: money ? rule.currency! : rule.kind === 'points' ? 'points' : 'redemptions',
+      unit: rule.currency ?? (rule.kind === 'points' ? 'points' : 'redemptions'),
       period: {
         name: rule.period,
         id,
@@ -112,5 +116,45 @@ export async function budgetReport(db: Db, now: Date = new Date()) {
       projectedExhaustion: projected?.toISOString() ?? null,
     };
   });
+  const ceiling = all.find((r) => r.kind === 'liability');
+  if (ceiling) budgets.push(await liabilityFigure(db, ceiling, now));
   return { asOf: now.toISOString(), timeZone: zone, ruleVersion: version, budgets };
+}
+
+/** The liability ceiling: outstanding points now, valued; the rate is their net change. */
+async function liabilityFigure(db: Db, rule: BudgetRule, now: Date): Promise<BudgetFigure> {
+  const from = new Date(now.getTime() - rateWindowMs);
+  const { outstanding, change } = await liabilityNow(db, from, now);
+  const projected = projectedExhaustion({
+    limit: rule.limit,
+    used: outstanding,
+    usedInWindow: change,
+    windowMs: rateWindowMs,
+    now,
+    periodEnd: new Date(8.64e15),
+  });
+  const limit = rule.money!.limit;
+  const used = shown(rule, outstanding);
+  return {
+    budget: rule.key,
+    kind: rule.kind,
+    rewardId: null,
+    campaign: null,
+    unit: rule.currency!,
+    period: { name: 'standing', id: 'standing', start: null, end: null },
+    limit,
+    used,
+    remaining: Math.max(0, Math.round((limit - used) * 100) / 100),
+    percent: Math.round((outstanding * 10000) / rule.limit) / 100,
+    state: stateOf(rule, outstanding),
+    atLimit: rule.atLimit,
+    warnAt: [...rule.warnAt].sort((a, b) => a - b),
+    rate: {
+      from: from.toISOString(),
+      to: now.toISOString(),
+      used: shown(rule, change),
+      perHour: shown(rule, change),
+    },
+    projectedExhaustion: projected?.toISOString() ?? null,
+  };
 }

@@ -10,3 +10,15 @@ export function setBudgetTimeZone(timeZone: string): void {
 }
 
 export const budgetTimeZone = (): string => zone;
+
+/**
+ * The cost of a point per currency (`POINT_COST`), which values the liability ceiling, set once
+ * by each process from its config for the same reason.
+ */
+let cost: Record<string, number> = { EUR: 0.01, USD: 0.01, GBP: 0.01 };
+
+export function setPointCost(pointCost: Record<string, number>): void {
+  cost = pointCost;
+}
+
+export const pointCost = (): Record<string, number> => cost;

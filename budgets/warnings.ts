@@ -4,7 +4,7 @@
  * outbox's `dedupe_key`), so partner webhooks hear of them like any other event. Thresholds this
  * process saw already written are not tried again.
  */
-import { reached, fromMinor, type BudgetRule } from '../domain/budgets';
+import { reached, shown, type BudgetRule } from '../domain/budgets';
 import type { Trx } from '../infra/db';
 
 const written = new Set<string>();
@@ -15,17 +15,28 @@ export interface Usage {
   used: number;
 }
 
+const keysOf = (rule: BudgetRule, period: string, used: number): string[] => {
+  const { warnings, exhausted } = reached(rule, used);
+  return [
+    ...warnings.map((percent) => `budget.warning:${rule.key}:${period}:${percent}`),
+    ...(exhausted ? [`budget.exhausted:${rule.key}:${period}`] : []),
+  ];
+};
+
+/** Whether `used` reaches a threshold this process has not seen written yet. */
+export const unwrittenCrossing = (rule: BudgetRule, period: string, used: number): boolean =>
+  keysOf(rule, period, used).some((key) => !written.has(key));
+
 export async function recordCrossings(trx: Trx, usages: Usage[], now: Date): Promise<void> {
   const events: { type: string; key: string; payload: Record<string, unknown> }[] = [];
   for (const { rule, period, used } of usages) {
     const { warnings, exhausted } = reached(rule, used);
-    const money = rule.kind === 'giftCardSpend';
     const base = {
       budget: rule.key,
       kind: rule.kind,
       period,
-      limit: money ? fromMinor(rule.limit) : rule.limit,
-      used: money ? fromMinor(used) : used,
+      limit: rule.money?.limit ?? shown(rule, rule.limit),
+      used: shown(rule, used),
       atLimit: rule.atLimit,
       ...(rule.rewardId ? { rewardId: rule.rewardId } : {}),
       ...(rule.campaign ? { campaign: rule.campaign } : {}),

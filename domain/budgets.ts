@@ -15,11 +15,16 @@
  *   that campaign (`campaign` on the reward). At 100 %: `refuse` or `holdForApproval`, as above.
  * - `giftCardSpend.<CUR>.perMonth`: face value of gift cards redeemed in that currency. At 100 %:
  *   `refuse` or `holdForApproval`, as above.
+ * - `liability`: a standing ceiling (no period) on the outstanding points valued in money (the
+ *   points members could still spend × the cost of a point in `currency`, config `POINT_COST`, as
+ *   programme health values the liability). Accruals raise it; redemptions, expiry and reversals
+ *   lower it. At 100 %: `stopBonus` or `stopEarning`, as the points budgets.
  */
 import { z } from 'zod';
 import { zonedTime } from './launch-window';
 
-export type BudgetPeriod = 'day' | 'month';
+/** `standing`: the liability ceiling, which is not counted per period. */
+export type BudgetPeriod = 'day' | 'month' | 'standing';
 
 const warnAt = z
   .array(z.number().int().min(1).max(99))
@@ -28,13 +33,29 @@ const warnAt = z
   .refine((p) => new Set(p).size === p.length, 'duplicate percentage')
   .describe('Percentages of the limit at which a budget.warning event is written, once each.');
 
+const pointsAtLimit = z
+  .enum(['stopBonus', 'stopEarning'])
+  .default('stopBonus')
+  .describe('stopBonus: base points still earned; stopEarning: nothing more is issued.');
+
 const pointsBudget = z.strictObject({
   limit: z.number().int().min(1).max(1_000_000_000_000).describe('Points per period.'),
   warnAt,
-  atLimit: z
-    .enum(['stopBonus', 'stopEarning'])
-    .default('stopBonus')
-    .describe('stopBonus: base points still earned; stopEarning: nothing more is issued.'),
+  atLimit: pointsAtLimit,
+});
+
+const liabilityBudget = z.strictObject({
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'ISO 4217 code')
+    .describe('The currency of the limit; the cost of a point in it is config POINT_COST.'),
+  limit: z
+    .number()
+    .positive()
+    .max(1e12)
+    .describe('Outstanding points, valued at the cost of a point, may reach this much.'),
+  warnAt,
+  atLimit: pointsAtLimit,
 });
 
 const redemptionAtLimit = z
@@ -80,6 +101,9 @@ export const budgetsSchema = z
       )
       .optional()
       .describe('Face value of gift cards redeemed per month, by currency.'),
+    liability: liabilityBudget
+      .optional()
+      .describe('Ceiling on the outstanding points liability in money (no period).'),
   })
   .default({})
   .describe('Programme budgets per period, in the programme time zone (PROGRAM_TIME_ZONE).');
@@ -91,22 +115,47 @@ export type AtLimit = 'stopBonus' | 'stopEarning' | 'refuse' | 'holdForApproval'
 export interface BudgetRule {
   /** `points.day`, `reward.<id>.month`, `giftcards.EUR.month`. */
   key: string;
-  kind: 'points' | 'redemptions' | 'campaignRedemptions' | 'giftCardSpend';
+  kind: 'points' | 'redemptions' | 'campaignRedemptions' | 'giftCardSpend' | 'liability';
   period: BudgetPeriod;
-  /** In the budget's unit: points, redemptions, or minor units of money (cents). */
+  /**
+   * In the budget's counting unit: points, redemptions, or minor units of money (cents); the
+   * liability ceiling counts outstanding points (its money limit ÷ the cost of a point).
+   */
   limit: number;
   warnAt: number[];
   atLimit: AtLimit;
   rewardId?: string;
   campaign?: string;
   currency?: string;
+  /** The liability ceiling as configured: its limit in money and the cost of a point. */
+  money?: { limit: number; costPerPoint: number };
 }
 
 /** Money is counted in minor units, so counters stay whole numbers. */
 export const toMinor = (amount: number): number => Math.round(amount * 100);
 export const fromMinor = (minor: number): number => minor / 100;
 
-export function budgetRules(budgets: Budgets | undefined): BudgetRule[] {
+/** Outstanding points a money ceiling allows: `limit` ÷ `cost`, rounded down (micro-units). */
+export function ceilingPoints(limit: number, cost: number): number {
+  const micro = Math.round(cost * 1e6);
+  return micro > 0 ? Math.floor(Math.round(limit * 1e6) / micro) : Number.MAX_SAFE_INTEGER;
+}
+
+/** A count in the budget's unit as shown: money for gift-card spend and liability, else as is. */
+export function shown(rule: BudgetRule, n: number): number {
+  if (rule.kind === 'giftCardSpend') return fromMinor(n);
+  if (rule.kind === 'liability') return Math.round(n * rule.money!.costPerPoint * 100) / 100;
+  return n;
+}
+
+/**
+ * Every configured budget as a rule. `pointCost` (config POINT_COST) values the liability
+ * ceiling; without a cost in its currency (refused when a rule change is proposed) it is left out.
+ */
+export function budgetRules(
+  budgets: Budgets | undefined,
+  pointCost: Record<string, number> = {},
+): BudgetRule[] {
   const rules: BudgetRule[] = [];
   if (!budgets) return rules;
   const periods = [
@@ -145,6 +194,20 @@ export function budgetRules(budgets: Budgets | undefined): BudgetRule[] {
       limit: toMinor(perMonth.limit),
     });
   }
+  const liability = budgets.liability;
+  const cost = liability ? pointCost[liability.currency] : undefined;
+  if (liability && cost !== undefined && cost > 0) {
+    rules.push({
+      key: 'liability',
+      kind: 'liability',
+      period: 'standing',
+      limit: ceilingPoints(liability.limit, cost),
+      warnAt: liability.warnAt,
+      atLimit: liability.atLimit,
+      currency: liability.currency,
+      money: { limit: liability.limit, costPerPoint: cost },
+    });
+  }
   return rules;
 }
 
@@ -165,8 +228,12 @@ export function localDate(at: Date, timeZone: string): string {
   return f.format(at);
 }
 
-/** The period `at` falls in: `2026-12-05` (day) or `2026-12` (month), in the programme's zone. */
+/**
+ * The period `at` falls in: `2026-12-05` (day) or `2026-12` (month), in the programme's zone;
+ * `standing` for the liability ceiling (one counter, whenever).
+ */
 export function periodOf(at: Date, period: BudgetPeriod, timeZone: string): string {
+  if (period === 'standing') return 'standing';
   const date = localDate(at, timeZone);
   return period === 'day' ? date : date.slice(0, 7);
 }
@@ -174,7 +241,7 @@ export function periodOf(at: Date, period: BudgetPeriod, timeZone: string): stri
 /** Start and end (exclusive) of the period `at` falls in, as instants. */
 export function periodBounds(
   at: Date,
-  period: BudgetPeriod,
+  period: 'day' | 'month',
   timeZone: string,
 ): { start: Date; end: Date } {
   const date = localDate(at, timeZone);

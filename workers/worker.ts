@@ -4,7 +4,7 @@ import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
 import { createActivities } from '../activities';
 import { createActivityMetrics } from '../activities/metrics';
-import { setBudgetTimeZone } from '../budgets/settings';
+import { setBudgetTimeZone, setPointCost } from '../budgets/settings';
 import { workflowPreloadModules } from './workflow-bundle';
 
 export interface WorkerDeps {
@@ -22,6 +22,7 @@ export interface WorkerDeps {
 /** The loyalty worker: every workflow and activity, on the configured task queue. */
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   setBudgetTimeZone(deps.config.PROGRAM_TIME_ZONE);
+  setPointCost(deps.config.POINT_COST);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.TEMPORAL_NAMESPACE,

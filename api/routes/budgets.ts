@@ -13,34 +13,44 @@ const budget = z.object({
   budget: z
     .string()
     .describe(
-      'points.day, points.month, reward.<id>.day|month, campaign.<tag>.day|month, giftcards.<CUR>.month',
+      'points.day, points.month, reward.<id>.day|month, campaign.<tag>.day|month, giftcards.<CUR>.month, liability',
     ),
-  kind: z.enum(['points', 'redemptions', 'campaignRedemptions', 'giftCardSpend']),
+  kind: z.enum(['points', 'redemptions', 'campaignRedemptions', 'giftCardSpend', 'liability']),
   rewardId: z.string().nullable(),
   campaign: z.string().nullable(),
-  unit: z.string().describe('points, redemptions, or the currency of a gift-card spend budget'),
-  period: z.object({
-    name: z.enum(['day', 'month']),
-    id: z.string().describe('2026-12-05 or 2026-12, in the programme time zone'),
-    start: iso,
-    end: iso.describe('exclusive'),
-  }),
+  unit: z
+    .string()
+    .describe(
+      'points, redemptions, or the currency of a gift-card spend budget or liability ceiling',
+    ),
+  period: z
+    .object({
+      name: z.enum(['day', 'month', 'standing']),
+      id: z.string().describe('2026-12-05 or 2026-12, in the programme time zone; standing'),
+      start: iso.nullable(),
+      end: iso.nullable().describe('exclusive'),
+    })
+    .describe('The liability ceiling is standing: no period, start and end null.'),
   limit: z.number(),
   used: z.number(),
   remaining: z.number(),
-  percent: z.number().describe('used / limit x 100 (over 100 only for stopBonus points budgets)'),
+  percent: z
+    .number()
+    .describe(
+      'used / limit x 100 (over 100 only for stopBonus points budgets and the liability ceiling)',
+    ),
   state: z.enum(['ok', 'warning', 'exhausted']),
   atLimit: z.enum(['stopBonus', 'stopEarning', 'refuse', 'holdForApproval']),
   warnAt: z.array(z.number()),
   rate: z
     .object({ from: iso, to: iso, used: z.number(), perHour: z.number() })
     .describe(
-      `Usage over the rate window: the last ${rateWindowMs / 60_000} minutes (from the period start if later).`,
+      `Usage over the rate window: the last ${rateWindowMs / 60_000} minutes (from the period start if later); for the liability ceiling, the net change of the outstanding liability (negative when it fell).`,
     ),
   projectedExhaustion: iso
     .nullable()
     .describe(
-      'When it runs out at that rate; null if not before the period ends; asOf if already out.',
+      'When it runs out at that rate; null if not before the period ends (liability: if not rising); asOf if already out.',
     ),
 });
 

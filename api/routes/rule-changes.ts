@@ -15,6 +15,7 @@ import { Problem } from '../problem';
 import { defineRoute, type RouteSpec } from '../route';
 import {
   actorOf,
+  assertPricedCeiling,
   commandRuleChange,
   loadRuleChange,
   ruleChangeSchema,
@@ -144,6 +145,7 @@ export function ruleChangeRoutes(deps: RuleChangeDeps): RouteSpec[] {
       }),
       responses: answered,
       handler: async ({ params: { id }, body }, _req, res) => {
+        assertPricedCeiling(deps.config, body.program);
         const row = await commandRuleChange(deps, id, editRuleChangeUpdate, {
           ...actorOf(callerOf(res)),
           description: body.description,

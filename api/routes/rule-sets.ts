@@ -6,6 +6,7 @@ import { notFound } from '../problem';
 import { defineRoute, type RouteSpec } from '../route';
 import {
   actorOf,
+  assertPricedCeiling,
   createRuleChange,
   ruleChangeSchema,
   ruleChangeView,
@@ -88,6 +89,7 @@ export function ruleSetRoutes(deps: RuleChangeDeps): RouteSpec[] {
         },
       },
       handler: async ({ body }, _req, res) => {
+        assertPricedCeiling(deps.config, body.program);
         const row = await createRuleChange(deps, {
           ...actorOf(callerOf(res)),
           description: body.description ?? null,

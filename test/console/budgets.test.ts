@@ -1,7 +1,7 @@
 /**
  * Budgets on the programme-health page, in headless Chromium against the real stack: with a
- * reward budget half used and a points budget untouched (through the API), each row shows the
- * API's usage, state and projected run-out. Budgets are programme-wide, so the file has a
+ * reward budget half used, a points budget untouched and a liability ceiling (through the API),
+ * each row shows the API's usage, state and projected run-out. Budgets are programme-wide, so the file has a
  * database of its own.
  */
 import assert from 'node:assert/strict';
@@ -24,6 +24,7 @@ describe('console: budgets on programme health', () => {
       budgets: {
         points: { perMonth: { limit: 1_000_000 } },
         rewards: { [sku]: { perDay: { limit: 2, warnAt: [50] } } },
+        liability: { currency: 'EUR', limit: 1_000_000 },
       },
     });
     const memberId = await memberWithPoints(c.t, 500);
@@ -55,6 +56,10 @@ describe('console: budgets on programme health', () => {
       await page.locator('tr[data-budget="points.month"] [data-runs-out]').innerText(),
       'not this period',
     );
+    const liability = page.locator('tr[data-budget="liability"]');
+    assert.match(await liability.locator('[data-used]').innerText(), / of 1,000,000 EUR$/);
+    assert.match(await liability.innerText(), /standing/);
+    assert.match(await liability.locator('[data-runs-out]').innerText(), /\d|not at this rate/);
     await checkPage(page, 'health-budgets');
   });
 });

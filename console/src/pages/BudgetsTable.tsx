@@ -1,7 +1,8 @@
 /**
  * The programme's budgets on the health page (`GET /program/budgets`): usage this period against
  * the limit, the state (ok, warning at a `warnAt` percentage, exhausted) and when it runs out at
- * the last hour's rate, so ops see a campaign overspending before it stops.
+ * the last hour's rate, so ops see a campaign overspending before it stops. The liability ceiling
+ * has no period (`standing`): its usage is the outstanding liability now.
  */
 import { Empty, statusLabel } from '../components';
 import { formatDateTime, formatNumber } from '../format';
@@ -41,7 +42,7 @@ export function BudgetsTable({ b }: { b: Budgets }) {
                 <td>
                   <code>{x.budget}</code>
                 </td>
-                <td>{x.period.id}</td>
+                <td>{x.period.name === 'standing' ? 'standing (outstanding now)' : x.period.id}</td>
                 <td className="number" data-used>
                   {formatNumber(x.used)} of {amount(x.limit, x.unit)}
                 </td>
@@ -60,7 +61,9 @@ export function BudgetsTable({ b }: { b: Budgets }) {
                 <td data-runs-out>
                   {x.projectedExhaustion
                     ? formatDateTime(x.projectedExhaustion)
-                    : 'not this period'}
+                    : x.period.name === 'standing'
+                      ? 'not at this rate'
+                      : 'not this period'}
                 </td>
               </tr>
             ))}
