@@ -72,7 +72,7 @@ describe('console: frozen points on the member page', () => {
       .getByText(/at least 3 characters/)
       .waitFor();
     await checkPage(page, 'member-frozen-release');
-    await release.getByLabel('Reason (kept in the audit)').fill('Checked with the store');
+    await release.getByLabel('Reason (kept in the audit trail)').fill('Checked with the store');
     await release.getByRole('button', { name: 'Release' }).click();
     await page
       .getByRole('status')
@@ -83,7 +83,7 @@ describe('console: frozen points on the member page', () => {
     const row = page.locator(`tr[data-frozen-entry="${second}"]`);
     await row.getByRole('button', { name: 'Void…' }).click();
     const voiding = page.getByRole('dialog', { name: 'Void these frozen points' });
-    await voiding.getByLabel('Reason (kept in the audit)').fill('Referral farming');
+    await voiding.getByLabel('Reason (kept in the audit trail)').fill('Referral farming');
     await voiding.getByRole('button', { name: 'Void' }).click();
     await page
       .getByRole('status')

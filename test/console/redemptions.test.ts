@@ -284,8 +284,10 @@ describe('console: the redemption queue and a redemption’s page', () => {
     await page.getByRole('button', { name: 'Cancel redemption…' }).click();
     await dialog.waitFor();
     assert.equal(
-      await page.evaluate('document.activeElement && document.activeElement.id'),
-      'cancel-reason',
+      await page.evaluate(
+        'document.activeElement && document.activeElement.labels?.[0]?.textContent',
+      ),
+      'Reason (kept in the audit trail)',
       'the reason field has the focus',
     );
     await dialog.getByRole('button', { name: 'Cancel redemption' }).click();

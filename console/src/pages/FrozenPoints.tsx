@@ -3,10 +3,11 @@
  * flagged; ops release (spendable, expiring a lifetime from now) or void (taken off the ledger)
  * each one, the reason asked for in a dialog. One Idempotency-Key per opening of the dialog.
  */
-import { useRef, useState, type FormEvent } from 'react';
-import { Empty, problemText } from '../components';
+import type { ReactNode } from 'react';
+import { Empty } from '../components';
 import { formatDateTime, formatNumber } from '../format';
 import { resources, type FrozenItem } from '../resources';
+import { ReasonDialog } from './ReasonDialog';
 
 type Decision = 'release' | 'void';
 
@@ -19,7 +20,7 @@ export function FrozenPoints({
   memberId: string;
   items: FrozenItem[];
   mayDecide: boolean;
-  done: (text: string) => void;
+  done: (text: ReactNode) => void;
 }) {
   return (
     <section className="card" aria-labelledby="frozen-heading">
@@ -84,15 +85,17 @@ export function FrozenPoints({
   );
 }
 
-const labels: Record<Decision, { open: string; title: string; done: string }> = {
+const labels: Record<Decision, { open: string; title: string; submit: string; done: string }> = {
   release: {
     open: 'Release…',
     title: 'Release these frozen points',
+    submit: 'Release',
     done: 'Released: the points are spendable and expire a lot lifetime from now.',
   },
   void: {
     open: 'Void…',
     title: 'Void these frozen points',
+    submit: 'Void',
     done: 'Voided: a reversing entry took the points off the ledger.',
   },
 };
@@ -106,76 +109,20 @@ function DecideDialog({
   memberId: string;
   entryId: number;
   decision: Decision;
-  done: (text: string) => void;
+  done: (text: ReactNode) => void;
 }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const key = useRef('');
   const text = labels[decision];
-  const fieldId = `frozen-${entryId}-${decision}-reason`;
-
-  const open = () => {
-    key.current = crypto.randomUUID();
-    setError(null);
-    setReason('');
-    dialog.current?.showModal();
-  };
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (reason.trim().length < 3) return setError('Give a reason of at least 3 characters.');
-    setBusy(true);
-    setError(null);
-    try {
-      await resources.decideFrozen(memberId, entryId, decision, reason.trim(), key.current);
-      dialog.current?.close();
-      done(text.done);
-    } catch (err) {
-      setError(err instanceof Error ? problemText(err) : String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return (
-    <>
-      <button type="button" className={decision === 'void' ? 'danger' : undefined} onClick={open}>
-        {text.open}
-      </button>
-      <dialog ref={dialog} aria-labelledby={`${fieldId}-title`}>
-        <form onSubmit={(e) => void submit(e)} noValidate>
-          <h2 id={`${fieldId}-title`}>{text.title}</h2>
-          <label htmlFor={fieldId}>Reason (kept in the audit)</label>
-          <textarea
-            id={fieldId}
-            rows={3}
-            value={reason}
-            maxLength={500}
-            required
-            aria-invalid={error ? true : undefined}
-            aria-describedby={error ? `${fieldId}-error` : undefined}
-            onChange={(e) => setReason(e.target.value)}
-          />
-          {error && (
-            <p id={`${fieldId}-error`} className="state error" role="alert">
-              {error}
-            </p>
-          )}
-          <div className="dialog-buttons">
-            <button type="button" onClick={() => dialog.current?.close()}>
-              Close
-            </button>
-            <button
-              type="submit"
-              className={decision === 'void' ? 'danger' : undefined}
-              disabled={busy}
-            >
-              {busy ? 'Sending…' : decision === 'release' ? 'Release' : 'Void'}
-            </button>
-          </div>
-        </form>
-      </dialog>
-    </>
+    <ReasonDialog
+      open={text.open}
+      title={text.title}
+      submit={text.submit}
+      danger={decision === 'void'}
+      send={async (reason, key) => {
+        await resources.decideFrozen(memberId, entryId, decision, reason, key);
+        return text.done;
+      }}
+      done={done}
+    />
   );
 }

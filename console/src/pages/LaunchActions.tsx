@@ -7,7 +7,7 @@ import { useState, type ReactNode } from 'react';
 import type { Session } from '../api';
 import { formatDateTime } from '../format';
 import { launches, type Launch, type LaunchCommand, type LaunchState } from './LaunchApi';
-import { ReasonDialog } from './RuleChangeDialog';
+import { ReasonDialog } from './ReasonDialog';
 import { actorOf } from './LaunchSignoffs';
 
 const offered: Record<LaunchCommand, LaunchState[]> = {

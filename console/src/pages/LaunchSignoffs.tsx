@@ -6,7 +6,7 @@ import type { ReactNode } from 'react';
 import type { Session } from '../api';
 import { formatDateTime } from '../format';
 import { launches, type Launch, type Signoff } from './LaunchApi';
-import { ReasonDialog } from './RuleChangeDialog';
+import { ReasonDialog } from './ReasonDialog';
 
 const beforeGoLive = ['preparing', 'ready', 'waiting'];
 

@@ -3,7 +3,7 @@
  * explained line by line, their redemptions, their frozen points (flagged accruals) with release
  * and void, and (for ops) an adjustment with a reason and suspending or reinstating the member.
  */
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { may } from '../api';
 import {
   Ago,
@@ -38,7 +38,7 @@ async function loadMember(id: string) {
 export function MemberPage({ params }: { params: Record<string, string> }) {
   const id = params.id ?? '';
   const session = useSignedIn();
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<ReactNode>(null);
   const found = usePolling(() => loadMember(id), 0, id);
   const data = found.data;
   const title = data ? (data.member.name ?? data.member.externalId) : id;

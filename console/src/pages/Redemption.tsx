@@ -90,10 +90,10 @@ function Actions({
   done: () => void;
 }) {
   // Kept here, not in the dialog: once done, the action is gone but its outcome stays in view.
-  const [message, setMessage] = useState<string | null>(null);
+  const [message, setMessage] = useState<ReactNode>(null);
   // What the API says this caller may do now; the server refuses anything else.
   const actions = redemption.allowedActions;
-  const finished = (text: string) => {
+  const finished = (text: ReactNode) => {
     setMessage(text);
     done();
   };

@@ -8,7 +8,7 @@ import { useState, type ReactNode } from 'react';
 import { may, type Session } from '../api';
 import { formatDateTime } from '../format';
 import { ruleChanges, type RuleChange, type RuleChangeState } from './RuleChangeApi';
-import { ReasonDialog } from './RuleChangeDialog';
+import { ReasonDialog } from './ReasonDialog';
 
 const open: RuleChangeState[] = ['draft', 'proposed', 'approved', 'scheduled'];
 

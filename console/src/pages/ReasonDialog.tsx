@@ -1,8 +1,9 @@
 /**
- * A decision that needs a reason (approve, reject, withdraw, schedule a rule change; sign off, go,
- * pause, resume, roll back a launch): a button opens a dialog asking for the reason (and any other
- * field), and the server's refusal ("you proposed this change") is shown in the dialog. The house
- * pattern of ActionDialog, for any action: one Idempotency-Key per opening of the dialog.
+ * A decision that needs a reason (cancel or return a redemption; release or void frozen points;
+ * approve, reject, withdraw, schedule a rule change; sign off, go, pause, resume, roll back a
+ * launch): a button opens a dialog asking for the reason (and any other field), and the server's
+ * refusal ("you proposed this change") is shown in the dialog. One Idempotency-Key per opening of
+ * the dialog: every retry of this one decision sends the same key.
  */
 import { useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../api';
