@@ -1,5 +1,6 @@
 /**
- * The accrual screen: the earning detectors (velocity, country, impossible travel) for one event,
+ * The accrual screen: the earning detectors (velocity, country, impossible travel, members
+ * sharing the event's device) for one event,
  * from one indexed read of the member's recent accruals (ledger_entries by member and time), in
  * the caller's transaction. The accrual batch (ledger/accrual-batch.ts) calls it for each earning
  * event when any earning detector is on; findings freeze the event's points (ledger/frozen.ts).
@@ -8,13 +9,14 @@ import type { Trx } from '../infra/db';
 import {
   earningVelocity,
   impossibleTravel,
+  linkedAccounts,
   unusualCountry,
   type Activity,
   type Finding,
 } from './detectors';
 import type { EventContext } from './geo';
 import { durationMs, type Detection } from './policy';
-import { accrualsSince, recentCountries } from './queries';
+import { accrualsSince, otherMembersOnDevice, recentCountries } from './queries';
 
 export interface AccrualToScreen {
   eventId: string;
@@ -22,11 +24,19 @@ export interface AccrualToScreen {
   points: number;
   at: Date;
   context: EventContext;
+  /**
+   * Other members of the same batch whose events named this event's device before it (not
+   * written yet, so not read back).
+   */
+  sameDeviceInBatch?: string[];
 }
 
 /** True when no earning detector is on: the hot path then reads nothing. */
 export const earningDetectorsOff = (d: Detection): boolean =>
-  !d.earningVelocity?.length && !d.unusualCountry && !d.impossibleTravel;
+  !d.earningVelocity?.length &&
+  !d.unusualCountry &&
+  !d.impossibleTravel &&
+  d.linkedAccounts?.maxMembersPerDevice === undefined;
 
 /**
  * `earlier`: the member's accruals decided before this one in the same transaction and not written
@@ -60,6 +70,24 @@ export async function screenAccrual(
     const unwritten = earlier.flatMap((a) => (a.country ? [a.country] : [])).reverse();
     const history = [...unwritten, ...(await recentCountries(trx, e.memberId, 50))].slice(0, 50);
     out.push(...unusualCountry(d, { country: e.context.country, history }, c));
+  }
+  const maxPerDevice = d.linkedAccounts?.maxMembersPerDevice;
+  if (maxPerDevice !== undefined && e.context.deviceId) {
+    const device = e.context.deviceId;
+    const others = new Set(e.sameDeviceInBatch ?? []);
+    others.delete(e.memberId);
+    if (others.size <= maxPerDevice)
+      for (const m of await otherMembersOnDevice(trx, device, e.memberId, maxPerDevice + 1))
+        others.add(m);
+    const members = others.size + 1;
+    // About this event (its own finding, recorded once per event), the device in what was seen.
+    out.push(
+      ...linkedAccounts(d, { kind: 'device', key: device, members }, c).map((f) => ({
+        ...f,
+        subject: c.subject,
+        seen: { ...f.seen, device },
+      })),
+    );
   }
   return out;
 }

@@ -58,6 +58,25 @@ export async function recentCountries(db: Q, memberId: string, limit: number): P
 }
 
 /**
+ * The members other than `memberId` whose events named `deviceId`, at most `limit` of them (the
+ * detector needs to know only whether there are more than its maximum).
+ */
+export async function otherMembersOnDevice(
+  db: Q,
+  deviceId: string,
+  memberId: string,
+  limit: number,
+): Promise<string[]> {
+  const { rows } = await db.raw<{ rows: { member_id: string }[] }>(
+    `SELECT DISTINCT member_id FROM ledger_events
+     WHERE payload->>'deviceId' = ? AND member_id <> ?
+     LIMIT ?`,
+    [deviceId, memberId, limit],
+  );
+  return rows.map((r) => r.member_id);
+}
+
+/**
  * Redemptions in the hour before `at` and in the same hour of each of the `weeks` weeks before,
  * overall (`rewardId` absent) or of one reward: [current, week-1, week-2, ...].
  */

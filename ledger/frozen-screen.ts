@@ -43,6 +43,8 @@ export const detectionOf = (ruleSet: RuleSet): Detection => ruleSet.program.dete
  */
 export function createScreen(trx: Trx, now: Date) {
   const earlier = new Map<string, Activity[]>();
+  // Members whose events of this batch named a device (their events are not written yet).
+  const onDevice = new Map<string, string[]>();
   return async (
     draft: MemberDraft,
     event: ActivityEvent,
@@ -54,12 +56,15 @@ export function createScreen(trx: Trx, now: Date) {
     const memberId = draft.member.id;
     const context = contextOf(event);
     const mine = earlier.get(memberId) ?? [];
+    const device = context.deviceId;
+    const sameDeviceInBatch = device ? (onDevice.get(device) ?? []) : [];
     const findings = await screenAccrual(
       trx,
       d,
-      { eventId: event.eventId, memberId, points, at: now, context },
+      { eventId: event.eventId, memberId, points, at: now, context, sameDeviceInBatch },
       mine,
     );
+    if (device) onDevice.set(device, [...sameDeviceInBatch, memberId]);
     // As the ledger would read it back: an accrual entry only when points were earned.
     if (points > 0) {
       const { country, lat, lon } = context;

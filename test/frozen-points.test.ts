@@ -296,4 +296,56 @@ describe('frozen points', () => {
       await assertConsistent(t, memberId);
     });
   });
+
+  describe('with linked accounts by device on', () => {
+    before(async () => {
+      await publishProgram(t, {
+        ...redemptionProgram,
+        detection: { linkedAccounts: { maxMembersPerDevice: 2 } },
+      });
+    });
+    const states = (res: { status: number; body: unknown }) => {
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return (res.body as { results: { body: { points: { state: string } } }[] }).results.map(
+        (r) => r.body.points.state,
+      );
+    };
+
+    it('a third member on one device is frozen; one member on it again and again is not', async () => {
+      const deviceId = `dev-${randomUUID()}`;
+      const [a, b, c] = [await enrol(t), await enrol(t), await enrol(t)];
+      for (let i = 0; i < 3; i++) {
+        const own = await post(t, referral(a, { deviceId }));
+        assert.equal(own.body.points.state, 'available', JSON.stringify(own.body));
+      }
+      assert.equal((await post(t, referral(b, { deviceId }))).body.points.state, 'available');
+      const third = await post(t, referral(c, { deviceId }));
+      assert.equal(third.body.points.state, 'frozen', JSON.stringify(third.body));
+      assert.equal(third.body.points.frozen.findings[0].detector, 'linkedAccounts');
+      const [finding] = await t.db('anomaly_findings').where({ member_id: c });
+      assert.deepEqual(finding.seen, { kind: 'device', members: 3, device: deviceId });
+      assert.equal(finding.subject, `event:${third.body.eventId}`);
+      // The first two members' later events are flagged too: the device has 3 members now.
+      const later = await post(t, referral(b, { deviceId }));
+      assert.equal(later.body.points.state, 'frozen', JSON.stringify(later.body));
+      // Another device of the same member is its own.
+      const other = await post(t, referral(c, { deviceId: `dev-${randomUUID()}` }));
+      assert.equal(other.body.points.state, 'available', JSON.stringify(other.body));
+      await assertConsistent(t, c);
+    });
+
+    it('in one batch: the members before it on the device count though not written yet', async () => {
+      const deviceId = `dev-${randomUUID()}`;
+      const members = [await enrol(t), await enrol(t), await enrol(t), await enrol(t)];
+      const events = members.map((m) => referral(m, { deviceId }));
+      const send = () => t.api('POST', '/events/batch', { key: t.keys.partner, body: { events } });
+      assert.deepEqual(states(await send()), ['available', 'available', 'frozen', 'frozen']);
+      assert.deepEqual(states(await send()), ['available', 'available', 'frozen', 'frozen']);
+      const findings = await t
+        .db('anomaly_findings')
+        .whereIn('member_id', members)
+        .select<{ member_id: string }[]>('member_id');
+      assert.deepEqual(findings.map((f) => f.member_id).sort(), members.slice(2).sort());
+    });
+  });
 });
