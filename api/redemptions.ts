@@ -14,7 +14,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { AppConfig } from '../config';
-import { finalStatuses } from '../domain/redemption';
+import { finalStatuses, type ShipTo } from '../domain/redemption';
 import type { Db } from '../infra/db';
 import { workflowUrl } from '../infra/temporal';
 import { planRedemption, refusalOf } from '../redemptions/plan';
@@ -53,6 +53,7 @@ export interface RedeemInput {
   rewardId: string;
   quantity: number;
   backorder: boolean;
+  shipTo?: ShipTo | undefined;
 }
 
 /** The redemption id: the client's, else one derived from its Idempotency-Key, else a new one. */
@@ -86,6 +87,8 @@ export async function startRedemption(
     rewardId: input.rewardId,
     quantity: input.quantity,
     backorder: input.backorder,
+    // Only when given: the hash of a request without it stays what it was.
+    ...(input.shipTo ? { shipTo: input.shipTo } : {}),
   };
   const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
   // Planned under the member's version now; the row records it: every later step decides under it.
@@ -101,6 +104,7 @@ export async function startRedemption(
     rewardId: input.rewardId,
     quantity: input.quantity,
     backorder: input.backorder,
+    shipTo: input.shipTo,
     requestHash,
     actor,
     ruleVersion,

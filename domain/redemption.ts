@@ -74,6 +74,12 @@ export const cancellableStatuses: readonly RedemptionStatus[] = [
   'shipment_requested',
 ];
 
+/** Where a physical reward ships (optional): an ISO 3166-1 alpha-2 country and the address. */
+export interface ShipTo {
+  country: string;
+  address: string;
+}
+
 export interface RedemptionRequest {
   redemptionId: string;
   memberId: string;
@@ -81,6 +87,8 @@ export interface RedemptionRequest {
   quantity: number;
   /** Out of stock and no substitute taken: wait for stock instead of a refund. */
   backorder: boolean;
+  /** Where it ships, when the request said (screened by the anomaly detectors). */
+  shipTo?: ShipTo;
   /** Who asked: `<role>:<key name>`. */
   actor: string;
 }

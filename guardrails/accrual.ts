@@ -80,14 +80,7 @@ export async function screenAccrual(
       for (const m of await otherMembersOnDevice(trx, device, e.memberId, maxPerDevice + 1))
         others.add(m);
     const members = others.size + 1;
-    // About this event (its own finding, recorded once per event), the device in what was seen.
-    out.push(
-      ...linkedAccounts(d, { kind: 'device', key: device, members }, c).map((f) => ({
-        ...f,
-        subject: c.subject,
-        seen: { ...f.seen, device },
-      })),
-    );
+    out.push(...linkedAccounts(d, { kind: 'device', key: device, members }, c));
   }
   return out;
 }

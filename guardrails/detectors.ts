@@ -222,7 +222,7 @@ export function impossibleTravel(
 export function linkedAccounts(
   d: Detection,
   input: { kind: 'device' | 'address'; key: string; members: number },
-  c: { memberId: string; now: Date },
+  c: { memberId: string; subject: string; now: Date },
 ): Finding[] {
   const rule = d.linkedAccounts;
   const max = input.kind === 'device' ? rule?.maxMembersPerDevice : rule?.maxMembersPerAddress;
@@ -231,8 +231,9 @@ export function linkedAccounts(
     {
       detector: 'linkedAccounts',
       memberId: c.memberId,
-      subject: `${input.kind}:${input.key}`,
-      seen: { kind: input.kind, members: input.members },
+      // About the event or redemption screened: each one on a shared device or address is held.
+      subject: c.subject,
+      seen: { kind: input.kind, [input.kind]: input.key, members: input.members },
       threshold: { max },
       why: `${input.members} members share one ${input.kind} (most: ${max})`,
       at: c.now,

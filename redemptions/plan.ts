@@ -15,12 +15,14 @@ import type {
   RedemptionRequest,
   ReviewReason,
   RewardKind,
+  ShipTo,
 } from '../domain/redemption';
 import type { SubstitutionPolicy } from '../domain/rewards';
 import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
 import { redemptionBudgetCheck } from '../budgets/redemptions';
 import { screenRedemption, type RedemptionFinding } from '../guardrails/redemption';
+import { addressKey, membersAtAddress } from './ship-to';
 
 /** Why the plan says no: a business-failure type (the workflow's), the field and a message. */
 export interface PlanRefusal {
@@ -173,7 +175,8 @@ export async function planRedemption(
     return refuse(FailureType.InsufficientPoints, 'quantity', message);
   }
   const tier = program.tiers[tierIndex(program, row.tier)]!;
-  // Redemptions carry no shipping country or address yet: those detectors wait for one.
+  // Where it ships, when the request said: the country and address detectors screen it too.
+  const shipTo = request.shipTo;
   const anomalies = screen
     ? await screenRedemption(db, {
         redemptionId: request.redemptionId,
@@ -182,6 +185,12 @@ export async function planRedemption(
         points,
         ruleVersion: version,
         at: now,
+        ...(shipTo
+          ? {
+              country: shipTo.country,
+              membersAtAddress: await addressShare(db, shipTo, request.memberId),
+            }
+          : {}),
       })
     : [];
   const reasons = reviewReasons(policy, points, budget.holds, anomalies);
@@ -252,4 +261,14 @@ export function reviewReasons(
   }
   reasons.push(...anomalies);
   return reasons;
+}
+
+/** How many members (this one included) asked for redemptions to this address. */
+async function addressShare(
+  db: Db,
+  shipTo: ShipTo,
+  memberId: string,
+): Promise<{ address: string; members: number }> {
+  const key = addressKey(shipTo);
+  return { address: key, members: await membersAtAddress(db, key, memberId) };
 }

@@ -3,8 +3,9 @@
  * asked for) and its steps (written by the workflow, once each). Each step that a member or partner
  * should hear about is also a program event, in the same transaction (the webhook outbox).
  */
-import type { RedemptionStatus, TimelineStep } from '../domain/redemption';
+import type { RedemptionStatus, ShipTo, TimelineStep } from '../domain/redemption';
 import type { Db, Trx } from '../infra/db';
+import { addressKey } from './ship-to';
 
 export interface RedemptionRow {
   id: string;
@@ -66,6 +67,7 @@ export interface NewRedemption {
   rewardId: string;
   quantity: number;
   backorder: boolean;
+  shipTo?: ShipTo | undefined;
   requestHash: string;
   actor: string;
   /** The version its eligibility was planned under; by default the member's version now. */
@@ -88,6 +90,9 @@ export async function createRedemption(
         reward_id: input.rewardId,
         quantity: input.quantity,
         backorder: input.backorder,
+        ...(input.shipTo
+          ? { ship_to: input.shipTo as never, ship_address_key: addressKey(input.shipTo) }
+          : {}),
         request_hash: input.requestHash,
         status: 'requested',
         actor: input.actor,

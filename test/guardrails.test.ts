@@ -208,7 +208,7 @@ describe('anomaly detectors: ordinary traffic', () => {
         ...linkedAccounts(
           policy,
           { kind: 'device', key: memberId, members: 1 + Math.floor(random() * 2) },
-          { memberId, now },
+          { memberId, subject: `event:${memberId}`, now },
         ),
       );
     }

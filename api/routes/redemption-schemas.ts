@@ -4,6 +4,7 @@ import { codeDescription } from '../../domain/codes';
 import { redemptionStatuses, type RedemptionStatus } from '../../domain/redemption';
 import { actorTypes, redemptionActions } from '../../domain/redemption-ops';
 import { rewardKinds } from '../../domain/rewards';
+import { eventContextSchema } from '../../guardrails/geo';
 import type { QueueFilter } from '../../redemptions/queue';
 
 export const key = z
@@ -26,6 +27,15 @@ export const redeemBody = z.strictObject({
     .boolean()
     .default(false)
     .describe('Out of stock with no substitute taken: wait for stock instead of a refund.'),
+  shipTo: z
+    .strictObject({
+      country: eventContextSchema.shape.country.unwrap(),
+      address: z.string().trim().min(5).max(500),
+    })
+    .optional()
+    .describe(
+      'Where it ships (optional): screened by the anomaly detectors (unusual country, many members at one address).',
+    ),
 });
 
 export const view = z.object({
