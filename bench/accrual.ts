@@ -45,7 +45,8 @@ const usage = `Usage: npm run bench:accrual -- [options]
   --phases LIST         any of app,baseline,floor,hot,batch (default all five)
   --guardrails          run with earning detectors, points budgets and the liability ceiling on
                         (limits too high to fire), to compare with a run without; the programme
-                        version in force before is put back at the end
+                        version in force before is put back at the end;
+                        BENCH_GUARDRAILS_ONLY=detectors or =budgets: only that half
 DATABASE_URL (default: the embedded Postgres of \`npm start\`, over its Unix socket as the API
 connects) is where the baseline runs.`;
 

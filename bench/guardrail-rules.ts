@@ -15,7 +15,22 @@ import { loadRuleSet, publishRuleSet } from '../ledger/programs';
 /** Limits no bench run reaches: the largest each setting accepts. */
 const huge = { points: 1_000_000_000_000, count: 1_000_000_000, money: 1e12 };
 
+/**
+ * The programme with the guardrails on; `BENCH_GUARDRAILS_ONLY=detectors` or `=budgets` turns on
+ * only that half (to see which costs what).
+ */
 export function guardedProgram(program: ProgramInput, currency: string): ProgramInput {
+  const only = process.env.BENCH_GUARDRAILS_ONLY;
+  if (only === 'detectors' || only === 'budgets') {
+    const all = guardedProgramAll(program, currency);
+    return only === 'detectors'
+      ? { ...all, budgets: program.budgets }
+      : { ...all, detection: program.detection };
+  }
+  return guardedProgramAll(program, currency);
+}
+
+function guardedProgramAll(program: ProgramInput, currency: string): ProgramInput {
   const velocity = (window: string) => ({
     window,
     maxPoints: huge.count,

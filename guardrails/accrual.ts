@@ -5,7 +5,6 @@
  * the caller's transaction. The accrual batch (ledger/accrual-batch.ts) calls it for each earning
  * event when any earning detector is on; findings freeze the event's points (ledger/frozen.ts).
  */
-import type { Trx } from '../infra/db';
 import {
   earningVelocity,
   impossibleTravel,
@@ -15,8 +14,8 @@ import {
   type Finding,
 } from './detectors';
 import type { EventContext } from './geo';
-import { durationMs, type Detection } from './policy';
-import { accrualsSince, otherMembersOnDevice, recentCountries } from './queries';
+import type { Detection } from './policy';
+import { COUNTRY_HISTORY, lookbackMs, type AccrualReads } from './accrual-reads';
 
 export interface AccrualToScreen {
   eventId: string;
@@ -43,18 +42,16 @@ export const earningDetectorsOff = (d: Detection): boolean =>
  * yet (a batch writes all its rows at the end), oldest first; they count as if read.
  */
 export async function screenAccrual(
-  trx: Trx,
+  reads: AccrualReads,
   d: Detection,
   e: AccrualToScreen,
   earlier: Activity[] = [],
 ): Promise<Finding[]> {
   if (earningDetectorsOff(d)) return [];
   const c = { memberId: e.memberId, subject: `event:${e.eventId}`, now: e.at };
-  const longest = Math.max(0, ...(d.earningVelocity ?? []).map((v) => durationMs(v.window)));
-  // Impossible travel needs the previous located event: look back a day at least.
-  const back = Math.max(longest, d.impossibleTravel ? 24 * 3_600_000 : 0);
+  const back = lookbackMs(d);
   const read =
-    back > 0 ? await accrualsSince(trx, e.memberId, new Date(e.at.getTime() - back)) : [];
+    back > 0 ? await reads.accrualsSince(e.memberId, new Date(e.at.getTime() - back)) : [];
   const past = [...read, ...earlier];
   const current = { at: e.at, points: e.points, ...e.context };
   const out = earningVelocity(d, [...past, current], c);
@@ -68,7 +65,8 @@ export async function screenAccrual(
   }
   if (d.unusualCountry && e.context.country) {
     const unwritten = earlier.flatMap((a) => (a.country ? [a.country] : [])).reverse();
-    const history = [...unwritten, ...(await recentCountries(trx, e.memberId, 50))].slice(0, 50);
+    const read = await reads.recentCountries(e.memberId, COUNTRY_HISTORY);
+    const history = [...unwritten, ...read].slice(0, COUNTRY_HISTORY);
     out.push(...unusualCountry(d, { country: e.context.country, history }, c));
   }
   const maxPerDevice = d.linkedAccounts?.maxMembersPerDevice;
@@ -77,7 +75,7 @@ export async function screenAccrual(
     const others = new Set(e.sameDeviceInBatch ?? []);
     others.delete(e.memberId);
     if (others.size <= maxPerDevice)
-      for (const m of await otherMembersOnDevice(trx, device, e.memberId, maxPerDevice + 1))
+      for (const m of await reads.otherMembersOnDevice(device, e.memberId, maxPerDevice + 1))
         others.add(m);
     const members = others.size + 1;
     out.push(...linkedAccounts(d, { kind: 'device', key: device, members }, c));

@@ -1,7 +1,7 @@
 /**
  * The reads the detectors need, thin: each an indexed range on (member_id, created_at) or
- * (status, created_at). Only the redemption screen uses them (a redemption is rarer than an
- * accrual by orders of magnitude, so a few queries there cost little).
+ * (status, created_at). The redemption screen reads per redemption; the accrual screen reads once
+ * per batch for all its members (the `...OfMembers` forms, guardrails/accrual-reads.ts).
  */
 import type { Db, Trx } from '../infra/db';
 import type { Activity } from './detectors';
@@ -22,12 +22,78 @@ export async function accrualsSince(db: Q, memberId: string, since: Date): Promi
     .where('e.member_id', memberId)
     .andWhere('e.kind', 'accrual')
     .andWhere('e.created_at', '>', since)
-    .select<{ at: Date; points: number; payload: Record<string, unknown> | null }[]>(
+    .select<({ at: Date; points: number } & Where)[]>(
       'e.created_at as at',
       'e.amount as points',
-      'ev.payload',
+      ...where(db),
     );
-  return rows.map((r) => ({ at: r.at, points: Number(r.points), ...located(r.payload) }));
+  return rows.map((r) => ({ at: r.at, points: Number(r.points), ...located(r) }));
+}
+
+/** `accrualsSince` for many members at once (one batch's), grouped by member. */
+export async function accrualsOfMembersSince(
+  db: Q,
+  memberIds: string[],
+  since: Date,
+): Promise<Map<string, Activity[]>> {
+  const rows = await db('ledger_entries as e')
+    .leftJoin('ledger_events as ev', 'ev.id', 'e.source_event_id')
+    .whereIn('e.member_id', memberIds)
+    .andWhere('e.kind', 'accrual')
+    .andWhere('e.created_at', '>', since)
+    .select<({ member_id: string; at: Date; points: number } & Where)[]>(
+      'e.member_id',
+      'e.created_at as at',
+      'e.amount as points',
+      ...where(db),
+    );
+  const out = new Map<string, Activity[]>();
+  for (const r of rows) {
+    const list = out.get(r.member_id) ?? [];
+    list.push({ at: r.at, points: Number(r.points), ...located(r) });
+    out.set(r.member_id, list);
+  }
+  return out;
+}
+
+/** `recentCountries` for many members at once, grouped by member (newest first each). */
+export async function recentCountriesOfMembers(
+  db: Q,
+  memberIds: string[],
+  limit: number,
+): Promise<Map<string, string[]>> {
+  const { rows } = await db.raw<{ rows: { member_id: string; country: string }[] }>(
+    `SELECT m.id AS member_id, c.country
+       FROM unnest(?::uuid[]) AS m(id)
+       CROSS JOIN LATERAL (
+         SELECT payload->>'country' AS country, occurred_at FROM ledger_events
+          WHERE member_id = m.id AND payload->>'country' IS NOT NULL
+          ORDER BY occurred_at DESC LIMIT ?) c
+      ORDER BY m.id, c.occurred_at DESC`,
+    [memberIds, limit],
+  );
+  const out = new Map<string, string[]>();
+  for (const r of rows) out.set(r.member_id, [...(out.get(r.member_id) ?? []), r.country]);
+  return out;
+}
+
+/** For each device, up to `limit` members whose events named it. */
+export async function membersOnDevices(
+  db: Q,
+  deviceIds: string[],
+  limit: number,
+): Promise<Map<string, string[]>> {
+  const { rows } = await db.raw<{ rows: { device: string; member_id: string }[] }>(
+    `SELECT d.device, m.member_id
+       FROM unnest(?::text[]) AS d(device)
+       CROSS JOIN LATERAL (
+         SELECT DISTINCT member_id FROM ledger_events
+          WHERE payload->>'deviceId' = d.device LIMIT ?) m`,
+    [deviceIds, limit],
+  );
+  const out = new Map<string, string[]>();
+  for (const r of rows) out.set(r.device, [...(out.get(r.device) ?? []), r.member_id]);
+  return out;
 }
 
 /**
@@ -100,13 +166,25 @@ export async function sameHourCounts(
   return rows.map((r) => r.n);
 }
 
-function located(payload: Record<string, unknown> | null): Partial<Activity> {
-  if (!payload) return {};
+/** Where an accrual's event happened, as columns (the event's whole payload is not read). */
+interface Where {
+  country: string | null;
+  lat: number | null;
+  lon: number | null;
+}
+
+const where = (db: Q) => [
+  db.raw("ev.payload->>'country' AS country"),
+  db.raw("(ev.payload->>'lat')::float8 AS lat"),
+  db.raw("(ev.payload->>'lon')::float8 AS lon"),
+];
+
+function located(w: Where): Partial<Activity> {
   const out: Partial<Activity> = {};
-  if (typeof payload.country === 'string') out.country = payload.country;
-  if (typeof payload.lat === 'number' && typeof payload.lon === 'number') {
-    out.lat = payload.lat;
-    out.lon = payload.lon;
+  if (w.country !== null) out.country = w.country;
+  if (w.lat !== null && w.lon !== null) {
+    out.lat = w.lat;
+    out.lon = w.lon;
   }
   return out;
 }

@@ -41,7 +41,7 @@ import {
   ruleTypeOf,
   type BatchWrites,
 } from './earn';
-import { createScreen } from './frozen-screen';
+import { createScreen, readsForBatch } from './frozen-screen';
 import { loadRuleSet, type RuleSet } from './programs';
 import type { LedgerMemberRow } from './store';
 
@@ -111,7 +111,19 @@ async function decideAndWrite(
   const writes = emptyWrites();
   const drafts = new Map<string, MemberDraft>();
   const events: EventRow[] = [];
-  const screen = createScreen(trx, now);
+  const screen = createScreen(
+    trx,
+    now,
+    await readsForBatch(
+      trx,
+      now,
+      [...known.values()].map((m) => ({
+        memberId: m.row.id,
+        ruleSet: ruleSets.get(m.ruleVersion)!,
+      })),
+      requests.map((r) => r.event),
+    ),
+  );
   const outcomes: AccrualOutcome[] = [];
   for (const { event, actor } of requests) outcomes.push(await decide(event, actor));
   if (budget?.needsExact) throw new BudgetRetry();

@@ -9,6 +9,7 @@
 import type { Detection } from '../guardrails/policy';
 import type { Activity } from '../guardrails/detectors';
 import { earningDetectorsOff, screenAccrual } from '../guardrails/accrual';
+import { batchReads, type AccrualReads } from '../guardrails/accrual-reads';
 import { recordFindings } from '../guardrails/findings';
 import type { EventContext } from '../guardrails/geo';
 import type { Trx } from '../infra/db';
@@ -41,7 +42,7 @@ export const detectionOf = (ruleSet: RuleSet): Detection => ruleSet.program.dete
  * A screen for one batch transaction: `screen(draft, event, points, ruleSet)` answers the findings
  * that freeze the event (empty: nothing to review), and remembers the event for the member's next.
  */
-export function createScreen(trx: Trx, now: Date) {
+export function createScreen(trx: Trx, now: Date, reads: AccrualReads) {
   const earlier = new Map<string, Activity[]>();
   // Members whose events of this batch named a device (their events are not written yet).
   const onDevice = new Map<string, string[]>();
@@ -59,7 +60,7 @@ export function createScreen(trx: Trx, now: Date) {
     const device = context.deviceId;
     const sameDeviceInBatch = device ? (onDevice.get(device) ?? []) : [];
     const findings = await screenAccrual(
-      trx,
+      reads,
       d,
       { eventId: event.eventId, memberId, points, at: now, context, sameDeviceInBatch },
       mine,
@@ -91,4 +92,21 @@ export function createScreen(trx: Trx, now: Date) {
       });
     return because;
   };
+}
+
+/**
+ * What a batch's screen reads, read once for all its members whose version has an earning detector
+ * on (none: nothing is read).
+ */
+export async function readsForBatch(
+  trx: Trx,
+  now: Date,
+  members: { memberId: string; ruleSet: RuleSet }[],
+  events: ActivityEvent[],
+): Promise<AccrualReads> {
+  const screened = members
+    .map((m) => ({ memberId: m.memberId, detection: detectionOf(m.ruleSet) }))
+    .filter((m) => !earningDetectorsOff(m.detection));
+  const devices = screened.length ? events.flatMap((e) => e.deviceId ?? []) : [];
+  return batchReads(trx, now, screened, devices);
 }

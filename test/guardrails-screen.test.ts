@@ -11,6 +11,7 @@ import { publishRuleSet } from '../ledger/programs';
 import { defaultProgram } from '../domain/program';
 import { screenRedemption } from '../guardrails/redemption';
 import { screenAccrual } from '../guardrails/accrual';
+import { directReads } from '../guardrails/accrual-reads';
 import { detectionSchema } from '../guardrails/policy';
 import { freshDatabase } from './support/database';
 
@@ -165,7 +166,7 @@ describe('redemption screen', () => {
     for (let i = 1; i <= 3; i++)
       await accrue(m, 10, ago(i * 60_000), 'DE', { lat: 52.52, lon: 13.4 });
     const findings = await db.transaction((trx) =>
-      screenAccrual(trx, d, {
+      screenAccrual(directReads(trx), d, {
         eventId: 'e-now',
         memberId: m,
         points: 10,
@@ -178,7 +179,7 @@ describe('redemption screen', () => {
       'impossibleTravel',
     ]);
     const off = await db.transaction((trx) =>
-      screenAccrual(trx, detectionSchema.parse({}), {
+      screenAccrual(directReads(trx), detectionSchema.parse({}), {
         eventId: 'e-off',
         memberId: m,
         points: 10,
