@@ -11,7 +11,6 @@ import {
   accrualsOfMembersSince,
   accrualsSince,
   membersOnDevices,
-  otherMembersOnDevice,
   recentCountries,
   recentCountriesOfMembers,
 } from './queries';
@@ -35,8 +34,10 @@ export function lookbackMs(d: Detection): number {
 export const directReads = (trx: Trx): AccrualReads => ({
   accrualsSince: (memberId, since) => accrualsSince(trx, memberId, since),
   recentCountries: (memberId, limit) => recentCountries(trx, memberId, limit),
-  otherMembersOnDevice: (deviceId, memberId, limit) =>
-    otherMembersOnDevice(trx, deviceId, memberId, limit),
+  otherMembersOnDevice: async (deviceId, memberId, limit) =>
+    ((await membersOnDevices(trx, [deviceId], limit + 1)).get(deviceId) ?? [])
+      .filter((m) => m !== memberId)
+      .slice(0, limit),
 });
 
 /**

@@ -17,17 +17,7 @@ export async function enrolledAt(db: Q, memberId: string): Promise<Date | undefi
 
 /** Accruals (points issued by events) since `since`, with where the event said it happened. */
 export async function accrualsSince(db: Q, memberId: string, since: Date): Promise<Activity[]> {
-  const rows = await db('ledger_entries as e')
-    .leftJoin('ledger_events as ev', 'ev.id', 'e.source_event_id')
-    .where('e.member_id', memberId)
-    .andWhere('e.kind', 'accrual')
-    .andWhere('e.created_at', '>', since)
-    .select<({ at: Date; points: number } & Where)[]>(
-      'e.created_at as at',
-      'e.amount as points',
-      ...where(db),
-    );
-  return rows.map((r) => ({ at: r.at, points: Number(r.points), ...located(r) }));
+  return (await accrualsOfMembersSince(db, [memberId], since)).get(memberId) ?? [];
 }
 
 /** `accrualsSince` for many members at once (one batch's), grouped by member. */
@@ -114,32 +104,7 @@ export async function redemptionsSince(
 
 /** Countries of the member's last `limit` events that named one, newest first. */
 export async function recentCountries(db: Q, memberId: string, limit: number): Promise<string[]> {
-  const rows = await db('ledger_events')
-    .where('member_id', memberId)
-    .whereRaw("payload->>'country' IS NOT NULL")
-    .orderBy('occurred_at', 'desc')
-    .limit(limit)
-    .select<{ country: string }[]>(db.raw("payload->>'country' as country"));
-  return rows.map((r) => r.country);
-}
-
-/**
- * The members other than `memberId` whose events named `deviceId`, at most `limit` of them (the
- * detector needs to know only whether there are more than its maximum).
- */
-export async function otherMembersOnDevice(
-  db: Q,
-  deviceId: string,
-  memberId: string,
-  limit: number,
-): Promise<string[]> {
-  const { rows } = await db.raw<{ rows: { member_id: string }[] }>(
-    `SELECT DISTINCT member_id FROM ledger_events
-     WHERE payload->>'deviceId' = ? AND member_id <> ?
-     LIMIT ?`,
-    [deviceId, memberId, limit],
-  );
-  return rows.map((r) => r.member_id);
+  return (await recentCountriesOfMembers(db, [memberId], limit)).get(memberId) ?? [];
 }
 
 /**
