@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { generateProgramme } from './model/generate';
 import { MemberModel } from './model/member';
+import { runProgramme } from './model/runner';
 import { defaultPublished, modelProgram } from './model/program';
 import { durationMs, MS, monthEnds, utcDay, zonedDay } from './model/time';
 import type { ModelEvent, ModelProgram, ModelVersion, PurchaseLine } from './model/types';
@@ -474,5 +476,65 @@ describe('model: rule versions and closing', () => {
       debt: 0,
     });
     assert.deepEqual(kinds(m, 'activation'), []);
+  });
+});
+
+describe('model: a generated programme', () => {
+  const seed = Number(process.env.MODEL_SEED ?? 20271);
+
+  it(`is the same for the same seed (seed ${seed})`, () => {
+    const a = generateProgramme({ seed, members: 20, years: 1 });
+    const b = generateProgramme({ seed, members: 20, years: 1 });
+    assert.deepEqual(a.members, b.members);
+    assert.notDeepEqual(
+      generateProgramme({ seed: seed + 1, members: 20, years: 1 }).members,
+      a.members,
+    );
+  });
+
+  it(`keeps every point accounted for at every month end (100 members x 2 years, seed ${seed})`, () => {
+    const programme = generateProgramme({ seed, members: 100, years: 2 });
+    const checkpoints = monthEnds(programme.start, programme.end);
+    assert.equal(checkpoints.length, 24);
+    const results = runProgramme(programme.versions, programme.members, checkpoints);
+    let expired = 0;
+    for (const r of results) {
+      for (const [i, snap] of r.checkpoints.entries()) {
+        const upTo = (x: { at: number }): boolean => x.at < snap.at;
+        const done = r.outcomes.filter((o) => upTo(o) && !o.refused);
+        const happened = r.happenings.filter((h) => h.at <= snap.at);
+        const sum = (xs: number[]): number => xs.reduce((s, x) => s + x, 0);
+        const redeemed = done
+          .filter((o) => o.kind === 'redeem')
+          .map((o) => -(done.find((h) => h.kind === 'hold' && h.ref === o.ref)?.points ?? 0));
+        const credited = sum(
+          done.filter((o) => o.kind !== 'redeem' && o.kind !== 'close').map((o) => o.points),
+        );
+        const held = sum(done.filter((o) => o.kind === 'hold').map((o) => -o.points));
+        const released = sum(done.filter((o) => o.kind === 'release').map((o) => o.points));
+        const gone = sum(
+          happened
+            .filter((h) => h.kind === 'expiry' || h.kind === 'closed')
+            .map((h) => h.points ?? 0),
+        );
+        const writtenOff = sum(happened.map((h) => h.debt ?? 0));
+        const b = snap.balances;
+        const where = `${r.memberId} at checkpoint ${i} (${iso(snap.at)})`;
+        // Holds and releases moved points between available and held; redemptions took them out.
+        assert.equal(
+          b.available + b.pending + b.held - b.debt,
+          credited + held - released - sum(redeemed) - gone + writtenOff,
+          where,
+        );
+        assert.equal(sum(snap.lots.map((l) => l.remaining)), b.available, where);
+        assert.ok(
+          snap.lots.every((l) => l.remaining > 0 && l.expiresAt > snap.at),
+          where,
+        );
+        assert.ok(b.debt >= 0 && b.pending >= 0 && b.held >= 0, where);
+      }
+      expired += r.happenings.filter((h) => h.kind === 'expiry').length;
+    }
+    assert.ok(expired > 0, 'two years of the programme expire some points');
   });
 });

@@ -146,7 +146,7 @@ function decide(member: MemberModel, event: ModelEvent): Outcome {
       member.ledger.pending.length = 0;
       member.ledger.debt = 0;
       member.status = 'closed';
-      member.happenings.push({ at, kind: 'closed', points: b.available + b.pending });
+      member.happenings.push({ at, kind: 'closed', points: b.available + b.pending, debt: b.debt });
       return { version, points: -(b.available + b.pending), capped: 0 };
     }
   }

@@ -167,14 +167,12 @@ export class MemberModel {
 
   snapshot(at: number): MemberSnapshot {
     this.advanceTo(at);
-    const lots = this.ledger
-      .spendOrder()
-      .map((l) => ({
-        source: l.source,
-        createdAt: l.createdAt,
-        expiresAt: l.expiresAt,
-        remaining: l.remaining,
-      }));
+    const lots = this.ledger.spendOrder().map((l) => ({
+      source: l.source,
+      createdAt: l.createdAt,
+      expiresAt: l.expiresAt,
+      remaining: l.remaining,
+    }));
     return {
       at,
       balances: this.ledger.balances(),

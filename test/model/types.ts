@@ -123,6 +123,8 @@ export interface Happening {
   /** For reminders and expiries: the expiry instant. */
   expiresAt?: number;
   tier?: string;
+  /** For closing: the debt written off. */
+  debt?: number;
 }
 
 /** What one event did, as the answer and the ledger would show it. */
