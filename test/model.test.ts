@@ -227,6 +227,49 @@ describe('model: returns, pending points and debt', () => {
     assert.deepEqual(m.ledger.balances(), { available: 0, pending: 0, held: 0, debt: 0 });
   });
 
+  it('an order is shared over its lines by their exact points (largest remainder); each line reverses its own share', () => {
+    const m = member(noPending({ categoryMultipliers: { books: 0.5 } }));
+    const b = buy('2027-01-02T10:00:00Z', [
+      ['a', 'shoes', 3, 10],
+      ['b', 'books', 2, 7.77],
+      ['c', 'shoes', 1, 0.99],
+    ]);
+    // 10 + 3.885 + 0.99 = 14.875 -> 14, shared 9.41 / 3.66 / 0.93 -> 9, 4, 1.
+    assert.equal(m.apply(b).points, 14);
+    const orderId = (b as { orderId: string }).orderId;
+    const steps: [string, number][] = [
+      ['b', 1],
+      ['a', 2],
+      ['c', 1],
+      ['b', 1],
+      ['a', 1],
+    ];
+    const reversed = steps.map(
+      ([sku, quantity], i) =>
+        m.apply({
+          kind: 'return',
+          at: t('2027-01-03T10:00:00Z'),
+          eventId: `r${i}`,
+          orderId,
+          lines: [{ sku, quantity }],
+        }).points,
+    );
+    assert.deepEqual(reversed, [-2, -6, -1, -2, -3]);
+  });
+
+  it('fixed event points take the tier multiplier, rounded down', () => {
+    const m = member(
+      noPending({ caps: { all: {}, byEventType: {} }, eventPoints: { referral: 501 } }),
+    );
+    m.apply(buy('2027-01-02T10:00:00Z', 2000));
+    assert.equal(m.tier.name, 'Silver');
+    assert.equal(
+      m.apply({ kind: 'fixed', at: t('2027-01-03T10:00:00Z'), eventId: 'ref', type: 'referral' })
+        .points,
+      626,
+    ); // 626.25
+  });
+
   it('a return inside the pending period takes pending points; activation after 30 days makes the rest a lot', () => {
     const m = member(program());
     const b = buy('2027-01-02T10:00:00Z', [['a', 'shoes', 2, 100]]);

@@ -49,6 +49,12 @@ export function purchaseBase(
   return { lineRaw, denominator, base: Number(total / denominator) };
 }
 
+/** Fixed points of a non-purchase event, times the tier's multiplier, rounded down (QUESTIONS.md, 9). */
+export function fixedBase(program: ModelProgram, type: string, tierMultiplier: number): number {
+  const points = program.eventPoints[type] ?? 0;
+  return Number((BigInt(points) * scaled(tierMultiplier)) / SCALE);
+}
+
 export interface BonusContext {
   type: string;
   channel?: string;
@@ -111,23 +117,35 @@ export function applyCaps(
 }
 
 /**
- * What a return reverses: the order's final points shared over its lines by their exact raw
- * points, each line pro rata by quantity; cumulative and floored, so the reversals of an order
- * never pass what it earned and returning its last unit reverses exactly what is left.
+ * The order's final points shared over its lines in proportion to each line's exact points (equal
+ * weights if none earned any), whole points, the largest remainders first (ties: the earlier line).
+ * Settled against the engine (QUESTIONS.md, 16).
  */
-export function reversedSoFar(
-  earned: number,
-  lineRaw: bigint[],
-  quantities: number[],
-  returned: number[],
-): number {
-  const total = lineRaw.reduce((sum, raw) => sum + raw, 0n);
-  if (total === 0n || earned === 0) return 0;
-  // Fraction returned = sum(raw_i * r_i / q_i) / total, over the common denominator prod(q_i).
-  const common = quantities.reduce((p, q) => p * BigInt(q), 1n);
-  let numerator = 0n;
-  lineRaw.forEach((raw, i) => {
-    numerator += raw * BigInt(returned[i] ?? 0) * (common / BigInt(quantities[i] ?? 1));
-  });
-  return Number((BigInt(earned) * numerator) / (total * common));
+export function lineShares(earned: number, lineRaw: bigint[]): number[] {
+  const weights = lineRaw.some((w) => w > 0n) ? lineRaw : lineRaw.map(() => 1n);
+  const sum = weights.reduce((a, b) => a + b, 0n);
+  if (sum === 0n) return weights.map(() => 0);
+  const total = BigInt(earned);
+  const shares = weights.map((w) => (total * w) / sum);
+  let left = total - shares.reduce((a, b) => a + b, 0n);
+  const order = weights
+    .map((w, i) => ({ i, remainder: (total * w) % sum }))
+    .sort((a, b) => (a.remainder === b.remainder ? a.i - b.i : a.remainder > b.remainder ? -1 : 1));
+  for (const { i } of order) {
+    if (left <= 0n) break;
+    shares[i] = (shares[i] ?? 0n) + 1n;
+    left -= 1n;
+  }
+  return shares.map(Number);
+}
+
+/**
+ * What an order's returns have reversed so far: each line its share pro rata by the quantity
+ * returned, rounded down, so returning a line's last unit reverses exactly what is left of it.
+ */
+export function reversedSoFar(shares: number[], quantities: number[], returned: number[]): number {
+  return shares.reduce(
+    (sum, share, i) => sum + Math.floor((share * (returned[i] ?? 0)) / (quantities[i] ?? 1)),
+    0,
+  );
 }

@@ -6,7 +6,14 @@
 import type { EventOutcome, ModelEvent } from './types';
 import type { MemberModel } from './member';
 import { versionAt } from './member';
-import { applyCaps, bonusPoints, purchaseBase, reversedSoFar } from './earning';
+import {
+  applyCaps,
+  bonusPoints,
+  fixedBase,
+  lineShares,
+  purchaseBase,
+  reversedSoFar,
+} from './earning';
 import { durationMs } from './time';
 
 type Outcome = Omit<EventOutcome, 'at' | 'ref' | 'kind'>;
@@ -57,7 +64,7 @@ function decide(member: MemberModel, event: ModelEvent): Outcome {
         source: event.eventId,
         earned: kept,
         reversed: 0,
-        lineRaw: base.lineRaw,
+        shares: lineShares(kept, base.lineRaw),
         skus: event.lines.map((l) => l.sku),
         quantities: event.lines.map((l) => l.quantity),
         returned: event.lines.map(() => 0),
@@ -81,7 +88,7 @@ function decide(member: MemberModel, event: ModelEvent): Outcome {
       return { version, points: kept, capped };
     }
     case 'fixed': {
-      const points = program.eventPoints[event.type] ?? 0;
+      const points = fixedBase(program, event.type, member.tierMultiplier(at));
       const bonus = bonusPoints(program.bonuses, { type: event.type, categories: [] });
       const [kept, capped] = applyCaps(program, member.caps, event.type, at, points + bonus);
       member.activity(at);
@@ -101,7 +108,7 @@ function decide(member: MemberModel, event: ModelEvent): Outcome {
         if ((returned[i] ?? 0) > (order.quantities[i] ?? 0))
           return refused('ReturnExceedsPurchase');
       }
-      const total = reversedSoFar(order.earned, order.lineRaw, order.quantities, returned);
+      const total = reversedSoFar(order.shares, order.quantities, returned);
       const delta = total - order.reversed;
       order.returned = returned;
       order.reversed = total;

@@ -23,7 +23,8 @@ export interface OrderRecord {
   source: string;
   earned: number;
   reversed: number;
-  lineRaw: bigint[];
+  /** Each line's share of `earned` (what returning all of it reverses). */
+  shares: number[];
   skus: string[];
   quantities: number[];
   returned: number[];
