@@ -69,7 +69,13 @@ describe('the model against the engine', () => {
     side: { id: string; model: MemberModel },
     lines: (LineInput & { category: string })[],
     channel = 'web',
-  ): Promise<{ orderId: string; engine: number; model: number }> {
+  ): Promise<{
+    orderId: string;
+    engine: number;
+    model: number;
+    engineCapped: number;
+    modelCapped: number;
+  }> {
     const body = purchase(side.id, lines, { channel });
     const res = await post(t, body);
     assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -88,10 +94,13 @@ describe('the model against the engine', () => {
         cents: Math.round(l.amount * 100),
       })),
     };
+    const modelled = side.model.apply(event);
     return {
       orderId: body.orderId,
       engine: res.body.points.earned as number,
-      model: side.model.apply(event).points,
+      model: modelled.points,
+      engineCapped: res.body.points.capped as number,
+      modelCapped: modelled.capped,
     };
   }
 
@@ -244,6 +253,93 @@ describe('the model against the engine', () => {
       Date.parse(after.at) - Date.parse(before.at),
       0,
     );
+  });
+
+  it('Q11-Q13, Q19, Q23, Q24: caps with bonuses, unknown currency, overdrawing, pending points and tiers', async () => {
+    const capped = await both({
+      ...base,
+      earning: {
+        ...base.earning,
+        pointsPerUnit: { EUR: 1 },
+        caps: { all: { perDay: 300 }, byEventType: { purchase: { perMonth: 250 } } },
+      },
+    });
+    for (const [i, amount] of [100, 200].entries()) {
+      const r = await buy(capped, [{ sku: `s${i}`, category: 'shoes', amount }]);
+      compare(11, `capped purchase ${i + 1} earned`, r.engine, r.model);
+      compare(12, `capped purchase ${i + 1} cut`, r.engineCapped, r.modelCapped);
+    }
+    const review = await post(t, {
+      type: 'review',
+      eventId: `rv-${capped.id}`,
+      memberId: capped.id,
+    });
+    const modelReview = capped.model.apply({
+      kind: 'fixed',
+      at: Date.now(),
+      eventId: 'rv',
+      type: 'review',
+    });
+    compare(
+      12,
+      'a review under the overall day cap',
+      [review.body.points.earned, review.body.points.capped],
+      [modelReview.points, modelReview.capped],
+    );
+
+    const usd = purchase(capped.id, [{ sku: 'u', amount: 10 }], { currency: 'USD' });
+    const usdAnswer = await post(t, usd);
+    const usdModel = capped.model.apply({
+      kind: 'purchase',
+      at: Date.now(),
+      eventId: usd.eventId,
+      orderId: usd.orderId,
+      currency: 'USD',
+      channel: 'web',
+      country: 'DE',
+      lines: [{ sku: 'u', category: 'general', quantity: 1, cents: 1000 }],
+    });
+    compare(
+      13,
+      'a purchase in a currency the rules do not know',
+      usdAnswer.status === 201 ? usdAnswer.body.points.earned : 'refused',
+      usdModel.refused ? 'refused' : usdModel.points,
+    );
+
+    const balance = (await t.api('GET', `/members/${capped.id}`)).body.balance.available as number;
+    const overdraw = await t.api('POST', `/members/${capped.id}/adjustments`, {
+      body: { points: -(balance + 10), reason: 'more than there is' },
+    });
+    const modelOverdraw = capped.model.apply({
+      kind: 'adjustment',
+      at: Date.now(),
+      id: 'adj',
+      points: -(balance + 10),
+    });
+    compare(
+      19,
+      'a negative adjustment past the balance',
+      overdraw.status === 201
+        ? (await t.api('GET', `/members/${capped.id}`)).body.balance
+        : 'refused',
+      modelOverdraw.refused ? 'refused' : capped.model.ledger.balances(),
+    );
+
+    const pending = await both({ ...base, earning: { ...base.earning, pendingPeriod: '1 hour' } });
+    await buy(pending, [{ sku: 'p', category: 'shoes', amount: 15_000 }]);
+    const member = (await t.api('GET', `/members/${pending.id}`)).body as {
+      balance: unknown;
+      tier: { name: string; qualifyingPoints: number };
+    };
+    const snap = pending.model.snapshot(Date.now());
+    compare(23, 'balances after a pending purchase', member.balance, snap.balances);
+    compare(
+      23,
+      'qualifying points of a pending purchase',
+      member.tier.qualifyingPoints,
+      snap.qualifying,
+    );
+    compare(24, 'the tier it reaches at once', member.tier.name, snap.tier.name);
   });
 
   it('disagrees only on the open questions', () => {
