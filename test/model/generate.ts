@@ -52,6 +52,8 @@ type Profile = 'heavy' | 'regular' | 'light';
 const meanGapDays: Record<Profile, number> = { heavy: 4, regular: 18, light: 70 };
 const categories = ['shoes', 'books', 'electronics', 'giftcards', 'home'];
 const channels = ['web', 'app', 'store'];
+/** Points costs of the rewards redeemed: one reward per cost when the engine is driven. */
+export const rewardCosts = [250, 500, 1000, 2500, 5000] as const;
 
 /** Instants chosen on purpose now and then: UTC midnight edges, month ends, 29 February. */
 const edges = [
@@ -132,8 +134,10 @@ export function generateProgramme(options: {
           type: pick(['review', 'review', 'referral']),
         });
       } else if (roll < 0.95) {
+        // A hold the member cannot afford is refused (about 2 % of events); its redeem or release
+        // then answers NoHold in the model, and the engine driver does not send it.
         const hold = id('h');
-        events.push({ kind: 'hold', at, id: hold, points: between(2, 30) * 100 });
+        events.push({ kind: 'hold', at, id: hold, points: pick(rewardCosts) });
         const later = at + between(1, 10) * MS.DAY;
         events.push(
           random() < 0.85
