@@ -188,7 +188,9 @@ export function earn(
 
   const pendingFor = event.type === 'purchase' ? program.earning.pendingPeriod : undefined;
   const activatesAt = pendingFor ? new Date(now.getTime() + ms(pendingFor)) : null;
-  const expiresAt = new Date(now.getTime() + ms(program.expiry.lotLifetime));
+  // A lot's life starts when it becomes spendable: a pending lot's at its activation, so it never
+  // expires while pending and the member gets its whole lifetime of usable points.
+  const expiresAt = new Date((activatesAt ?? now).getTime() + ms(program.expiry.lotLifetime));
   const notes = [
     earning.capped ? `${earning.capped} over cap` : '',
     earning.overBudget ? `${earning.overBudget} over the programme budget` : '',

@@ -9,6 +9,8 @@ import type { ProgramEventRow } from '../activities/members';
 import { defaultProgram, type ProgramInput } from '../domain/program';
 import { recordEvent } from '../ledger/accrual';
 import { placeHold, redeemHold, releaseHold } from '../ledger/holds';
+import { adjustPoints } from '../ledger/adjustments';
+import { reviewMember } from '../ledger/lifecycle';
 import {
   lifecycleChangedSignal,
   memberStateQuery,
@@ -177,6 +179,28 @@ describe('the member lifecycle workflow', () => {
     await assertConsistent(t, id);
   });
 
+  it("a pending lot's life starts at its activation: it never expires while pending", async () => {
+    await publishProgram(t, { ...base, earning: { ...base.earning, pendingPeriod: '1 hour' } });
+    const id = await enrol(t);
+    const now = Date.now();
+    // Earned 90 minutes ago: activated 30 minutes ago, with a whole hour of life from then.
+    const earned = await recordEvent(
+      t.db,
+      { ...purchase(id, [{ sku: 'a', amount: 80 }]), type: 'purchase' },
+      'test',
+      new Date(now - 90 * 60_000),
+    );
+    const points = earned.body.points as { activatesAt: string; expiresAt: string };
+    assert.equal(Date.parse(points.activatesAt), now - 30 * 60_000);
+    assert.equal(Date.parse(points.expiresAt), now + 30 * 60_000, 'activation + lifetime');
+    await reviewMember(t.db, id, new Date(now));
+    assert.deepEqual(await balanceOf(t, id), { available: 80, pending: 0, held: 0, debt: 0 });
+    assert.equal((await t.db('ledger_entries').where({ member_id: id, kind: 'expiry' })).length, 0);
+    const member = await t.api('GET', `/members/${id}`);
+    assert.deepEqual(member.body.nextExpiry, { at: points.expiresAt, points: 80 });
+    await assertConsistent(t, id);
+  });
+
   it('fixed expiry: a reminder with amount and date first, then only what is left of the lot expires', async () => {
     await publishProgram(t, {
       ...base,
@@ -292,6 +316,44 @@ describe('the member lifecycle workflow', () => {
       debt: 0,
     });
     assert.equal((await t.db('ledger_entries').where({ member_id: id, kind: 'expiry' })).length, 0);
+    await assertConsistent(t, id);
+  });
+
+  it('switching to activity expiry never makes a lot expire before its own date', async () => {
+    await publishProgram(t, base);
+    const id = await enrol(t);
+    const now = Date.now();
+    // The last activity 50 minutes ago (its lot's own date: 10 minutes from now), then a grant now
+    // (not activity: its own date is an hour from now).
+    await recordEvent(
+      t.db,
+      { ...purchase(id, [{ sku: 'a', amount: 80 }]), type: 'purchase' },
+      'test',
+      new Date(now - 50 * 60_000),
+    );
+    await adjustPoints(
+      t.db,
+      { memberId: id, points: 100, reason: 'goodwill', actor: 'test', dedupeKey: `g-${id}` },
+      new Date(now),
+    );
+    // Activity expiry with a shorter lifetime: the last activity + 10 minutes is long past.
+    await publishProgram(t, {
+      ...base,
+      expiry: { policy: 'activity', lotLifetime: '10 minutes', reminderBefore: '1 minute' },
+    });
+    const member = await t.api('GET', `/members/${id}`);
+    assert.deepEqual(member.body.nextExpiry, {
+      at: new Date(now - 50 * 60_000 + 3_600_000).toISOString(),
+      points: 80,
+    });
+    await reviewMember(t.db, id, new Date(now + 20 * 60_000));
+    assert.deepEqual(await balanceOf(t, id), { available: 100, pending: 0, held: 0, debt: 0 });
+    const expiries = await t.db('ledger_entries').where({ member_id: id, kind: 'expiry' });
+    assert.deepEqual(
+      expiries.map((e: { amount: number }) => e.amount),
+      [-80],
+      'only the purchase lot, at its own date',
+    );
     await assertConsistent(t, id);
   });
 

@@ -377,6 +377,61 @@ describe('model: expiry and reminders', () => {
     assert.deepEqual(kinds(m, 'expiry'), [{ at: '2027-04-02T00:00:00.000Z', points: 550 }]);
   });
 
+  it('switching to activity (Q30): lots move at once to the last activity + lifetime, never before their own date; back to fixed, their own date', () => {
+    const fixed = noPending({ lotLifetime: '60 days', reminderBefore: '10 days' });
+    const activity = { ...fixed, expiryPolicy: 'activity' as const, lotLifetime: '30 days' };
+    const m = member([
+      { version: 1, activeFrom: 0, program: fixed },
+      { version: 2, activeFrom: t('2027-02-02T09:00:00Z'), program: activity },
+      { version: 3, activeFrom: t('2027-03-02T09:00:00Z'), program: fixed },
+    ]);
+    m.apply(buy('2027-01-01T00:00:00Z', 10)); // own date 2 March
+    m.apply({ kind: 'fixed', at: t('2027-01-20T00:00:00Z'), eventId: 'rv', type: 'review' }); // 21 March
+    m.apply({ kind: 'adjustment', at: t('2027-01-25T00:00:00Z'), id: 'adj', points: 7 }); // 26 March
+    const dates = (at: string) => m.snapshot(t(at)).lots.map((l) => iso(l.expiresAt));
+    assert.deepEqual(dates('2027-02-01T00:00:00Z'), [
+      '2027-03-02T00:00:00.000Z',
+      '2027-03-21T00:00:00.000Z',
+      '2027-03-26T00:00:00.000Z',
+    ]);
+    // Under activity: the review of 20 January + 30 days (19 February) would be earlier than every
+    // lot's own date, so each keeps its own.
+    assert.deepEqual(dates('2027-02-03T00:00:00Z'), [
+      '2027-03-02T00:00:00.000Z',
+      '2027-03-21T00:00:00.000Z',
+      '2027-03-26T00:00:00.000Z',
+    ]);
+    // Activity on 15 February: every lot to 17 March at least (the adjustment keeps 26 March);
+    // the review's own lot (second in spending order) has 17 March as its own date.
+    m.apply({ kind: 'fixed', at: t('2027-02-15T00:00:00Z'), eventId: 'rv2', type: 'review' });
+    assert.deepEqual(dates('2027-02-16T00:00:00Z'), [
+      '2027-03-17T00:00:00.000Z',
+      '2027-03-17T00:00:00.000Z',
+      '2027-03-21T00:00:00.000Z',
+      '2027-03-26T00:00:00.000Z',
+    ]);
+    // Back to fixed on 2 March 09:00: the first lot's own date (2 March 00:00) is past, so it
+    // expires at the switch.
+    m.snapshot(t('2027-03-03T00:00:00Z'));
+    assert.deepEqual(kinds(m, 'expiry'), [{ at: '2027-03-02T09:00:00.000Z', points: 10 }]);
+  });
+
+  it("a pending lot's life (Q15) is its earning version's lifetime from its activation", () => {
+    const v1 = program({ lotLifetime: '100 days' });
+    const m = member([
+      { version: 1, activeFrom: 0, program: v1 },
+      {
+        version: 2,
+        activeFrom: t('2027-01-10T09:00:00Z'),
+        program: { ...v1, lotLifetime: '10 days' },
+      },
+    ]);
+    m.apply(buy('2027-01-02T10:00:00Z', 100)); // pending 30 days, under v1
+    const s = m.snapshot(t('2027-02-02T00:00:00Z'));
+    assert.deepEqual(s.balances, { available: 100, pending: 0, held: 0, debt: 0 });
+    assert.equal(iso(s.nextExpiry), iso(t('2027-02-01T10:00:00Z') + 100 * MS.DAY));
+  });
+
   it('29 February: "365 days" lands on 28 February, "1 year" six hours into it', () => {
     const days = member(noPending({ lotLifetime: '365 days' }));
     days.apply(buy('2028-02-29T00:00:00Z', 10));

@@ -79,6 +79,7 @@ function decide(member: MemberModel, event: ModelEvent): Outcome {
             orderId: event.orderId,
             earnedAt: at,
             activatesAt: at + durationMs(program.pendingPeriod),
+            expiresAt: member.lotExpiry(at + durationMs(program.pendingPeriod), at),
             points: kept,
           });
         }

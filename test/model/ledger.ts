@@ -30,7 +30,7 @@ export class PointsLedger {
     };
   }
 
-  /** Lots in spending order: soonest expiry, then oldest. */
+  /** Lots in spending order: soonest own (stored) expiry, then oldest. */
   spendOrder(): Lot[] {
     return this.lots
       .filter((lot) => lot.remaining > 0)
@@ -86,12 +86,16 @@ export class PointsLedger {
     return { fromLots: fromOwn + fromOthers, toDebt };
   }
 
-  /** Expire what is left of every lot whose date has come (`at >= expiresAt`). */
-  expireDue(at: number): { expiresAt: number; points: number }[] {
+  /**
+   * Expire what is left of every lot whose date has come (`at >= expiry(lot)`), `expiry` giving a
+   * lot's effective date under the policy in force (see `MemberModel.expiryOf`).
+   */
+  expireDue(at: number, expiry: (lot: Lot) => number): { expiresAt: number; points: number }[] {
     const out = new Map<number, number>();
     for (const lot of this.lots) {
-      if (lot.remaining > 0 && lot.expiresAt <= at) {
-        out.set(lot.expiresAt, (out.get(lot.expiresAt) ?? 0) + lot.remaining);
+      const date = expiry(lot);
+      if (lot.remaining > 0 && date <= at) {
+        out.set(date, (out.get(date) ?? 0) + lot.remaining);
         lot.remaining = 0;
       }
     }
@@ -123,11 +127,11 @@ export class PointsLedger {
     return true;
   }
 
-  /** Remaining points expiring at each instant, soonest first. */
-  expiringAt(): Map<number, number> {
+  /** Remaining points expiring at each (effective) instant. */
+  expiringAt(expiry: (lot: Lot) => number): Map<number, number> {
     const out = new Map<number, number>();
     for (const lot of this.lots) {
-      if (lot.remaining > 0) out.set(lot.expiresAt, (out.get(lot.expiresAt) ?? 0) + lot.remaining);
+      if (lot.remaining > 0) out.set(expiry(lot), (out.get(expiry(lot)) ?? 0) + lot.remaining);
     }
     return out;
   }

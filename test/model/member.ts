@@ -7,6 +7,7 @@
 import type {
   EventOutcome,
   Happening,
+  Lot,
   MemberSnapshot,
   ModelEvent,
   ModelProgram,
@@ -47,7 +48,10 @@ export class MemberModel {
   readonly outcomes: EventOutcome[] = [];
   readonly tier: TierState;
   status: 'active' | 'dormant' | 'closed' = 'active';
+  /** For dormancy: the last qualifying activity, or the enrolment. */
   lastActivity: number;
+  /** For the activity expiry policy: the last qualifying activity (null: none yet). */
+  activityAt: number | null = null;
   now: number;
   private reminded = new Set<number>();
 
@@ -73,9 +77,23 @@ export class MemberModel {
     return this.qualifying.at(at, this.programAt(at).qualificationWindow);
   }
 
-  /** Expiry of a lot created now (both policies start a lot's life when it is created). */
-  lotExpiry(at: number): number {
-    return at + durationMs(this.programAt(at).lotLifetime);
+  /**
+   * The own date of a lot whose life starts at `at` (when it becomes spendable: its creation, or a
+   * pending lot's activation, Q15), with the lifetime of the version in force at `earnedAt`.
+   */
+  lotExpiry(at: number, earnedAt = at): number {
+    return at + durationMs(this.programAt(earnedAt).lotLifetime);
+  }
+
+  /**
+   * When a lot expires under the version in force at `at` (Q30, the engine's reading): its own
+   * date under `fixed`; under `activity` the later of its own date and the last qualifying activity
+   * (whenever it was, even before the switch) + the lifetime, so never before its own date.
+   */
+  expiryOf(lot: Lot, at: number): number {
+    const program = this.programAt(at);
+    if (program.expiryPolicy !== 'activity' || this.activityAt === null) return lot.expiresAt;
+    return Math.max(lot.expiresAt, this.activityAt + durationMs(program.lotLifetime));
   }
 
   /** The next lifecycle step due strictly after `this.now` or at it, and when. */
@@ -85,13 +103,15 @@ export class MemberModel {
     for (const p of this.ledger.pending) due.push(p.activatesAt);
     const program = this.programAt(this.now);
     const before = durationMs(program.reminderBefore);
-    for (const [expiresAt] of this.ledger.expiringAt()) {
+    for (const [expiresAt] of this.ledger.expiringAt((lot) => this.expiryOf(lot, this.now))) {
       due.push(expiresAt);
       if (!this.reminded.has(expiresAt)) due.push(Math.max(expiresAt - before, this.now));
     }
     const tierAt = tierDue(this.tier);
     if (tierAt !== null) due.push(tierAt);
     if (this.status === 'active') due.push(this.lastActivity + durationMs(program.dormancyAfter));
+    // A version coming into force may move effective expiry dates (a switch of policy).
+    for (const v of this.versions) if (v.activeFrom > this.now) due.push(v.activeFrom);
     return due.length === 0 ? null : Math.min(...due);
   }
 
@@ -111,12 +131,13 @@ export class MemberModel {
     const program = this.programAt(at);
     for (const p of this.ledger.pending.filter((x) => x.activatesAt <= at)) {
       this.ledger.pending.splice(this.ledger.pending.indexOf(p), 1);
-      this.ledger.credit(p.points, p.source, at, this.lotExpiry(at));
+      this.ledger.credit(p.points, p.source, at, p.expiresAt);
       this.happenings.push({ at, kind: 'activation', points: p.points });
     }
     this.recordExpiries(at);
     const before = durationMs(program.reminderBefore);
-    for (const [expiresAt, points] of [...this.ledger.expiringAt()].sort((a, b) => a[0] - b[0])) {
+    const expiring = this.ledger.expiringAt((lot) => this.expiryOf(lot, at));
+    for (const [expiresAt, points] of [...expiring].sort((a, b) => a[0] - b[0])) {
       if (this.reminded.has(expiresAt) || expiresAt - before > at) continue;
       this.reminded.add(expiresAt);
       this.happenings.push({ at, kind: 'reminder', points, expiresAt });
@@ -131,23 +152,19 @@ export class MemberModel {
   }
 
   recordExpiries(at: number): void {
-    for (const e of this.ledger.expireDue(at)) {
+    for (const e of this.ledger.expireDue(at, (lot) => this.expiryOf(lot, at))) {
       this.happenings.push({ at, kind: 'expiry', points: e.points, expiresAt: e.expiresAt });
     }
   }
 
-  /** Qualifying activity (any event but a return): reactivates, and under `activity` extends lots. */
+  /** Qualifying activity (any event but a return): reactivates; under `activity` extends lots. */
   activity(at: number): void {
     this.lastActivity = at;
+    this.activityAt = at;
     if (this.status === 'dormant') {
       this.status = 'active';
       this.happenings.push({ at, kind: 'reactivated' });
     }
-    const program = this.programAt(at);
-    if (program.expiryPolicy !== 'activity') return;
-    const until = at + durationMs(program.lotLifetime);
-    for (const lot of this.ledger.lots)
-      if (lot.expiresAt > at && lot.expiresAt < until) lot.expiresAt = until;
   }
 
   upgrade(at: number): void {
@@ -171,7 +188,7 @@ export class MemberModel {
     const lots = this.ledger.spendOrder().map((l) => ({
       source: l.source,
       createdAt: l.createdAt,
-      expiresAt: l.expiresAt,
+      expiresAt: this.expiryOf(l, at),
       remaining: l.remaining,
     }));
     return {
@@ -183,7 +200,7 @@ export class MemberModel {
         activatesAt: p.activatesAt,
         points: p.points,
       })),
-      nextExpiry: lots[0]?.expiresAt ?? null,
+      nextExpiry: lots.length ? Math.min(...lots.map((l) => l.expiresAt)) : null,
       tier: { ...this.tier },
       qualifying: this.qualifyingAt(at),
       status: this.status,

@@ -90,6 +90,7 @@ export interface Lot {
   id: number;
   source: string;
   createdAt: number;
+  /** The lot's own date, set once when it is created; under `activity` it may expire later. */
   expiresAt: number;
   points: number;
   remaining: number;
@@ -100,6 +101,8 @@ export interface PendingLot {
   orderId: string | null;
   earnedAt: number;
   activatesAt: number;
+  /** The lot's own date once active: activation + the lifetime of the version it was earned under. */
+  expiresAt: number;
   points: number;
 }
 
