@@ -151,8 +151,10 @@ export async function decideFrozen(
         });
         if (entryId !== null && repaid > 0)
           await ledger.moveLots(entryId, [{ lotId: lot.id, amount: repaid }], -1);
-        // The expiry clock starts at the release: a whole lifetime from now.
-        expiresAt = new Date(now.getTime() + ms(program.expiry.lotLifetime));
+        // The expiry clock starts at the release, or at the activation if still pending: a whole
+        // lifetime of spendable points either way.
+        const starts = pending ? lot.activates_at!.getTime() : now.getTime();
+        expiresAt = new Date(starts + ms(program.expiry.lotLifetime));
         await ledger.trx.raw(
           'UPDATE lots SET status = ?, expires_at = ?, reminded_for = NULL WHERE id = ?',
           [pending ? 'pending' : 'active', expiresAt, lot.id],

@@ -11,7 +11,14 @@ import { after, before, describe, it } from 'node:test';
 import { ms } from '../domain/program';
 import { reviewMember } from '../ledger/lifecycle';
 import { startTestContext, type TestContext } from './support/context';
-import { assertConsistent, balanceOf, enrol, post, publishProgram } from './support/ledger';
+import {
+  assertConsistent,
+  balanceOf,
+  enrol,
+  post,
+  publishProgram,
+  purchase,
+} from './support/ledger';
 import { createReward, redeem, redemptionProgram } from './support/redemptions';
 
 const BERLIN = { lat: 52.52, lon: 13.405 };
@@ -293,6 +300,32 @@ describe('frozen points', () => {
       assert.equal(member.frozen, 1000);
       assert.equal(member.balance.available, 1000);
       assert.equal((await frozenOf(memberId)).items.length, 2);
+      await assertConsistent(t, memberId);
+    });
+
+    it("released inside the return window: pending, and the lot's life starts at its activation", async () => {
+      await publishProgram(t, {
+        ...redemptionProgram,
+        earning: { ...redemptionProgram.earning, pendingPeriod: '1 hour' },
+        detection: { earningVelocity: [{ window: '1 hour', maxEvents: 2 }] },
+      });
+      const memberId = await enrol(t);
+      const states: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await post(t, purchase(memberId, [{ sku: `s${i}`, amount: 100 }]));
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+        states.push(res.body.points.state as string);
+      }
+      assert.deepEqual(states, ['pending', 'pending', 'frozen']);
+      const [item] = (await frozenOf(memberId)).items;
+      const released = await decide(memberId, item!.entryId, 'release', { reason: 'checked' });
+      assert.equal(released.status, 200, JSON.stringify(released.body));
+      assert.equal(released.body.state, 'pending');
+      const lot = await t.db('lots').where({ entry_id: item!.entryId }).first();
+      const lifetime = ms(redemptionProgram.expiry.lotLifetime);
+      assert.equal(lot.status, 'pending');
+      assert.equal(Date.parse(released.body.expiresAt), lot.activates_at.getTime() + lifetime);
+      assert.equal(lot.expires_at.getTime(), lot.activates_at.getTime() + lifetime);
       await assertConsistent(t, memberId);
     });
   });

@@ -40,7 +40,11 @@ const answer = z.object({
   state: z
     .enum(['available', 'pending', 'voided'])
     .describe('Released to available (or pending, inside the return window), or voided.'),
-  expiresAt: iso.nullable().describe('Released: a whole lot lifetime from the release.'),
+  expiresAt: iso
+    .nullable()
+    .describe(
+      'Released: a whole lot lifetime from the release (released pending: from its activation).',
+    ),
   decidedAt: iso,
 });
 
