@@ -138,6 +138,13 @@ export const appSchema = z.object({
     .describe(
       'After this many failed attempts in a row at one endpoint, only its oldest delivery is tried (by WEBHOOK_RETRY_SCHEDULE) until one goes through; the rest wait.',
     ),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .describe(
+      'Let webhook subscriptions point at internal addresses (loopback, private networks, link-local and cloud metadata, unique-local IPv6...). Off, such URLs are refused when subscribing and every delivery connects only to an address checked to be public. `npm start` and `npm test` turn it on (their partners listen on 127.0.0.1).',
+    ),
   ACCRUAL_BATCH_MAX: z.coerce
     .number()
     .int()

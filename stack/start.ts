@@ -109,6 +109,8 @@ export async function runStart(): Promise<number> {
     env.WAREHOUSE_URL = partners.warehouse.url;
     env.GIFTCARD_URL = partners.giftCards.url;
     env.CALLBACK_BASE_URL ||= api;
+    // A local stack: webhook endpoints under development run on this machine.
+    env.WEBHOOK_ALLOW_PRIVATE_TARGETS ||= 'true';
     if (partners.webhookSecret) env.WAREHOUSE_WEBHOOK_SECRET = partners.webhookSecret;
     if (partners.giftCardSecret) env.GIFTCARD_WEBHOOK_SECRET = partners.giftCardSecret;
     const config = loadConfig(env);
