@@ -184,6 +184,27 @@ describe('encrypted workflow payloads', () => {
     assert.match(res.body.errors[0].message, /"gone"/);
   });
 
+  it("takes an ops console session from the Temporal UI's origin without a CSRF token", async () => {
+    const ui = new URL(t.config.TEMPORAL_UI_URL).origin;
+    const signIn = async (apiKey: string) => {
+      const res = await t.api('POST', '/session', { key: null, body: { apiKey } });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.headers.getSetCookie()[0]!.split(';')[0]!;
+    };
+    const body = { payloads: [base64(json('via session'))] };
+    const post = (cookie: string, origin: string) =>
+      t.api('POST', '/codec/encode', { key: null, body, headers: { cookie, origin } });
+    const ops = await signIn(t.keys.ops);
+    const fromUi = await post(ops, ui);
+    assert.equal(fromUi.status, 200, JSON.stringify(fromUi.body));
+    assert.equal(fromUi.body.payloads.length, 1);
+    // Any other origin still needs the CSRF token (and is refused without it).
+    const elsewhere = await post(ops, 'https://evil.example');
+    assert.equal(elsewhere.status, 403, JSON.stringify(elsewhere.body));
+    const readonly = await post(await signIn(t.keys.readonly), ui);
+    assert.equal(readonly.status, 403, JSON.stringify(readonly.body));
+  });
+
   it('answers CORS for the Temporal UI origin only', async () => {
     const ui = new URL(t.config.TEMPORAL_UI_URL).origin;
     const preflight = await fetch(`${t.baseUrl}/codec/decode`, {
