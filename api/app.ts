@@ -17,6 +17,7 @@ import { buildOpenApi } from './openapi';
 import { mountRoutes, type RouteSpec } from './route';
 import { docsRoutes, mountDocsAssets } from './routes/docs';
 import { callbackRoutes } from './routes/callbacks';
+import { codecRoutes } from './routes/codec';
 import { eventRoutes } from './routes/events';
 import { eventBatchRoutes } from './routes/events-batch';
 import { inventoryRoutes } from './routes/inventory';
@@ -125,6 +126,7 @@ export function createApp(deps: AppDeps): App {
     ...anomalyRoutes(deps),
     ...webhookRoutes(deps),
     ...callbackRoutes(deps),
+    ...codecRoutes(deps),
     ...sessionRoutes({ ...deps, routes: () => routes }),
     ...programHealthRoutes(deps),
     ...budgetRoutes(deps),

@@ -54,6 +54,12 @@ export interface RouteSpec<
    * (`rawBodyOf`); throws a `Problem` to refuse it. For `public` routes that carry their own proof.
    */
   verify?: (req: Request) => void;
+  /**
+   * Browser origins besides the API's own that may call this route (CORS, credentials allowed),
+   * e.g. Temporal UI's for the payload codec. Only for routes that change nothing: the console's
+   * session cookie, sent from one of these origins, needs no X-CSRF-Token.
+   */
+  corsOrigins?: readonly string[];
   handler: (input: Input<P, Q, B>, req: Request, res: Response) => Promise<void> | void;
 }
 
@@ -136,14 +142,44 @@ const defaultJsonBody = jsonBody();
 /** The body exactly as received (for signatures), on routes with a JSON body. */
 export const rawBodyOf = (req: Request): string => rawBodies.get(req)?.toString('utf8') ?? '';
 
+/** CORS for a route's `corsOrigins`: the allow headers for those origins, none for others. */
+function cors(spec: RouteSpec) {
+  const origins = new Set(spec.corsOrigins);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const origin = req.get('origin');
+    res.vary('Origin');
+    if (origin !== undefined && origins.has(origin)) {
+      res.set({
+        'Access-Control-Allow-Origin': origin,
+        'Access-Control-Allow-Credentials': 'true',
+        'Access-Control-Allow-Methods': `${spec.method.toUpperCase()}, OPTIONS`,
+        'Access-Control-Allow-Headers': 'Authorization, Content-Type, X-Namespace',
+        'Access-Control-Max-Age': '600',
+      });
+    }
+    next();
+  };
+}
+
 export function mountRoutes(
   app: Express,
   routes: RouteSpec[],
   deps: AuthDeps & { idempotency: IdempotencyPolicy },
 ): void {
   for (const spec of routes) {
+    // The CORS preflight: a middleware, not a route (it is no operation of the API).
+    if (spec.corsOrigins) {
+      const allow = cors(spec);
+      app.use(spec.path, (req, res, next) => {
+        if (req.method !== 'OPTIONS' || req.path !== '/') return next();
+        allow(req, res, () => res.status(204).end());
+      });
+    }
     const chain = [
-      ...(spec.auth === 'public' ? [] : [authenticate(deps, spec.auth)]),
+      ...(spec.corsOrigins ? [cors(spec)] : []),
+      ...(spec.auth === 'public'
+        ? []
+        : [authenticate(deps, spec.auth, { crossOrigins: spec.corsOrigins ?? [] })]),
       ...(spec.body ? [spec.bodyLimit ? jsonBody(spec.bodyLimit) : defaultJsonBody] : []),
       ...(spec.verify
         ? [(req: Request, _res: Response, next: NextFunction) => (spec.verify!(req), next())]

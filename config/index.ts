@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { weekdays, type LaunchWindowPolicy, type Weekday } from '../domain/launch-window';
 import { parseSchedule } from '../domain/webhooks';
+import { parseCodecKeys } from '../infra/payload-codec';
 
 const weekdayNames: readonly string[] = weekdays;
 
@@ -60,6 +61,22 @@ export const appSchema = z.object({
   TEMPORAL_UI_URL: url
     .default('http://127.0.0.1:8233')
     .describe('Temporal Web UI base URL, used for links to workflows.'),
+  PAYLOAD_CODEC_KEYS: z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseCodecKeys(value);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected id:base64key pairs separated by commas (32-byte keys): ${(err as Error).message}`,
+        });
+      }
+    })
+    .optional()
+    .describe(
+      'Keys encrypting workflow payloads (AES-256-GCM), `id1:base64key,id2:base64key`: the first encrypts, all decrypt (rotation: put the new key first, keep the old ones). Unset: payloads are not encrypted. Payloads written unencrypted stay readable. `npm start` makes one and keeps it in its data folder.',
+    ),
   LOG_LEVEL: logLevel.default('info').describe('pino log level.'),
   WAREHOUSE_URL: url
     .default('http://127.0.0.1:4101')
@@ -137,6 +154,13 @@ export const appSchema = z.object({
     .default(20)
     .describe(
       'After this many failed attempts in a row at one endpoint, only its oldest delivery is tried (by WEBHOOK_RETRY_SCHEDULE) until one goes through; the rest wait.',
+    ),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .describe(
+      'Let webhook subscriptions point at internal addresses (loopback, private networks, link-local and cloud metadata, unique-local IPv6...). Off, such URLs are refused when subscribing and every delivery connects only to an address checked to be public. `npm start` and `npm test` turn it on (their partners listen on 127.0.0.1).',
     ),
   ACCRUAL_BATCH_MAX: z.coerce
     .number()

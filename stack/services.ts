@@ -16,6 +16,8 @@ export interface TemporalOptions {
   port: number;
   /** Omit for a headless server (tests). */
   uiPort?: number;
+  /** The UI's remote codec (`<api>/codec`): it shows encrypted payloads decrypted. */
+  uiCodecEndpoint?: string;
   /** Omit for an in-memory server. */
   dbFile?: string;
   namespace: string;
@@ -41,6 +43,8 @@ export async function startTemporal(
   const address = `127.0.0.1:${options.port}`;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port)];
   args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']));
+  if (options.uiPort && options.uiCodecEndpoint)
+    args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   // The dev server's SQLite in WAL mode, and its transfer queue read without the default 20
   // loads a second: twice the redemption throughput and 2.5x less latency (BENCHMARKS.md).

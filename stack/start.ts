@@ -9,6 +9,7 @@ import { appSchema, loadConfig, loadStackConfig, type StackConfig } from '../con
 import { createApiKey, findActiveKey } from '../api/keys';
 import { createDb, migrateLatest, redactUrl } from '../infra/db';
 import { generateSecret } from '../infra/webhook-signature';
+import { generateCodecKey } from '../infra/payload-codec';
 import {
   assertPortsFree,
   startEmbeddedPostgres,
@@ -89,6 +90,7 @@ export async function runStart(): Promise<number> {
       cli,
       port: stack.TEMPORAL_PORT,
       uiPort: stack.TEMPORAL_UI_PORT,
+      uiCodecEndpoint: `${api}/codec`,
       dbFile: path.join(dataDir, 'temporal.sqlite'),
       namespace: given.TEMPORAL_NAMESPACE,
       output: 'on-failure',
@@ -109,6 +111,9 @@ export async function runStart(): Promise<number> {
     env.WAREHOUSE_URL = partners.warehouse.url;
     env.GIFTCARD_URL = partners.giftCards.url;
     env.CALLBACK_BASE_URL ||= api;
+    // A local stack: webhook endpoints under development run on this machine.
+    env.WEBHOOK_ALLOW_PRIVATE_TARGETS ||= 'true';
+    env.PAYLOAD_CODEC_KEYS ||= localCodecKeys(dataDir);
     if (partners.webhookSecret) env.WAREHOUSE_WEBHOOK_SECRET = partners.webhookSecret;
     if (partners.giftCardSecret) env.GIFTCARD_WEBHOOK_SECRET = partners.giftCardSecret;
     const config = loadConfig(env);
@@ -243,6 +248,21 @@ function localWebhookSecret(dataDir: string, partner: 'warehouse' | 'giftcard'):
     `created a ${partner === 'giftcard' ? 'gift-card' : partner} webhook secret (kept in ${file})`,
   );
   return secret;
+}
+
+/**
+ * The local stack's payload encryption key, made on the first run and kept in the data folder
+ * (local development only: lose it and the histories it encrypted cannot be read).
+ */
+function localCodecKeys(dataDir: string): string {
+  const file = path.join(dataDir, 'payload-codec-keys');
+  const saved = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+  if (saved && appSchema.shape.PAYLOAD_CODEC_KEYS.safeParse(saved).success) return saved;
+  const keys = generateCodecKey('local1');
+  fs.writeFileSync(file, `${keys}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  log(`created a payload encryption key (kept in ${file})`);
+  return keys;
 }
 
 /**

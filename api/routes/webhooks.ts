@@ -18,6 +18,7 @@ import {
   type SubscriptionRow,
 } from '../../webhooks/subscriptions';
 import { wakeSubscription } from '../../webhooks/start';
+import { refuseInternalTarget } from '../../webhooks/targets';
 import { callerOf } from '../auth';
 import { notFound, Problem } from '../problem';
 import type { RedemptionDeps } from '../redemptions';
@@ -123,6 +124,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
         },
       },
       handler: async ({ body }, _req, res) => {
+        await refuseInternalTarget(body.url, deps.config.WEBHOOK_ALLOW_PRIVATE_TARGETS);
         const { subscription: row, secret } = await createSubscription(deps.db, ownerOf(res), body);
         res.location(`/webhooks/subscriptions/${row.id}`);
         res.status(201).json({ subscription: view(row), secret });
@@ -186,6 +188,8 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
       },
       handler: async ({ params: { id }, body }, _req, res) => {
         await mine(res, id);
+        if (body.url !== undefined)
+          await refuseInternalTarget(body.url, deps.config.WEBHOOK_ALLOW_PRIVATE_TARGETS);
         res.json(view(await updateSubscription(deps.db, id, body)));
       },
     }),
