@@ -47,8 +47,17 @@ export interface RouteSpec<
   /** The largest JSON body taken, as body-parser reads it (default `1mb`). */
   bodyLimit?: string;
   responses: Record<number, ResponseSpec>;
-  /** Honours the `Idempotency-Key` header (see `idempotency.ts`). */
-  idempotent?: boolean;
+  /**
+   * Whether the route honours the `Idempotency-Key` header (see `idempotency.ts`). Every
+   * authenticated POST, PUT, PATCH and DELETE does unless it says `false` here (where a stored
+   * answer makes no sense, e.g. signing out); public routes and reads never do.
+   */
+  idempotent?: false;
+  /**
+   * For a route that reads its own body in more than one format (e.g. CSV or JSON): the media
+   * types taken, as a Buffer in `req.body`, so the `Idempotency-Key` fingerprint covers it too.
+   */
+  rawBody?: { type: string[]; limit?: string };
   /**
    * Checks the request before validation, e.g. a partner's signature over the raw body
    * (`rawBodyOf`); throws a `Problem` to refuse it. For `public` routes that carry their own proof.
@@ -56,6 +65,12 @@ export interface RouteSpec<
   verify?: (req: Request) => void;
   handler: (input: Input<P, Q, B>, req: Request, res: Response) => Promise<void> | void;
 }
+
+const mutating: ReadonlySet<Method> = new Set(['post', 'put', 'patch', 'delete']);
+
+/** Whether a route honours `Idempotency-Key`: every authenticated write unless it opts out. */
+export const honoursIdempotencyKey = (spec: RouteSpec): boolean =>
+  spec.auth !== 'public' && mutating.has(spec.method) && spec.idempotent !== false;
 
 export function defineRoute<
   P extends AnyObject = AnyObject,
@@ -145,11 +160,14 @@ export function mountRoutes(
     const chain = [
       ...(spec.auth === 'public' ? [] : [authenticate(deps, spec.auth)]),
       ...(spec.body ? [spec.bodyLimit ? jsonBody(spec.bodyLimit) : defaultJsonBody] : []),
+      ...(spec.rawBody
+        ? [express.raw({ type: spec.rawBody.type, limit: spec.rawBody.limit ?? '1mb' })]
+        : []),
       ...(spec.verify
         ? [(req: Request, _res: Response, next: NextFunction) => (spec.verify!(req), next())]
         : []),
       validate(spec),
-      ...(spec.idempotent ? [idempotent(deps.db, deps.idempotency)] : []),
+      ...(honoursIdempotencyKey(spec) ? [idempotent(deps.db, deps.idempotency)] : []),
       async (req: Request, res: Response) => {
         await spec.handler(res.locals.input as Input<AnyObject, AnyObject, z.ZodType>, req, res);
       },

@@ -55,7 +55,6 @@ export function frozenRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       summary,
       tag: 'Members',
       auth: 'ops',
-      idempotent: true,
       params: entryParams,
       body,
       responses: {

@@ -125,7 +125,6 @@ export function ledgerRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       summary: 'Add or remove points by hand, with a reason (audited: the entry names who)',
       tag: 'Ledger',
       auth: 'ops',
-      idempotent: true,
       params: memberParams,
       body: z.strictObject({
         points: z
@@ -170,7 +169,6 @@ export function ledgerRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       summary: 'Close a member: remaining points are forfeited, the lifecycle workflow ends',
       tag: 'Members',
       auth: 'ops',
-      idempotent: true,
       params: memberParams,
       body: z.strictObject({ reason: z.string().trim().min(3).max(500) }),
       responses: {

@@ -109,7 +109,6 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
       summary: 'Subscribe an endpoint to events; the answer holds its signing secret, shown once',
       tag: 'Webhooks',
       auth: 'partner',
-      idempotent: true,
       body: z.strictObject({
         url: endpoint,
         eventTypes,
