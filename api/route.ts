@@ -100,24 +100,87 @@ export function fieldErrors(
 }
 
 /**
+ * The largest number a path or query parameter may be unless its schema is stricter (`.max()`):
+ * Postgres' `integer`, so `/rule-sets/9007199254740990` is a 404, not a 500 from the database.
+ * A parameter naming a `bigint` column is a `bigintId()` instead (up to 2^53 - 1).
+ */
+export const pgIntegerMax = 2_147_483_647;
+
+const bigintSchemas = new WeakSet<z.ZodType>();
+
+/** A path or query id of a Postgres `bigint` column: any safe integer from `min`. */
+export function bigintId(min = 1): z.ZodCoercedNumber<unknown> {
+  const schema = z.coerce.number().int().min(min);
+  bigintSchemas.add(schema);
+  return schema;
+}
+
+/** The schema under `.optional()`, `.default()`, `.describe()` and the like. */
+function innermost(schema: z.ZodType): z.ZodType {
+  let inner = schema;
+  for (;;) {
+    const def = inner._zod.def as { innerType?: z.ZodType };
+    if (!def.innerType) return inner;
+    inner = def.innerType;
+  }
+}
+
+/** The number fields of `schema` that the `integer` bound applies to. */
+function unboundedNumbers(schema: AnyObject | undefined): string[] {
+  if (!schema) return [];
+  return Object.entries(schema.shape).flatMap(([name, field]) => {
+    const inner = innermost(field as z.ZodType);
+    if (!(inner instanceof z.ZodNumber) || bigintSchemas.has(inner)) return [];
+    const strict =
+      (inner.maxValue ?? Infinity) <= pgIntegerMax &&
+      (inner.minValue ?? -Infinity) >= -pgIntegerMax - 1;
+    return strict ? [] : [name];
+  });
+}
+
+/** The first of `fields` in `values` that is a number beyond the Postgres `integer` range. */
+function outOfRange(values: Record<string, unknown>, fields: string[]): string | undefined {
+  return fields.find((name) => {
+    const value = values[name];
+    return typeof value === 'number' && (value > pgIntegerMax || value < -pgIntegerMax - 1);
+  });
+}
+
+/**
  * For routes without params or query. Built once: a zod object schema compiles its parser on first
  * use, so one built per request cost about 50 µs a request each (a CPU profile of `POST /events`).
  */
 const nothing = z.object({});
 
 function validate(spec: RouteSpec) {
+  const paramNumbers = unboundedNumbers(spec.params);
+  const queryNumbers = unboundedNumbers(spec.query);
+  const noSuchResource = (req: Request, field: string) =>
+    new Problem('not-found', `No resource at ${req.path}.`, {
+      errors: [{ field, message: `unknown ${field}` }],
+    });
   return (req: Request, res: Response, next: NextFunction): void => {
     const params = (spec.params ?? nothing).safeParse(req.params);
     if (!params.success) {
-      const field = String(params.error.issues[0]?.path[0] ?? 'id');
-      throw new Problem('not-found', `No resource at ${req.path}.`, {
-        errors: [{ field, message: `unknown ${field}` }],
-      });
+      throw noSuchResource(req, String(params.error.issues[0]?.path[0] ?? 'id'));
     }
+    const bigParam = outOfRange(params.data, paramNumbers);
+    if (bigParam) throw noSuchResource(req, bigParam);
     const query = (spec.query ?? nothing).safeParse(req.query);
     if (!query.success) {
       throw new Problem('validation', 'The query string is not valid.', {
         errors: fieldErrors(query.error, 'query'),
+      });
+    }
+    const bigQuery = outOfRange(query.data, queryNumbers);
+    if (bigQuery) {
+      throw new Problem('validation', 'The query string is not valid.', {
+        errors: [
+          {
+            field: `query.${bigQuery}`,
+            message: `must be between ${-pgIntegerMax - 1} and ${pgIntegerMax}`,
+          },
+        ],
       });
     }
     let body: unknown;
@@ -173,5 +236,34 @@ export function mountRoutes(
       },
     ];
     app[spec.method](spec.path, ...chain);
+  }
+  refuseOtherMethods(app, routes);
+}
+
+/**
+ * A known path asked with a method it does not have (TRACE, or DELETE where only GET exists): 405
+ * with `Allow` naming the methods it has; OPTIONS answers 204 with the same `Allow`. Mounted after
+ * every route, so it only sees requests no route took.
+ */
+function refuseOtherMethods(app: Express, routes: RouteSpec[]): void {
+  const methodsByPath = new Map<string, Set<string>>();
+  for (const spec of routes) {
+    const methods = methodsByPath.get(spec.path) ?? new Set<string>();
+    methods.add(spec.method.toUpperCase());
+    if (spec.method === 'get') methods.add('HEAD');
+    methodsByPath.set(spec.path, methods);
+  }
+  for (const [path, methods] of methodsByPath) {
+    const allow = [...methods, 'OPTIONS'].join(', ');
+    app.route(path).all((req: Request, res: Response) => {
+      res.set('Allow', allow);
+      if (req.method === 'OPTIONS') {
+        res.status(204).end();
+        return;
+      }
+      throw new Problem('method-not-allowed', `${req.method} is not allowed on ${req.path}.`, {
+        allow: [...methods],
+      });
+    });
   }
 }

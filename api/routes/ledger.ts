@@ -7,7 +7,7 @@ import { callerOf } from '../auth';
 import { idempotencyKeyOf } from '../idempotency';
 import { notifyLifecycle, type LifecycleDeps } from '../lifecycle';
 import { notFound } from '../problem';
-import { defineRoute, type RouteSpec } from '../route';
+import { bigintId, defineRoute, type RouteSpec } from '../route';
 
 const memberParams = z.object({ id: z.uuid() });
 const balance = z.object({
@@ -74,12 +74,7 @@ export function ledgerRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       auth: 'readonly',
       params: memberParams,
       query: z.object({
-        after: z.coerce
-          .number()
-          .int()
-          .min(0)
-          .optional()
-          .describe('Entries after this id (from `nextAfter`).'),
+        after: bigintId(0).optional().describe('Entries after this id (from `nextAfter`).'),
         limit: z.coerce.number().int().min(1).max(500).default(100),
       }),
       responses: {

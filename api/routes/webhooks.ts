@@ -21,7 +21,7 @@ import { wakeSubscription } from '../../webhooks/start';
 import { callerOf } from '../auth';
 import { notFound, Problem } from '../problem';
 import type { RedemptionDeps } from '../redemptions';
-import { defineRoute, type RouteSpec } from '../route';
+import { bigintId, defineRoute, type RouteSpec } from '../route';
 import type { Response } from 'express';
 
 const endpoint = z
@@ -228,12 +228,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
       auth: 'partner',
       params,
       query: z.object({
-        before: z.coerce
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('Deliveries older than this id.'),
+        before: bigintId().optional().describe('Deliveries older than this id.'),
         limit: z.coerce.number().int().min(1).max(200).default(50),
       }),
       responses: {
