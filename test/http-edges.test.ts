@@ -61,6 +61,29 @@ describe('HTTP edges', () => {
     assert.equal(release.status, 404, JSON.stringify(release.body));
   });
 
+  it('bad percent-encoding in a path is a 400; a NUL character anywhere is refused (fuzzer finds)', async () => {
+    for (const path of ['/members/%zz', '/members/%E0%A4%A/ledger', '/rule-sets/%']) {
+      const res = await t.api('GET', path);
+      assert.equal(res.status, 400, `${path}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.errors[0].field, '(path)');
+    }
+    const inPath = await t.api('GET', '/rule-sets/simulations/%00');
+    assert.equal(inPath.status, 404, JSON.stringify(inPath.body));
+    const inQuery = await t.api('GET', '/members?email=%00');
+    assert.equal(inQuery.status, 422, JSON.stringify(inQuery.body));
+    assert.equal(inQuery.body.errors[0].field, 'query.email');
+    const externalId = `nul-${Date.now()}`;
+    const inBody = await t.api('POST', '/members', {
+      key: t.keys.ops,
+      body: { externalId, name: 'a\u0000b' },
+    });
+    assert.equal(inBody.status, 422, JSON.stringify(inBody.body));
+    assert.deepEqual(inBody.body.errors, [
+      { field: 'name', message: 'must not contain NUL characters' },
+    ]);
+    assert.equal((await t.db('members').where({ external_id: externalId })).length, 0);
+  });
+
   it('a method a known path does not have: 405 with Allow', async () => {
     const trace = await raw('TRACE', '/rule-sets');
     assert.equal(trace.status, 405, trace.body);
