@@ -28,6 +28,12 @@ interface HttpError {
 
 /** body-parser's errors carry a `type`; map the ones a client can cause to a problem. */
 function fromHttpError(err: HttpError): Problem | undefined {
+  // The router's, for a path parameter that is not valid percent-encoding (`/members/%zz`).
+  if (err instanceof URIError && (err.status ?? err.statusCode) === 400) {
+    return new Problem('bad-request', 'The path is not valid percent-encoding.', {
+      errors: [{ field: '(path)', message: 'malformed percent-encoding' }],
+    });
+  }
   switch (err.type) {
     case 'entity.parse.failed':
       return new Problem('bad-request', 'The body is not valid JSON.', {

@@ -11,7 +11,8 @@
  * itself exactly-once, by event id, redemption id or dedupe key); and a key is remembered for
  * `ttlMs` after its first use, after which it may be used afresh (the draft's key expiry).
  * The fingerprint is of method, path and the body with its object keys sorted, so the same JSON
- * sent with its fields in another order is the same request.
+ * sent with its fields in another order is the same request (a raw body, e.g. CSV, by its bytes).
+ * `route.ts` applies this to every authenticated POST, PUT, PATCH and DELETE.
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Db } from '../infra/db';
@@ -69,7 +70,10 @@ export function idempotent(db: Db, policy: IdempotencyPolicy) {
     const key = idempotencyKeyOf(req);
     if (key === undefined) return next();
     const owner = callerOf(res).keyId;
-    const hash = requestFingerprint(req.method, req.path, req.body as unknown);
+    const body: unknown = Buffer.isBuffer(req.body)
+      ? { raw: createHash('sha256').update(req.body).digest('hex'), type: req.get('content-type') }
+      : req.body;
+    const hash = requestFingerprint(req.method, req.path, body);
     if (!(await claim(db, policy, owner, key, hash))) {
       const row = await db<KeyRow & { owner: string; key: string }>('idempotency_keys')
         .where({ owner, key })
@@ -95,8 +99,15 @@ export function idempotent(db: Db, policy: IdempotencyPolicy) {
       return;
     }
 
+    // An answer that is not JSON (none of the idempotent routes gives one) is not stored: the key
+    // is let go, so a repeat runs again instead of waiting out the lease.
+    let stored = false;
+    res.on('finish', () => {
+      if (!stored) void db('idempotency_keys').where({ owner, key }).delete().catch(next);
+    });
     const send = res.json.bind(res);
     res.json = (body: unknown) => {
+      stored = true;
       const status = res.statusCode;
       const keep = status < 500 && status !== 409;
       const done = keep

@@ -195,7 +195,33 @@ export const appSchema = z.object({
     .max(24 * 365)
     .default(24)
     .describe(
-      'How long an `Idempotency-Key` and its stored answer are remembered; after that the key may be used for a new request.',
+      'How long an `Idempotency-Key` and its stored answer are remembered; after that the key may be used for a new request, and housekeeping deletes it.',
+    ),
+  INBOUND_WEBHOOK_RETENTION_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 365)
+    .default(24 * 7)
+    .describe(
+      "How long a partner callback's `webhook-id` is remembered (so a replay of it changes nothing); housekeeping deletes older ones. Callbacks signed over five minutes ago are refused anyway, so an hour is plenty.",
+    ),
+  HOUSEKEEPING_EVERY_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(60)
+    .describe(
+      'How often the housekeeping schedule (`housekeeping:<task queue>`, made or updated when a worker starts) deletes expired idempotency keys and old callback ids.',
+    ),
+  HOUSEKEEPING_BATCH_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(5000)
+    .describe(
+      'Rows housekeeping deletes per statement (short transactions, however many are due).',
     ),
   SLA_AT_RISK_SECONDS: z.coerce
     .number()

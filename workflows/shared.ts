@@ -28,6 +28,8 @@ export const workflowIds = {
   ruleChange: (changeId: string): string => `rule-change:${changeId}`,
   simulation: (simulationId: string): string => `simulation:${simulationId}`,
   launch: (launchId: string): string => `launch:${launchId}`,
+  /** The housekeeping Schedule and the workflows it starts (the Schedule adds the time). */
+  housekeeping: (taskQueue: string): string => `housekeeping:${taskQueue}`,
 };
 
 /** Every custom search attribute the workflows set; `npm start` registers them on the server. */

@@ -44,7 +44,6 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
         'Redeem points for a reward: starts the redemption:<id> workflow once per id and answers once the points are held or the redemption refused',
       tag: 'Redemptions',
       auth: 'ops',
-      idempotent: true,
       body: redeemBody,
       responses: {
         201: {
@@ -245,7 +244,6 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
       summary: 'Cancel a redemption until the parcel ships: stock and points are given back',
       tag: 'Redemptions',
       auth: 'ops',
-      idempotent: true,
       params,
       body: z.strictObject({ reason: z.string().trim().min(3).max(500) }),
       responses: {
@@ -272,7 +270,6 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
       summary: 'The reward came back: restock it and refund the points (sooner for some tiers)',
       tag: 'Redemptions',
       auth: 'ops',
-      idempotent: true,
       params,
       body: z.strictObject({ reason: z.string().trim().min(3).max(500) }),
       responses: {

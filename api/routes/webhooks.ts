@@ -22,7 +22,7 @@ import { refuseInternalTarget } from '../../webhooks/targets';
 import { callerOf } from '../auth';
 import { notFound, Problem } from '../problem';
 import type { RedemptionDeps } from '../redemptions';
-import { defineRoute, type RouteSpec } from '../route';
+import { bigintId, defineRoute, type RouteSpec } from '../route';
 import type { Response } from 'express';
 
 const endpoint = z
@@ -110,7 +110,6 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
       summary: 'Subscribe an endpoint to events; the answer holds its signing secret, shown once',
       tag: 'Webhooks',
       auth: 'partner',
-      idempotent: true,
       body: z.strictObject({
         url: endpoint,
         eventTypes,
@@ -233,12 +232,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
       auth: 'partner',
       params,
       query: z.object({
-        before: z.coerce
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('Deliveries older than this id.'),
+        before: bigintId().optional().describe('Deliveries older than this id.'),
         limit: z.coerce.number().int().min(1).max(200).default(50),
       }),
       responses: {
