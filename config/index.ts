@@ -385,6 +385,13 @@ export const stackSchema = z.object({
     .describe(
       'The local warehouse simulator ships one parcel every this many ms (20: at most 50/s); lower it to benchmark faster.',
     ),
+  WAREHOUSE_STATE_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'File where the local warehouse simulator journals its shipments, reloaded when it restarts (default `<LOYALTY_DATA_DIR>/warehouse-shipments.jsonl` under `npm start`; unset under `npm run partners`: in memory only).',
+    ),
   TEMPORAL_CLI_PATH: z
     .string()
     .min(1)

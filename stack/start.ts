@@ -123,6 +123,8 @@ export async function runStart(): Promise<number> {
           giftCardPort: partners.giftCards.simulated ? stack.GIFTCARD_PORT : undefined,
           webhookSecret: partners.webhookSecret,
           giftCardSecret: partners.giftCardSecret,
+          warehouseStateFile:
+            stack.WAREHOUSE_STATE_FILE ?? path.join(dataDir, 'warehouse-shipments.jsonl'),
           logLevel: config.LOG_LEVEL,
         }),
         death,
