@@ -40,7 +40,7 @@ const postgresMessages = [
 const grpcUnavailable = 14;
 
 function direct(err: unknown): Dependency | undefined {
-  if (isGrpcServiceError(err)) return err.code === grpcUnavailable ? 'temporal' : undefined;
+  if (isGrpcServiceError(err)) return Number(err.code) === grpcUnavailable ? 'temporal' : undefined;
   if (!(err instanceof Error)) return undefined;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && (socketCodes.has(code) || postgresDown(code))) {
