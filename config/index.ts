@@ -165,6 +165,15 @@ export const appSchema = z.object({
     .describe(
       'How long a request with an `Idempotency-Key` that has not answered keeps the key (a repeat meanwhile is a 409); after that a repeat runs again, so a crashed request never blocks its key.',
     ),
+  IDEMPOTENCY_HEARTBEAT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(5000)
+    .describe(
+      'How often each API process refreshes its heartbeat (`api_instances`). A request with an `Idempotency-Key` whose process missed three heartbeats is taken over by a repeat at once, without waiting for the lease.',
+    ),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce
     .number()
     .min(1)
