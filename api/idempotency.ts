@@ -7,7 +7,8 @@
  * not stored, so the retry runs for real.
  *
  * Two clocks keep a key from being stuck: a request whose process died before it answered holds its
- * key for `leaseMs` only (then a repeat runs it again: the work behind every idempotent route is
+ * key until that process misses its heartbeats (the key names its holder, infra/api-instance.ts),
+ * and in any case for `leaseMs` only (then a repeat runs it again: the work behind every idempotent route is
  * itself exactly-once, by event id, redemption id or dedupe key); and a key is remembered for
  * `ttlMs` after its first use, after which it may be used afresh (the draft's key expiry).
  * The fingerprint is of method, path and the body with its object keys sorted, so the same JSON
@@ -15,6 +16,7 @@
  * `route.ts` applies this to every authenticated POST, PUT, PATCH and DELETE.
  */
 import type { NextFunction, Request, Response } from 'express';
+import type { ApiInstance } from '../infra/api-instance';
 import type { Db } from '../infra/db';
 import { createHash } from 'node:crypto';
 import { callerOf } from './auth';
@@ -31,6 +33,8 @@ export interface IdempotencyPolicy {
   leaseMs: number;
   /** How long a key is remembered after its first use. */
   ttlMs: number;
+  /** This process, named as the holder of the keys it runs; a dead holder's keys are taken over. */
+  instance: Pick<ApiInstance, 'id' | 'staleAfterMs' | 'registered'>;
 }
 
 /** JSON with every object's keys in sorted order: one text for one value. */
@@ -127,8 +131,9 @@ export function idempotent(db: Db, policy: IdempotencyPolicy) {
 
 /**
  * Takes the key for this request: a new key; or one past its time to live (forgotten, so used
- * afresh); or one whose request with this same fingerprint never answered within the lease (its
- * process died). One statement, so two racing requests cannot both take it.
+ * afresh); or one whose request with this same fingerprint never answered, within the lease or
+ * held by a process whose heartbeat stopped (it died). One statement, so two racing requests
+ * cannot both take it. A key with no holder (taken before holders were recorded) waits the lease.
  */
 async function claim(
   db: Db,
@@ -137,16 +142,29 @@ async function claim(
   key: string,
   hash: string,
 ): Promise<boolean> {
+  await policy.instance.registered(); // a holder the others can see alive
   const { rows } = await db.raw<{ rows: unknown[] }>(
-    `INSERT INTO idempotency_keys AS k (owner, key, request_hash) VALUES (?, ?, ?)
+    `INSERT INTO idempotency_keys AS k (owner, key, request_hash, holder) VALUES (?, ?, ?, ?)
      ON CONFLICT (owner, key) DO UPDATE
        SET request_hash = excluded.request_hash, status_code = NULL, response = NULL,
-           created_at = now()
+           created_at = now(), holder = excluded.holder
        WHERE k.created_at < now() - make_interval(secs => ?)
           OR (k.status_code IS NULL AND k.request_hash = excluded.request_hash
-              AND k.created_at < now() - make_interval(secs => ?))
+              AND (k.created_at < now() - make_interval(secs => ?)
+                   OR (k.holder IS NOT NULL AND NOT EXISTS (
+                         SELECT 1 FROM api_instances i
+                          WHERE i.id = k.holder
+                            AND i.heartbeat_at > now() - make_interval(secs => ?)))))
      RETURNING 1`,
-    [owner, key, hash, policy.ttlMs / 1000, policy.leaseMs / 1000],
+    [
+      owner,
+      key,
+      hash,
+      policy.instance.id,
+      policy.ttlMs / 1000,
+      policy.leaseMs / 1000,
+      policy.instance.staleAfterMs / 1000,
+    ],
   );
   return rows.length === 1;
 }

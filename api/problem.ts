@@ -27,6 +27,8 @@ export type ProblemType = keyof typeof problemTypes;
 export class Problem extends Error {
   readonly status: number;
   readonly title: string;
+  /** Sent as `Retry-After` (seconds); every 503 has one (api/errors.ts). */
+  retryAfterSeconds?: number;
 
   constructor(
     readonly type: ProblemType,

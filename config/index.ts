@@ -189,6 +189,15 @@ export const appSchema = z.object({
     .describe(
       'How long a request with an `Idempotency-Key` that has not answered keeps the key (a repeat meanwhile is a 409); after that a repeat runs again, so a crashed request never blocks its key.',
     ),
+  IDEMPOTENCY_HEARTBEAT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(5000)
+    .describe(
+      'How often each API process refreshes its heartbeat (`api_instances`). A request with an `Idempotency-Key` whose process missed three heartbeats is taken over by a repeat at once, without waiting for the lease.',
+    ),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce
     .number()
     .min(1)
@@ -434,6 +443,13 @@ export const stackSchema = z.object({
     .default(20)
     .describe(
       'The local warehouse simulator ships one parcel every this many ms (20: at most 50/s); lower it to benchmark faster.',
+    ),
+  WAREHOUSE_STATE_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'File where the local warehouse simulator journals its shipments, reloaded when it restarts (default `<LOYALTY_DATA_DIR>/warehouse-shipments.jsonl` under `npm start`; unset under `npm run partners`: in memory only).',
     ),
   TEMPORAL_CLI_PATH: z
     .string()

@@ -146,6 +146,8 @@ export interface PartnerSimulatorOptions {
   webhookSecret?: string;
   /** Signs the gift-card provider's status callbacks. */
   giftCardSecret?: string;
+  /** The warehouse journals its shipments here, so a restart keeps them. */
+  warehouseStateFile?: string;
   logLevel: string;
 }
 
@@ -165,6 +167,7 @@ export async function startPartnerSimulators(
     PARTNERS_HOST: '127.0.0.1',
     LOG_LEVEL: options.logLevel,
   };
+  if (options.warehouseStateFile) env.WAREHOUSE_STATE_FILE = options.warehouseStateFile;
   if (options.webhookSecret) env.WAREHOUSE_WEBHOOK_SECRET = options.webhookSecret;
   else delete env.WAREHOUSE_WEBHOOK_SECRET;
   if (options.giftCardSecret) env.GIFTCARD_WEBHOOK_SECRET = options.giftCardSecret;

@@ -1,7 +1,8 @@
 /**
  * `npm start`: Temporal (with its UI) and Postgres, migrations, the partner simulators, a worker
- * and the API, all on this machine, with data kept in LOYALTY_DATA_DIR between runs. Ctrl-C stops
- * everything, in order.
+ * and the API, all on this machine, with data kept in LOYALTY_DATA_DIR between runs. Once all is
+ * up, a process that dies is started again (with backoff, logged); one that dies while the stack
+ * is starting stops the start. Ctrl-C stops everything, in order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,7 +35,7 @@ export async function runStart(): Promise<number> {
   fs.mkdirSync(dataDir, { recursive: true });
   const pidFile = path.join(dataDir, 'stack.pids.json');
   Supervisor.cleanLeftovers(pidFile, log);
-  const supervisor = new Supervisor(pidFile);
+  const supervisor = new Supervisor(pidFile, log);
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
@@ -127,6 +128,8 @@ export async function runStart(): Promise<number> {
           giftCardPort: partners.giftCards.simulated ? stack.GIFTCARD_PORT : undefined,
           webhookSecret: partners.webhookSecret,
           giftCardSecret: partners.giftCardSecret,
+          warehouseStateFile:
+            stack.WAREHOUSE_STATE_FILE ?? path.join(dataDir, 'warehouse-shipments.jsonl'),
           logLevel: config.LOG_LEVEL,
         }),
         death,
@@ -177,6 +180,7 @@ export async function runStart(): Promise<number> {
         '',
       ].join('\n'),
     );
+    supervisor.keepAlive();
   } catch (err) {
     log(`could not start: ${(err as Error).message}`);
     await shutdown('start failed');
