@@ -173,7 +173,9 @@ export interface TimelineStep {
     /** The warehouse's answers were lost and the retries ran out: it is asked to drop it. */
     | 'shipment_unconfirmed'
     /** ...and it had the shipment, which has left: fulfilment goes on, nothing is given back. */
-    | 'shipment_confirmed';
+    | 'shipment_confirmed'
+    /** Ops settled the points left held by a workflow closed past the point of no return. */
+    | 'settled';
   at: number;
   detail?: Record<string, unknown>;
 }

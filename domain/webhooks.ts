@@ -41,6 +41,8 @@ export const webhookEventTypes = [
   'redemption.review_decided',
   'redemption.returned',
   'redemption.refunded',
+  // Ops settled the points a redemption left held (its workflow closed past the point of no return).
+  'redemption.settled',
   'substitution.pending',
   'substitution.reminder',
   'substitution.approved',

@@ -59,6 +59,7 @@ const eventTypes: Partial<Record<TimelineStep['status'], string>> = {
   review_decided: 'redemption.review_decided',
   returned: 'redemption.returned',
   refunded: 'redemption.refunded',
+  settled: 'redemption.settled',
 };
 
 export interface NewRedemption {
