@@ -106,7 +106,11 @@ export async function redemptionDetail(deps: RedemptionDeps, id: string, role: R
     ),
     allowedActions: allowedActions(
       role,
-      { status, createdAt: row.created_at, delivered: has('delivered'), strandedHold },
+      {
+        status,
+        deliveredAt: steps.find((s) => s.step === 'delivered')?.at ?? null,
+        strandedHold,
+      },
       ms(program.redemption.returnWindow),
       now,
     ),

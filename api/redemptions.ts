@@ -28,6 +28,7 @@ import {
   type StepRow,
 } from '../redemptions/records';
 import { ms } from '../domain/program';
+import { withinReturnWindow } from '../domain/redemption-ops';
 import { settleHold, type SettleInput } from '../redemptions/settle';
 import { loadRuleSet } from '../ledger/programs';
 import type { redemptionWorkflow } from '../workflows/redemption';
@@ -301,14 +302,17 @@ export async function returnRedemption(
       errors: [{ field: 'id', message }],
     });
   if (['returned', 'refunded'].includes(row.status)) return; // the same return again
-  if (row.status !== 'completed' || !steps.some((s) => s.step === 'delivered')) {
+  const delivered = steps.find((s) => s.step === 'delivered');
+  if (row.status !== 'completed' || !delivered) {
     throw refuse(`it is ${row.status}${row.status === 'completed' ? ' but was not shipped' : ''}`);
   }
-  // The return window is the redemption's terms: its own version's.
+  // The return window is the redemption's terms (its own version's), from its delivery.
   const { ruleVersion } = await redemptionVersions(deps.db, id);
   const { program } = await loadRuleSet(deps.db, ruleVersion);
-  if (Date.now() - row.created_at.getTime() > ms(program.redemption.returnWindow)) {
-    throw refuse(`the return window of ${program.redemption.returnWindow} has passed`);
+  if (!withinReturnWindow(delivered.at, ms(program.redemption.returnWindow), new Date())) {
+    throw refuse(
+      `the return window of ${program.redemption.returnWindow} from delivery (${delivered.at.toISOString()}) has passed`,
+    );
   }
   // The refund's timing is the version in force as the return is asked for (recorded once).
   await recordReturnVersion(deps.db, id);

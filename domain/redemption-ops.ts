@@ -74,8 +74,8 @@ export function allowedActions(
   role: Role,
   redemption: {
     status: RedemptionStatus;
-    createdAt: Date;
-    delivered: boolean;
+    /** When the parcel was delivered (null: not delivered). */
+    deliveredAt: Date | null;
     /** Points still held while its workflow is closed: ops settle them (spend or release). */
     strandedHold?: boolean;
   },
@@ -90,12 +90,23 @@ export function allowedActions(
   if (redemption.status === 'in_review') actions.push('review');
   if (
     redemption.status === 'completed' &&
-    redemption.delivered &&
-    now.getTime() - redemption.createdAt.getTime() <= returnWindowMs
+    withinReturnWindow(redemption.deliveredAt, returnWindowMs, now)
   ) {
     actions.push('return');
   }
   return actions;
+}
+
+/**
+ * The return window runs from delivery (the member cannot send back what they do not have), not
+ * from the request: open while `now` is within `returnWindowMs` of `deliveredAt`, edge included.
+ */
+export function withinReturnWindow(
+  deliveredAt: Date | null,
+  returnWindowMs: number,
+  now: Date,
+): boolean {
+  return deliveredAt !== null && now.getTime() - deliveredAt.getTime() <= returnWindowMs;
 }
 
 export const actorTypes = ['key', 'system', 'partner'] as const;
