@@ -45,7 +45,7 @@ describe('the return window, from delivery', () => {
       body: { reason: 'sent back' },
     });
   const actions = async (id: string): Promise<string[]> =>
-    (await t.api('GET', `/redemptions/${id}`, { key: t.keys.ops })).body.allowedActions;
+    (await t.api('GET', `/redemptions/${id}`, { key: t.keys.ops })).body.allowedActions as string[];
 
   it('delivered after the window would have closed from the request: still returnable', async () => {
     const { id } = await awaitingShipment(t, 100, 2);
