@@ -104,6 +104,11 @@ export interface RedemptionPlan {
   deliverySlaMs: number;
   /** How long after shipping a parcel not delivered is declared lost (points given back), in ms. */
   lostAfterMs: number;
+  /**
+   * How long after delivery a physical reward may be returned, in ms: the workflow waits that
+   * long for a return before it closes. Absent in plans recorded before it did.
+   */
+  returnWindowMs?: number;
   /** Retries of partner calls, from program policy. */
   partnerRetry: { maximumAttempts: number; maximumIntervalMs: number };
   sku: string;
