@@ -201,6 +201,22 @@ export function registerProgramMetrics(registry: Registry, deps: ProgramMetricsD
       for (const r of rows ?? []) this.inc({ detector: r.detector }, Number(r.n));
     },
   });
+  // Recorded by the API on the warehouse's callback (redemptions/late-delivery.ts), never removed.
+  new Counter({
+    name: 'loyalty_redemption_delivered_after_lost_total',
+    help: 'Parcels the warehouse delivered after their redemption ended lost (points given back), all time.',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const row = await deps
+        .db('redemption_steps')
+        .where({ step: 'delivered_after_lost' })
+        .count<{ n: number }[]>({ n: '*' })
+        .first()
+        .catch(() => null);
+      if (row) this.inc(Number(row.n));
+    },
+  });
   new Counter({
     name: 'loyalty_frozen_points_total',
     help: 'Flagged accruals frozen for review, all time, by event: frozen, released, voided.',

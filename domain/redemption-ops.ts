@@ -157,6 +157,8 @@ export function actorOf(
   const reason = text(detail.reason);
   const fulfiller = reward?.kind === 'gift_card' ? (reward.provider ?? 'giftcards') : 'warehouse';
   switch (step) {
+    case 'delivered_after_lost':
+      return partner('warehouse', reason);
     case 'shipped':
     case 'delivered':
     case 'shipment_confirmed':

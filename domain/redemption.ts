@@ -180,7 +180,9 @@ export interface TimelineStep {
     /** ...and it had the shipment, which has left: fulfilment goes on, nothing is given back. */
     | 'shipment_confirmed'
     /** Ops settled the points left held by a workflow closed past the point of no return. */
-    | 'settled';
+    | 'settled'
+    /** The warehouse said it was delivered after the redemption ended `lost` (recorded by the API). */
+    | 'delivered_after_lost';
   at: number;
   detail?: Record<string, unknown>;
 }

@@ -43,6 +43,8 @@ export const webhookEventTypes = [
   'redemption.refunded',
   // Ops settled the points a redemption left held (its workflow closed past the point of no return).
   'redemption.settled',
+  // A parcel delivered after its redemption ended lost (points given back): ops to follow up.
+  'redemption.delivered_after_lost',
   'substitution.pending',
   'substitution.reminder',
   'substitution.approved',

@@ -60,6 +60,7 @@ const eventTypes: Partial<Record<TimelineStep['status'], string>> = {
   returned: 'redemption.returned',
   refunded: 'redemption.refunded',
   settled: 'redemption.settled',
+  delivered_after_lost: 'redemption.delivered_after_lost',
 };
 
 export interface NewRedemption {
