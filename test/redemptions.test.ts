@@ -331,6 +331,10 @@ describe('redemptions with a warehouse that ships and delivers at once', () => {
       assert.equal(waiting.body.status, 'shipment_requested', JSON.stringify(waiting.body));
       assert.equal((await balanceOf(t, memberId)).held, 100);
       assert.equal((await inventoryOf(t, sku)).reserved, 1);
+      // Stuck undoing, for the alert (LoyaltyRedemptionUndoStuck) to see.
+      const scrape = (await t.api('GET', '/metrics', { key: null })).body as string;
+      const undoing = /^loyalty_redemptions_undoing\{age="all"\} (\d+)/m.exec(scrape);
+      assert.ok(Number(undoing?.[1]) >= 1, `undoing: ${undoing?.[0]}`);
     } finally {
       warehouse.faults.set({ failRate: 0 });
     }

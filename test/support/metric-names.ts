@@ -27,6 +27,7 @@ export const apiMetrics = {
     'loyalty_anomaly_findings_total',
     'loyalty_frozen_points_total',
     'loyalty_redemption_delivered_after_lost_total',
+    'loyalty_redemptions_undoing',
     'loyalty_webhook_subscriptions',
   ],
 };
