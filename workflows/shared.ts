@@ -130,6 +130,13 @@ export const wakeSubscriptionSignal = defineSignal('wakeSubscription');
 
 export const shipmentEventSignal = defineSignal<[ShipmentEvent]>('shipmentEvent');
 
+/**
+ * From `return:<id>` to `redemption:<id>`: the reward came back and (`refunded`) its points went
+ * back to the member. The redemption workflow, waiting out its return window, shows the status.
+ */
+export const redemptionReturnedSignal =
+  defineSignal<[{ status: 'returned' | 'refunded' }]>('redemptionReturned');
+
 /** What the `substitutionState` query answers. */
 export interface SubstitutionState {
   redemptionId: string;

@@ -3,6 +3,7 @@ import type { Notifications } from '../../infra/notifications';
 import { redemptionStatuses } from '../../domain/redemption';
 import { changeWatermark, countQueue, listQueue } from '../../redemptions/queue';
 import { findRedemptionRow } from '../../redemptions/records';
+import { settleActions } from '../../redemptions/settle';
 import { Problem } from '../problem';
 import { callerOf } from '../auth';
 import { idempotencyKeyOf } from '../idempotency';
@@ -11,6 +12,7 @@ import {
   redemptionIdFor,
   redemptionView,
   returnRedemption,
+  settleRedemption,
   startRedemption,
   type RedemptionDeps,
 } from '../redemptions';
@@ -284,6 +286,43 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
           reason: body.reason,
         });
         res.status(202).json(await redemptionDetail(deps, id, caller.role));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/redemptions/:id/settle',
+      operationId: 'settleRedemption',
+      summary:
+        'Settle the points a closed workflow left held (cancelled in Temporal past the point of no return): spend them (completed) or release them to the member (cancelled)',
+      tag: 'Redemptions',
+      auth: 'ops',
+      idempotent: true,
+      params,
+      body: z.strictObject({
+        action: z
+          .enum(settleActions)
+          .describe('`spend`: the points are redeemed; `release`: they go back to the member.'),
+        reason: z.string().trim().min(3).max(500),
+      }),
+      responses: {
+        200: {
+          description:
+            'Settled (or settled so before): the redemption as it now is, with a `settled` step.',
+        },
+        404: { description: 'No such redemption.' },
+        409: {
+          description:
+            'Its workflow is still running, it holds no points, or they were settled the other way.',
+        },
+      },
+      handler: async ({ params: { id }, body }, _req, res) => {
+        const caller = callerOf(res);
+        await settleRedemption(deps, id, {
+          action: body.action,
+          reason: body.reason,
+          actor: `${caller.role}:${caller.name}`,
+        });
+        res.json(await redemptionDetail(deps, id, caller.role));
       },
     }),
   ];
