@@ -296,7 +296,6 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
         'Settle the points a closed workflow left held (cancelled in Temporal past the point of no return): spend them (completed) or release them to the member (cancelled)',
       tag: 'Redemptions',
       auth: 'ops',
-      idempotent: true,
       params,
       body: z.strictObject({
         action: z
