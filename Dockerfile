@@ -22,6 +22,9 @@ ENV NODE_ENV=production HOST=0.0.0.0
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/console/dist ./console/dist
+# The partner simulators' state (docker-compose.yml mounts a volume here; a new volume takes this
+# folder's owner).
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
 CMD ["node", "dist/api/server.js"]

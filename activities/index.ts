@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
 import { createGiftCardActivities } from './giftcards';
+import { createHousekeepingActivities } from './housekeeping';
 import { createInventoryActivities } from './inventory';
 import { createLaunchActivities } from './launches';
 import { createMemberActivities } from './members';
@@ -44,6 +45,7 @@ export function createActivities(input: ActivityDeps) {
     ...createRuleChangeActivities(deps),
     ...createLaunchActivities(deps),
     ...createSimulationActivities(deps),
+    ...createHousekeepingActivities(deps),
   };
 }
 

@@ -15,7 +15,7 @@ import {
   type AttemptRecord,
   type ClaimedDelivery,
 } from '../webhooks/queue';
-import { sendWebhook } from '../webhooks/send';
+import { sendWebhook, type SendOutcome } from '../webhooks/send';
 import {
   disableSubscription,
   signingSecrets,
@@ -58,16 +58,18 @@ export function createWebhookQueueActivities({
   const gatherMs = Math.max(5, Math.round(config.WEBHOOK_POLL_MS / 10));
 
   /** What one attempt means for its delivery, by the schedule and the answer. */
-  function outcome(claimed: ClaimedDelivery, sent: Awaited<ReturnType<typeof sendWebhook>>) {
+  function outcome(claimed: ClaimedDelivery, sent: SendOutcome) {
     const attempt = claimed.attempts + 1;
     const status: DeliveryStatus =
       sent.error === null
         ? 'delivered'
-        : sent.statusCode === 410
-          ? 'gone'
-          : attempt > schedule.length
-            ? 'failed'
-            : 'pending';
+        : sent.refused
+          ? 'failed' // an internal address: no retry will change that
+          : sent.statusCode === 410
+            ? 'gone'
+            : attempt > schedule.length
+              ? 'failed'
+              : 'pending';
     const nextAttemptAt =
       status === 'pending' ? new Date(sent.at.getTime() + schedule[attempt - 1]!) : null;
     return { attempt, status, nextAttemptAt };
@@ -84,7 +86,12 @@ export function createWebhookQueueActivities({
       batch.map((d) => d.event_id),
     );
     const secrets = await signingSecrets(db, subscription.id);
-    const finished: { claimed: ClaimedDelivery; record: AttemptRecord; attempt: number }[] = [];
+    const finished: {
+      claimed: ClaimedDelivery;
+      sent: SendOutcome;
+      record: AttemptRecord;
+      attempt: number;
+    }[] = [];
     await Promise.all(
       batch.map(async (claimed) => {
         const event = events.get(Number(claimed.event_id))!;
@@ -93,6 +100,7 @@ export function createWebhookQueueActivities({
           event,
           secrets,
           timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+          allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
         });
         const { attempt, status, nextAttemptAt } = outcome(claimed, sent);
         metrics.webhookAttempt(status === 'delivered' ? 'delivered' : 'failed');
@@ -100,6 +108,7 @@ export function createWebhookQueueActivities({
           metrics.webhookDelivered((sent.at.getTime() - event.occurred_at.getTime()) / 1000);
         finished.push({
           claimed,
+          sent,
           attempt,
           record: { deliveryId: claimed.id, ...sent, status, nextAttemptAt },
         });
@@ -110,6 +119,8 @@ export function createWebhookQueueActivities({
         trx,
         finished.map((f) => f.record),
       );
+      const refused = finished.find((f) => f.sent.refused);
+      if (refused) await disableSubscription(trx, subscription.id, refused.record.error!);
       const gone = finished.find((f) => f.record.status === 'gone');
       if (gone) await disableSubscription(trx, subscription.id, 'the endpoint answered 410 Gone');
       const failed = finished.find((f) => f.record.status === 'failed');

@@ -91,11 +91,18 @@ export function createWebhookActivities(deps: WebhookDeps) {
         event,
         secrets,
         timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+        allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
       }).finally(() => clearInterval(beat));
       const delivered = sent.error === null;
       metrics.webhookAttempt(delivered ? 'delivered' : 'failed');
       const gone = sent.statusCode === 410;
-      const status = delivered ? 'delivered' : gone ? 'gone' : input.last ? 'failed' : 'pending';
+      const status = delivered
+        ? 'delivered'
+        : gone
+          ? 'gone'
+          : input.last || sent.refused // an internal address: no retry will change that
+            ? 'failed'
+            : 'pending';
       const nextAttemptAt =
         status === 'pending' ? new Date(sent.at.getTime() + input.nextDelayMs) : null;
       // The attempt and what it means for the subscription are one transaction, so nobody reads a
@@ -103,6 +110,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
       await db.transaction(async (trx) => {
         await recordAttempt(trx, { deliveryId: input.deliveryId, ...sent, status, nextAttemptAt });
         if (gone) await disableSubscription(trx, subscription.id, 'the endpoint answered 410 Gone');
+        if (sent.refused) await disableSubscription(trx, subscription.id, sent.error!);
         if (status === 'failed') {
           const reason = failingReason(schedule, input.attempt, sent.error);
           await disableSubscription(trx, subscription.id, reason);

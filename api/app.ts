@@ -17,6 +17,7 @@ import { buildOpenApi } from './openapi';
 import { mountRoutes, type RouteSpec } from './route';
 import { docsRoutes, mountDocsAssets } from './routes/docs';
 import { callbackRoutes } from './routes/callbacks';
+import { codecRoutes } from './routes/codec';
 import { eventRoutes } from './routes/events';
 import { eventBatchRoutes } from './routes/events-batch';
 import { inventoryRoutes } from './routes/inventory';
@@ -28,6 +29,7 @@ import { programHealthRoutes } from './routes/program-health';
 import { budgetRoutes } from './routes/budgets';
 import { anomalyRoutes } from './routes/anomalies';
 import { setBudgetTimeZone, setPointCost } from '../budgets/settings';
+import { startApiInstance } from '../infra/api-instance';
 import { rewardRoutes } from './routes/rewards';
 import { redemptionRoutes } from './routes/redemptions';
 import { reviewRoutes } from './routes/reviews';
@@ -125,6 +127,7 @@ export function createApp(deps: AppDeps): App {
     ...anomalyRoutes(deps),
     ...webhookRoutes(deps),
     ...callbackRoutes(deps),
+    ...codecRoutes(deps),
     ...sessionRoutes({ ...deps, routes: () => routes }),
     ...programHealthRoutes(deps),
     ...budgetRoutes(deps),
@@ -132,6 +135,8 @@ export function createApp(deps: AppDeps): App {
   ];
   const openApi = buildOpenApi(routes, { version });
   const findKey = cachedKeyLookup(deps.db, deps.config.API_KEY_CACHE_SECONDS * 1000);
+  // This process's heartbeat: the Idempotency-Key leases it holds end when it stops beating.
+  const instance = startApiInstance(deps.db, deps.config.IDEMPOTENCY_HEARTBEAT_MS, deps.logger);
   // The hot path (`POST /events`, `/events/batch`) is mounted first: express tries each earlier
   // route's pattern on every request, ~80 of them before it in the declared order. No other route
   // matches these paths, so the order changes nothing else (the OpenAPI document keeps `routes`).
@@ -142,6 +147,7 @@ export function createApp(deps: AppDeps): App {
     idempotency: {
       leaseMs: deps.config.IDEMPOTENCY_LEASE_SECONDS * 1000,
       ttlMs: deps.config.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
+      instance,
     },
   });
 
@@ -149,5 +155,8 @@ export function createApp(deps: AppDeps): App {
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
-  return { app, routes, openApi, close: () => steps.close() };
+  const close = async (): Promise<void> => {
+    await Promise.all([steps.close(), instance.stop()]);
+  };
+  return { app, routes, openApi, close };
 }

@@ -26,11 +26,18 @@ const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
  * request that changes something must also carry the session's `X-CSRF-Token` and, when the
  * browser sends an Origin, come from this origin.
  */
-export function authenticate(deps: AuthDeps, required: Role) {
+export function authenticate(
+  deps: AuthDeps,
+  required: Role,
+  options: {
+    /** Origins whose session-cookie requests need no CSRF token (routes that change nothing). */
+    crossOrigins?: readonly string[];
+  } = {},
+) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const caller = req.get('authorization')
       ? await bearerCaller(deps, req, res)
-      : await sessionCaller(deps, req, res);
+      : await sessionCaller(deps, req, res, options.crossOrigins ?? []);
     if (!roleAllows(caller.role, required)) {
       throw new Problem(
         'forbidden',
@@ -56,7 +63,12 @@ async function bearerCaller(deps: AuthDeps, req: Request, res: Response): Promis
   return { keyId: key.id, name: key.name, role: key.role };
 }
 
-async function sessionCaller(deps: AuthDeps, req: Request, res: Response): Promise<Caller> {
+async function sessionCaller(
+  deps: AuthDeps,
+  req: Request,
+  res: Response,
+  crossOrigins: readonly string[],
+): Promise<Caller> {
   const token = sessionTokenOf(req);
   if (!token) {
     res.set('WWW-Authenticate', 'Bearer');
@@ -70,8 +82,9 @@ async function sessionCaller(deps: AuthDeps, req: Request, res: Response): Promi
     res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
     throw new Problem('unauthorized', 'The session has expired or ended: sign in again.');
   }
-  if (!safeMethods.has(req.method)) {
-    const origin = req.get('origin');
+  const origin = req.get('origin');
+  const trusted = origin !== undefined && crossOrigins.includes(origin);
+  if (!safeMethods.has(req.method) && !trusted) {
     if (origin !== undefined && !sameOrigin(origin, req)) {
       throw new Problem('forbidden', `Requests from origin ${origin} may not use this session.`);
     }

@@ -7,13 +7,16 @@
  * not stored, so the retry runs for real.
  *
  * Two clocks keep a key from being stuck: a request whose process died before it answered holds its
- * key for `leaseMs` only (then a repeat runs it again: the work behind every idempotent route is
+ * key until that process misses its heartbeats (the key names its holder, infra/api-instance.ts),
+ * and in any case for `leaseMs` only (then a repeat runs it again: the work behind every idempotent route is
  * itself exactly-once, by event id, redemption id or dedupe key); and a key is remembered for
  * `ttlMs` after its first use, after which it may be used afresh (the draft's key expiry).
  * The fingerprint is of method, path and the body with its object keys sorted, so the same JSON
- * sent with its fields in another order is the same request.
+ * sent with its fields in another order is the same request (a raw body, e.g. CSV, by its bytes).
+ * `route.ts` applies this to every authenticated POST, PUT, PATCH and DELETE.
  */
 import type { NextFunction, Request, Response } from 'express';
+import type { ApiInstance } from '../infra/api-instance';
 import type { Db } from '../infra/db';
 import { createHash } from 'node:crypto';
 import { callerOf } from './auth';
@@ -30,6 +33,8 @@ export interface IdempotencyPolicy {
   leaseMs: number;
   /** How long a key is remembered after its first use. */
   ttlMs: number;
+  /** This process, named as the holder of the keys it runs; a dead holder's keys are taken over. */
+  instance: Pick<ApiInstance, 'id' | 'staleAfterMs' | 'registered'>;
 }
 
 /** JSON with every object's keys in sorted order: one text for one value. */
@@ -69,7 +74,10 @@ export function idempotent(db: Db, policy: IdempotencyPolicy) {
     const key = idempotencyKeyOf(req);
     if (key === undefined) return next();
     const owner = callerOf(res).keyId;
-    const hash = requestFingerprint(req.method, req.path, req.body as unknown);
+    const body: unknown = Buffer.isBuffer(req.body)
+      ? { raw: createHash('sha256').update(req.body).digest('hex'), type: req.get('content-type') }
+      : req.body;
+    const hash = requestFingerprint(req.method, req.path, body);
     if (!(await claim(db, policy, owner, key, hash))) {
       const row = await db<KeyRow & { owner: string; key: string }>('idempotency_keys')
         .where({ owner, key })
@@ -95,8 +103,15 @@ export function idempotent(db: Db, policy: IdempotencyPolicy) {
       return;
     }
 
+    // An answer that is not JSON (none of the idempotent routes gives one) is not stored: the key
+    // is let go, so a repeat runs again instead of waiting out the lease.
+    let stored = false;
+    res.on('finish', () => {
+      if (!stored) void db('idempotency_keys').where({ owner, key }).delete().catch(next);
+    });
     const send = res.json.bind(res);
     res.json = (body: unknown) => {
+      stored = true;
       const status = res.statusCode;
       const keep = status < 500 && status !== 409;
       const done = keep
@@ -116,8 +131,9 @@ export function idempotent(db: Db, policy: IdempotencyPolicy) {
 
 /**
  * Takes the key for this request: a new key; or one past its time to live (forgotten, so used
- * afresh); or one whose request with this same fingerprint never answered within the lease (its
- * process died). One statement, so two racing requests cannot both take it.
+ * afresh); or one whose request with this same fingerprint never answered, within the lease or
+ * held by a process whose heartbeat stopped (it died). One statement, so two racing requests
+ * cannot both take it. A key with no holder (taken before holders were recorded) waits the lease.
  */
 async function claim(
   db: Db,
@@ -126,16 +142,29 @@ async function claim(
   key: string,
   hash: string,
 ): Promise<boolean> {
+  await policy.instance.registered(); // a holder the others can see alive
   const { rows } = await db.raw<{ rows: unknown[] }>(
-    `INSERT INTO idempotency_keys AS k (owner, key, request_hash) VALUES (?, ?, ?)
+    `INSERT INTO idempotency_keys AS k (owner, key, request_hash, holder) VALUES (?, ?, ?, ?)
      ON CONFLICT (owner, key) DO UPDATE
        SET request_hash = excluded.request_hash, status_code = NULL, response = NULL,
-           created_at = now()
+           created_at = now(), holder = excluded.holder
        WHERE k.created_at < now() - make_interval(secs => ?)
           OR (k.status_code IS NULL AND k.request_hash = excluded.request_hash
-              AND k.created_at < now() - make_interval(secs => ?))
+              AND (k.created_at < now() - make_interval(secs => ?)
+                   OR (k.holder IS NOT NULL AND NOT EXISTS (
+                         SELECT 1 FROM api_instances i
+                          WHERE i.id = k.holder
+                            AND i.heartbeat_at > now() - make_interval(secs => ?)))))
      RETURNING 1`,
-    [owner, key, hash, policy.ttlMs / 1000, policy.leaseMs / 1000],
+    [
+      owner,
+      key,
+      hash,
+      policy.instance.id,
+      policy.ttlMs / 1000,
+      policy.leaseMs / 1000,
+      policy.instance.staleAfterMs / 1000,
+    ],
   );
   return rows.length === 1;
 }

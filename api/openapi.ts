@@ -1,6 +1,6 @@
 /** Builds the OpenAPI 3.1 document from the route declarations (the same schemas that validate). */
 import { z } from 'zod';
-import type { RouteSpec } from './route';
+import { honoursIdempotencyKey, type RouteSpec } from './route';
 import { problemTypes } from './problem';
 
 type JsonSchema = Record<string, unknown>;
@@ -54,7 +54,7 @@ function parameters(spec: RouteSpec): JsonSchema[] {
       });
     }
   }
-  if (spec.idempotent) {
+  if (honoursIdempotencyKey(spec)) {
     list.push({
       name: 'Idempotency-Key',
       in: 'header',
@@ -83,7 +83,7 @@ function operation(spec: RouteSpec): JsonSchema {
   if (spec.body || spec.query) errors.push(422);
   if (spec.body) errors.push(400, 415);
   if (spec.params) errors.push(404);
-  if (spec.idempotent) errors.push(409);
+  if (honoursIdempotencyKey(spec)) errors.push(409);
   for (const status of errors) {
     responses[String(status)] ??= { $ref: `#/components/responses/Problem${status}` };
   }

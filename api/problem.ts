@@ -12,6 +12,7 @@ export const problemTypes = {
   unauthorized: { status: 401, title: 'Missing or invalid API key' },
   forbidden: { status: 403, title: 'Role not allowed' },
   'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
@@ -26,6 +27,8 @@ export type ProblemType = keyof typeof problemTypes;
 export class Problem extends Error {
   readonly status: number;
   readonly title: string;
+  /** Sent as `Retry-After` (seconds); every 503 has one (api/errors.ts). */
+  retryAfterSeconds?: number;
 
   constructor(
     readonly type: ProblemType,

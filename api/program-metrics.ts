@@ -201,6 +201,48 @@ export function registerProgramMetrics(registry: Registry, deps: ProgramMetricsD
       for (const r of rows ?? []) this.inc({ detector: r.detector }, Number(r.n));
     },
   });
+  // A redemption whose shipment went unconfirmed and has ended in nothing since: its workflow is
+  // asking the warehouse to drop it, retrying until the warehouse answers (points and stock held).
+  new Gauge({
+    name: 'loyalty_redemptions_undoing',
+    help: 'Redemptions waiting on an undo call retried until the partner answers (shipment unconfirmed), by how long: all, and over 15 minutes.',
+    labelNames: ['age'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const { rows } = await deps.db
+        .raw<{ rows: { n: number; old: number }[] }>(
+          `SELECT count(*)::int AS n,
+             count(*) FILTER (WHERE s.at < now() - interval '15 minutes')::int AS old
+           FROM redemption_steps s JOIN redemptions r ON r.id = s.redemption_id
+           WHERE s.step = 'shipment_unconfirmed'
+             AND r.status NOT IN ('completed', 'refunded', 'failed', 'cancelled', 'lost')
+             AND NOT EXISTS (SELECT 1 FROM redemption_steps later
+               WHERE later.redemption_id = s.redemption_id AND later.seq > s.seq)`,
+        )
+        .catch(() => ({ rows: [] }));
+      const row = rows[0];
+      if (!row) return;
+      this.set({ age: 'all' }, row.n);
+      this.set({ age: 'over_15m' }, row.old);
+    },
+  });
+  // Recorded by the API on the warehouse's callback (redemptions/late-delivery.ts), never removed.
+  new Counter({
+    name: 'loyalty_redemption_delivered_after_lost_total',
+    help: 'Parcels the warehouse delivered after their redemption ended lost (points given back), all time.',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const row = await deps
+        .db('redemption_steps')
+        .where({ step: 'delivered_after_lost' })
+        .count<{ n: number }[]>({ n: '*' })
+        .first()
+        .catch(() => null);
+      if (row) this.inc(Number(row.n));
+    },
+  });
   new Counter({
     name: 'loyalty_frozen_points_total',
     help: 'Flagged accruals frozen for review, all time, by event: frozen, released, voided.',

@@ -6,13 +6,14 @@
 import { codeFor } from '../domain/codes';
 import { ms } from '../domain/program';
 import { actorOf, allowedActions, slaOf } from '../domain/redemption-ops';
-import type { Role } from '../domain/roles';
+import { roleAllows, type Role } from '../domain/roles';
 import type { Db } from '../infra/db';
 import { loadRuleSet } from '../ledger/programs';
 import { fulfilmentOf, redemptionContext } from '../redemptions/details';
 import { slaMsOf, type QueueRow, type RiskPolicy } from '../redemptions/queue';
 import type { AppConfig } from '../config';
-import { redemptionView, showRedemption, type RedemptionDeps } from './redemptions';
+import { holdIsOpen } from '../redemptions/settle';
+import { redemptionView, showRedemption, workflowClosed, type RedemptionDeps } from './redemptions';
 
 /**
  * Each version's delivery SLA (a redemption's deadline is its own version's; the general
@@ -71,6 +72,11 @@ export async function redemptionDetail(deps: RedemptionDeps, id: string, role: R
   const fulfilment = await fulfilmentOf(deps.db, row, steps, reward?.kind ?? null);
   const status = shown.status;
   const has = (step: string) => steps.some((s) => s.step === step);
+  // Temporal is asked only about a redemption holding points (one that is running, or stranded).
+  const strandedHold =
+    roleAllows(role, 'ops') &&
+    (await holdIsOpen(deps.db, row.id)) &&
+    (await workflowClosed(deps, row.id));
   return {
     ...shown,
     live: maskLive(shown.live, role),
@@ -100,7 +106,11 @@ export async function redemptionDetail(deps: RedemptionDeps, id: string, role: R
     ),
     allowedActions: allowedActions(
       role,
-      { status, createdAt: row.created_at, delivered: has('delivered') },
+      {
+        status,
+        deliveredAt: steps.find((s) => s.step === 'delivered')?.at ?? null,
+        strandedHold,
+      },
       ms(program.redemption.returnWindow),
       now,
     ),

@@ -28,6 +28,8 @@ import {
   type StepRow,
 } from '../redemptions/records';
 import { ms } from '../domain/program';
+import { withinReturnWindow } from '../domain/redemption-ops';
+import { settleHold, type SettleInput } from '../redemptions/settle';
 import { loadRuleSet } from '../ledger/programs';
 import type { redemptionWorkflow } from '../workflows/redemption';
 import type { returnWorkflow } from '../workflows/return';
@@ -300,14 +302,17 @@ export async function returnRedemption(
       errors: [{ field: 'id', message }],
     });
   if (['returned', 'refunded'].includes(row.status)) return; // the same return again
-  if (row.status !== 'completed' || !steps.some((s) => s.step === 'delivered')) {
+  const delivered = steps.find((s) => s.step === 'delivered');
+  if (row.status !== 'completed' || !delivered) {
     throw refuse(`it is ${row.status}${row.status === 'completed' ? ' but was not shipped' : ''}`);
   }
-  // The return window is the redemption's terms: its own version's.
+  // The return window is the redemption's terms (its own version's), from its delivery.
   const { ruleVersion } = await redemptionVersions(deps.db, id);
   const { program } = await loadRuleSet(deps.db, ruleVersion);
-  if (Date.now() - row.created_at.getTime() > ms(program.redemption.returnWindow)) {
-    throw refuse(`the return window of ${program.redemption.returnWindow} has passed`);
+  if (!withinReturnWindow(delivered.at, ms(program.redemption.returnWindow), new Date())) {
+    throw refuse(
+      `the return window of ${program.redemption.returnWindow} from delivery (${delivered.at.toISOString()}) has passed`,
+    );
   }
   // The refund's timing is the version in force as the return is asked for (recorded once).
   await recordReturnVersion(deps.db, id);
@@ -331,6 +336,43 @@ export async function returnRedemption(
       `The return could not be started (Temporal: ${(err as Error).message}). Retry.`,
     );
   }
+}
+
+/**
+ * Whether `redemption:<id>` has closed (completed, cancelled, terminated...) or never existed:
+ * only then may ops settle what it left held.
+ */
+export async function workflowClosed(deps: RedemptionDeps, id: string): Promise<boolean> {
+  try {
+    const { status } = await deps.temporal.workflow
+      .getHandle(workflowIds.redemption(id))
+      .describe();
+    return status.name !== 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return true;
+    throw err;
+  }
+}
+
+/**
+ * Ops settle the points a closed workflow left held (spend or release): refused while the
+ * workflow runs (it settles them itself) or when no hold is open. A repeat changes nothing.
+ */
+export async function settleRedemption(
+  deps: RedemptionDeps,
+  id: string,
+  request: Omit<SettleInput, 'redemptionId'>,
+): Promise<void> {
+  const row = await findRedemptionRow(deps.db, id);
+  if (!row) throw notFound('redemption', 'id', id);
+  if (!(await workflowClosed(deps, id))) {
+    throw new Problem(
+      'conflict',
+      `Redemption ${id} cannot be settled: its workflow is still running and settles the points itself.`,
+      { errors: [{ field: 'id', message: 'the workflow is still running' }] },
+    );
+  }
+  await settleHold(deps.db, { redemptionId: id, ...request });
 }
 
 /** What the workflow's query would answer, from the steps it recorded. */

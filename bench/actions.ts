@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { loadConfig } from '../config';
+import { dataConverterOf } from '../infra/payload-codec';
 import { inParallel } from './load';
 import { positive } from './options';
 
@@ -94,7 +95,11 @@ async function main() {
   const sample = positive('sample', args.sample);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const client = new Client({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      dataConverter: dataConverterOf(config),
+    });
     const ids: string[] = [];
     for await (const w of client.workflow.list({ query: args.query })) {
       ids.push(w.workflowId);

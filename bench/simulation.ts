@@ -22,6 +22,7 @@ import { createSimulation, findSimulation } from '../changes/simulations';
 import { defaultProgram, type ProgramInput } from '../domain/program';
 import { createDb, migrateLatest, type Db } from '../infra/db';
 import { createLogger } from '../infra/logger';
+import { dataConverterOf } from '../infra/payload-codec';
 import { temporalLogger } from '../workers/logging';
 import { findTemporalCli } from '../stack/temporal-cli';
 import { freePort } from '../stack/ports';
@@ -179,7 +180,10 @@ async function main(): Promise<void> {
 
     Runtime.install({ logger: temporalLogger(createLogger({ level: 'warn', name: 'temporal' })) });
     const connection = await NativeConnection.connect({ address });
-    const client = new Client({ connection: await Connection.connect({ address }) });
+    const client = new Client({
+      connection: await Connection.connect({ address }),
+      dataConverter: dataConverterOf(config),
+    });
     const worker = await createWorker({ config, connection, db, temporal: client });
     const running = worker.run();
     try {

@@ -27,6 +27,7 @@ import {
   type BudgetRule,
   type Budgets,
 } from '../domain/budgets';
+import { constant, type Columns } from '../infra/columns';
 import type { Trx } from '../infra/db';
 import { BASE_SLOT, rebaseLiability } from './liability';
 import { budgetTimeZone, pointCost } from './settings';
@@ -59,16 +60,119 @@ export interface PointsGate {
   allow(earned: number, base: number): number;
   /** True when a decision needed more than the slot held: throw `BudgetRetry` before writing. */
   readonly needsExact: boolean;
+  /**
+   * Escrow mode: this batch's use of its slot, for the caller to write in its own statement
+   * (`slotUseUpdate`); then `commit` is told so. Null in exact mode or when nothing was taken.
+   */
+  slotUse(): SlotUse | null;
   /** Writes the counters (and any warning crossed) in the batch's transaction. */
-  commit(trx: Trx, now: Date): Promise<void>;
+  commit(trx: Trx, now: Date, options?: { slotUseWritten?: boolean }): Promise<void>;
 }
+
+/** What one escrow batch took from its slot, per budget. */
+export interface SlotUse {
+  slot: number;
+  budgets: string[];
+  periods: string[];
+  taken: number[];
+}
+
+/** A CTE (`budget_use AS (...)`) adding `use` to its slot rows, and its bindings. */
+export const slotUseUpdate = (use: SlotUse) => ({
+  cte: `budget_use AS (UPDATE budget_slots s SET used = s.used + t.taken
+     FROM unnest(:useBudgets::text[], :usePeriods::text[], :useTaken::bigint[])
+       AS t(budget, period, taken)
+     WHERE s.budget = t.budget AND s.period = t.period AND s.slot = :useSlot::int)`,
+  bindings: {
+    useBudgets: use.budgets,
+    usePeriods: use.periods,
+    useTaken: use.taken,
+    useSlot: use.slot,
+  },
+});
 
 export const slotOf = (memberId: string): number =>
   parseInt(memberId.replace(/-/g, '').slice(0, 8), 16) % SLOTS;
 
+interface PeriodRow {
+  budget: string;
+  granted: string | number;
+  used: string | number;
+  based: boolean;
+}
+
+interface SlotRow {
+  budget: string;
+  allowance: string | number;
+  used: string | number;
+}
+
+/** What the escrow gate opens on: its budgets' period rows and the batch's own slot rows. */
+export interface EscrowRead {
+  periods: PeriodRow[];
+  slots: SlotRow[];
+}
+
+const keysOf = (rules: BudgetRule[], now: Date) => {
+  const zone = budgetTimeZone();
+  const sorted = [...rules].sort((a, b) => a.key.localeCompare(b.key));
+  return {
+    sorted,
+    keys: sorted.map((r) => r.key),
+    periods: sorted.map((r) => periodOf(now, r.period, zone)),
+  };
+};
+
+/** A period row's grant, its slots' use, and whether the liability counter was ever rebased. */
+const periodColumns = `p.budget, p.granted,
+  (SELECT coalesce(sum(s.used), 0) FROM budget_slots s
+   WHERE s.budget = p.budget AND s.period = p.period) AS used,
+  EXISTS (SELECT 1 FROM budget_slots s
+   WHERE s.budget = p.budget AND s.period = p.period AND s.slot = ${BASE_SLOT}) AS based`;
+
+/**
+ * The escrow gate's reads as columns of the batch's first read (infra/columns.ts): the period rows
+ * locked FOR KEY SHARE, then (the slot insert reads them, so they are locked first, as in exact
+ * mode) the batch's own slot rows upserted and locked. Null without rules. A period row missing
+ * (the period's first batch) gets no slot: `openPointsGate` then creates both.
+ */
+export function escrowReads(
+  rules: BudgetRule[],
+  slot: number,
+  now: Date,
+): Columns<EscrowRead | null> {
+  if (rules.length === 0) return constant(null);
+  const { keys, periods } = keysOf(rules, now);
+  return {
+    with: [
+      `budget_p AS (SELECT ${periodColumns}
+         FROM budget_periods p JOIN unnest(:budgetKeys::text[], :budgetPeriods::text[])
+           AS k(budget, period) ON p.budget = k.budget AND p.period = k.period
+         ORDER BY p.budget FOR KEY SHARE OF p)`,
+      `budget_own AS (INSERT INTO budget_slots (budget, period, slot)
+         SELECT p.budget, k.period, :budgetSlot::int FROM budget_p p
+           JOIN unnest(:budgetKeys::text[], :budgetPeriods::text[]) AS k(budget, period)
+           ON k.budget = p.budget
+         ORDER BY p.budget
+         ON CONFLICT (budget, period, slot) DO UPDATE SET used = budget_slots.used
+         RETURNING budget, allowance, used)`,
+    ],
+    select: [
+      `(SELECT coalesce(json_agg(budget_p), '[]') FROM budget_p) AS budget_periods`,
+      `(SELECT coalesce(json_agg(budget_own), '[]') FROM budget_own) AS budget_slots`,
+    ],
+    bindings: { budgetKeys: keys, budgetPeriods: periods, budgetSlot: slot },
+    parse: (row) => ({
+      periods: row.budget_periods as PeriodRow[],
+      slots: row.budget_slots as SlotRow[],
+    }),
+  };
+}
+
 /**
  * Opens the gate for the points budgets `rules` (one per key) on `slot`; null when there are
- * none. Locks the period rows (KEY SHARE in escrow mode, UPDATE in exact mode) and the slot.
+ * none. Locks the period rows (KEY SHARE in escrow mode, UPDATE in exact mode) and the slot. In
+ * escrow mode `read` (`escrowReads`, read with the batch) saves those statements when complete.
  */
 export async function openPointsGate(
   trx: Trx,
@@ -76,26 +180,22 @@ export async function openPointsGate(
   slot: number,
   now: Date,
   mode: GateMode,
+  read?: EscrowRead | null,
 ): Promise<PointsGate | null> {
   if (rules.length === 0) return null;
   const zone = budgetTimeZone();
-  const sorted = [...rules].sort((a, b) => a.key.localeCompare(b.key));
-  const keys = sorted.map((r) => r.key);
-  const periods = sorted.map((r) => periodOf(now, r.period, zone));
+  const { sorted, keys, periods } = keysOf(rules, now);
   const lock = mode === 'exact' ? 'FOR UPDATE' : 'FOR KEY SHARE';
   const readPeriods = () =>
-    trx.raw<{ rows: { budget: string; granted: string; used: string; based: boolean }[] }>(
-      `SELECT p.budget, p.granted,
-         (SELECT coalesce(sum(s.used), 0) FROM budget_slots s
-          WHERE s.budget = p.budget AND s.period = p.period) AS used,
-         EXISTS (SELECT 1 FROM budget_slots s
-          WHERE s.budget = p.budget AND s.period = p.period AND s.slot = ${BASE_SLOT}) AS based
+    trx.raw<{ rows: PeriodRow[] }>(
+      `SELECT ${periodColumns}
        FROM budget_periods p JOIN unnest(?::text[], ?::text[]) AS k(budget, period)
          ON p.budget = k.budget AND p.period = k.period
        ORDER BY p.budget ${lock} OF p`,
       [keys, periods],
     );
-  let { rows } = await readPeriods();
+  const complete = mode === 'escrow' && read && read.periods.length === keys.length;
+  let { rows } = complete ? { rows: read.periods } : await readPeriods();
   if (rows.length < keys.length) {
     await trx.raw(
       `INSERT INTO budget_periods (budget, period) SELECT * FROM unnest(?::text[], ?::text[])
@@ -133,16 +233,18 @@ export async function openPointsGate(
       });
     }
   } else {
-    const { rows: slots } = await trx.raw<{
-      rows: { budget: string; allowance: string; used: string }[];
-    }>(
-      `INSERT INTO budget_slots (budget, period, slot)
-       SELECT budget, period, ? FROM unnest(?::text[], ?::text[]) AS k(budget, period)
-       ORDER BY budget
-       ON CONFLICT (budget, period, slot) DO UPDATE SET used = budget_slots.used
-       RETURNING budget, allowance, used`,
-      [slot, keys, periods],
-    );
+    const slots = complete
+      ? read.slots
+      : (
+          await trx.raw<{ rows: SlotRow[] }>(
+            `INSERT INTO budget_slots (budget, period, slot)
+             SELECT budget, period, ? FROM unnest(?::text[], ?::text[]) AS k(budget, period)
+             ORDER BY budget
+             ON CONFLICT (budget, period, slot) DO UPDATE SET used = budget_slots.used
+             RETURNING budget, allowance, used`,
+            [slot, keys, periods],
+          )
+        ).rows;
     const own = new Map(slots.map((s) => [s.budget, s]));
     for (const [i, rule] of sorted.entries()) {
       const p = byKey.get(rule.key)!;
@@ -162,6 +264,16 @@ export async function openPointsGate(
     }
   }
 
+  const slotUse = (): SlotUse | null => {
+    const taken = counters.filter((c) => c.taken > 0);
+    if (mode !== 'escrow' || taken.length === 0) return null;
+    return {
+      slot,
+      budgets: taken.map((c) => c.rule.key),
+      periods: taken.map((c) => c.period),
+      taken: taken.map((c) => c.taken),
+    };
+  };
   // Liability warnings are written from the truth (exact mode) only; see budgets/liability.ts.
   const today = periodOf(now, 'day', zone);
   return {
@@ -195,7 +307,8 @@ export async function openPointsGate(
       }
       return allowed;
     },
-    async commit(trx, now) {
+    slotUse,
+    async commit(trx, now, options = {}) {
       const taken = counters.filter((c) => c.taken > 0);
       if (taken.length === 0) return;
       const args = [
@@ -205,12 +318,11 @@ export async function openPointsGate(
         taken.map((c) => c.taken),
       ];
       if (mode === 'escrow') {
-        await trx.raw(
-          `UPDATE budget_slots s SET used = s.used + t.taken
-           FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(budget, period, taken)
-           WHERE s.budget = t.budget AND s.period = t.period AND s.slot = ?`,
-          [...args.slice(1), slot],
-        );
+        const use = slotUse();
+        if (use && !options.slotUseWritten) {
+          const { cte, bindings } = slotUseUpdate(use);
+          await trx.raw(`WITH ${cte} SELECT 1`, bindings);
+        }
       } else {
         // Every slot's unused allowance back to the period (the true room is known here), this
         // batch's use on its slot, and `granted` = what the slots now hold.

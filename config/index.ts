@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { weekdays, type LaunchWindowPolicy, type Weekday } from '../domain/launch-window';
 import { parseSchedule } from '../domain/webhooks';
+import { parseCodecKeys } from '../infra/payload-codec';
 
 const weekdayNames: readonly string[] = weekdays;
 
@@ -60,6 +61,22 @@ export const appSchema = z.object({
   TEMPORAL_UI_URL: url
     .default('http://127.0.0.1:8233')
     .describe('Temporal Web UI base URL, used for links to workflows.'),
+  PAYLOAD_CODEC_KEYS: z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseCodecKeys(value);
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected id:base64key pairs separated by commas (32-byte keys): ${(err as Error).message}`,
+        });
+      }
+    })
+    .optional()
+    .describe(
+      'Keys encrypting workflow payloads (AES-256-GCM), `id1:base64key,id2:base64key`: the first encrypts, all decrypt (rotation: put the new key first, keep the old ones). Unset: payloads are not encrypted. Payloads written unencrypted stay readable. `npm start` makes one and keeps it in its data folder.',
+    ),
   LOG_LEVEL: logLevel.default('info').describe('pino log level.'),
   WAREHOUSE_URL: url
     .default('http://127.0.0.1:4101')
@@ -138,6 +155,13 @@ export const appSchema = z.object({
     .describe(
       'After this many failed attempts in a row at one endpoint, only its oldest delivery is tried (by WEBHOOK_RETRY_SCHEDULE) until one goes through; the rest wait.',
     ),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .describe(
+      'Let webhook subscriptions point at internal addresses (loopback, private networks, link-local and cloud metadata, unique-local IPv6...). Off, such URLs are refused when subscribing and every delivery connects only to an address checked to be public. `npm start` and `npm test` turn it on (their partners listen on 127.0.0.1).',
+    ),
   ACCRUAL_BATCH_MAX: z.coerce
     .number()
     .int()
@@ -165,13 +189,48 @@ export const appSchema = z.object({
     .describe(
       'How long a request with an `Idempotency-Key` that has not answered keeps the key (a repeat meanwhile is a 409); after that a repeat runs again, so a crashed request never blocks its key.',
     ),
+  IDEMPOTENCY_HEARTBEAT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(5000)
+    .describe(
+      'How often each API process refreshes its heartbeat (`api_instances`). A request with an `Idempotency-Key` whose process missed three heartbeats is taken over by a repeat at once, without waiting for the lease.',
+    ),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce
     .number()
     .min(1)
     .max(24 * 365)
     .default(24)
     .describe(
-      'How long an `Idempotency-Key` and its stored answer are remembered; after that the key may be used for a new request.',
+      'How long an `Idempotency-Key` and its stored answer are remembered; after that the key may be used for a new request, and housekeeping deletes it.',
+    ),
+  INBOUND_WEBHOOK_RETENTION_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 365)
+    .default(24 * 7)
+    .describe(
+      "How long a partner callback's `webhook-id` is remembered (so a replay of it changes nothing); housekeeping deletes older ones. Callbacks signed over five minutes ago are refused anyway, so an hour is plenty.",
+    ),
+  HOUSEKEEPING_EVERY_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(60)
+    .describe(
+      'How often the housekeeping schedule (`housekeeping:<task queue>`, made or updated when a worker starts) deletes expired idempotency keys and old callback ids.',
+    ),
+  HOUSEKEEPING_BATCH_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(5000)
+    .describe(
+      'Rows housekeeping deletes per statement (short transactions, however many are due).',
     ),
   SLA_AT_RISK_SECONDS: z.coerce
     .number()
@@ -384,6 +443,13 @@ export const stackSchema = z.object({
     .default(20)
     .describe(
       'The local warehouse simulator ships one parcel every this many ms (20: at most 50/s); lower it to benchmark faster.',
+    ),
+  WAREHOUSE_STATE_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'File where the local warehouse simulator journals its shipments, reloaded when it restarts (default `<LOYALTY_DATA_DIR>/warehouse-shipments.jsonl` under `npm start`; unset under `npm run partners`: in memory only).',
     ),
   TEMPORAL_CLI_PATH: z
     .string()

@@ -61,32 +61,52 @@ export function slaOf(
   };
 }
 
-export const redemptionActions = ['cancel', 'review', 'return'] as const;
+export const redemptionActions = ['cancel', 'review', 'return', 'settle'] as const;
 export type RedemptionAction = (typeof redemptionActions)[number];
 
 /**
  * What `role` may do with the redemption now: cancel until the parcel ships (or the code or card
- * is issued); approve or reject one held in review; return a delivered physical reward within the program's return window. Only `ops`
+ * is issued); approve or reject one held in review; return a delivered physical reward within the program's
+ * return window; settle (spend or release) points its closed workflow left held. Only `ops`
  * (and `admin`) act; the server refuses the same things this leaves out.
  */
 export function allowedActions(
   role: Role,
-  redemption: { status: RedemptionStatus; createdAt: Date; delivered: boolean },
+  redemption: {
+    status: RedemptionStatus;
+    /** When the parcel was delivered (null: not delivered). */
+    deliveredAt: Date | null;
+    /** Points still held while its workflow is closed: ops settle them (spend or release). */
+    strandedHold?: boolean;
+  },
   returnWindowMs: number,
   now: Date,
 ): RedemptionAction[] {
   if (!roleAllows(role, 'ops')) return [];
+  // Its workflow is closed: nothing runs to cancel or review it; only the hold is left to settle.
+  if (redemption.strandedHold) return ['settle'];
   const actions: RedemptionAction[] = [];
   if (cancellableStatuses.includes(redemption.status)) actions.push('cancel');
   if (redemption.status === 'in_review') actions.push('review');
   if (
     redemption.status === 'completed' &&
-    redemption.delivered &&
-    now.getTime() - redemption.createdAt.getTime() <= returnWindowMs
+    withinReturnWindow(redemption.deliveredAt, returnWindowMs, now)
   ) {
     actions.push('return');
   }
   return actions;
+}
+
+/**
+ * The return window runs from delivery (the member cannot send back what they do not have), not
+ * from the request: open while `now` is within `returnWindowMs` of `deliveredAt`, edge included.
+ */
+export function withinReturnWindow(
+  deliveredAt: Date | null,
+  returnWindowMs: number,
+  now: Date,
+): boolean {
+  return deliveredAt !== null && now.getTime() - deliveredAt.getTime() <= returnWindowMs;
 }
 
 export const actorTypes = ['key', 'system', 'partner'] as const;
@@ -137,6 +157,8 @@ export function actorOf(
   const reason = text(detail.reason);
   const fulfiller = reward?.kind === 'gift_card' ? (reward.provider ?? 'giftcards') : 'warehouse';
   switch (step) {
+    case 'delivered_after_lost':
+      return partner('warehouse', reason);
     case 'shipped':
     case 'delivered':
     case 'shipment_confirmed':
@@ -146,6 +168,7 @@ export function actorOf(
     case 'substituted':
     case 'substitution_declined':
     case 'returned':
+    case 'settled':
       return recorded(detail.by, reason);
     case 'cancelled': {
       const byKey = reason && /^cancelled by (\S+?:.+?): ([\s\S]*)$/.exec(reason);

@@ -104,6 +104,11 @@ export interface RedemptionPlan {
   deliverySlaMs: number;
   /** How long after shipping a parcel not delivered is declared lost (points given back), in ms. */
   lostAfterMs: number;
+  /**
+   * How long after delivery a physical reward may be returned, in ms: the workflow waits that
+   * long for a return before it closes. Absent in plans recorded before it did.
+   */
+  returnWindowMs?: number;
   /** Retries of partner calls, from program policy. */
   partnerRetry: { maximumAttempts: number; maximumIntervalMs: number };
   sku: string;
@@ -173,7 +178,11 @@ export interface TimelineStep {
     /** The warehouse's answers were lost and the retries ran out: it is asked to drop it. */
     | 'shipment_unconfirmed'
     /** ...and it had the shipment, which has left: fulfilment goes on, nothing is given back. */
-    | 'shipment_confirmed';
+    | 'shipment_confirmed'
+    /** Ops settled the points left held by a workflow closed past the point of no return. */
+    | 'settled'
+    /** The warehouse said it was delivered after the redemption ended `lost` (recorded by the API). */
+    | 'delivered_after_lost';
   at: number;
   detail?: Record<string, unknown>;
 }

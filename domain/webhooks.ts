@@ -41,6 +41,10 @@ export const webhookEventTypes = [
   'redemption.review_decided',
   'redemption.returned',
   'redemption.refunded',
+  // Ops settled the points a redemption left held (its workflow closed past the point of no return).
+  'redemption.settled',
+  // A parcel delivered after its redemption ended lost (points given back): ops to follow up.
+  'redemption.delivered_after_lost',
   'substitution.pending',
   'substitution.reminder',
   'substitution.approved',

@@ -1,9 +1,10 @@
 /**
  * What the accrual screen reads: the member's recent accruals, the countries of their recent
  * events, the members on a device. `directReads` asks the database for each event; a batch reads
- * them once for all its members first (`batchReads`), so screening a batch of 100 events costs a
- * few queries, not 200 round trips inside its transaction.
+ * them once for all its members, as columns of its first statement (`batchReads`), so screening a
+ * batch of 100 events costs no round trip of its own, not 200 inside its transaction.
  */
+import { constant, joinColumns, selectColumns, type Columns } from '../infra/columns';
 import type { Trx } from '../infra/db';
 import type { Activity } from './detectors';
 import { durationMs, type Detection } from './policy';
@@ -34,45 +35,46 @@ export function lookbackMs(d: Detection): number {
 export const directReads = (trx: Trx): AccrualReads => ({
   accrualsSince: (memberId, since) => accrualsSince(trx, memberId, since),
   recentCountries: (memberId, limit) => recentCountries(trx, memberId, limit),
-  otherMembersOnDevice: async (deviceId, memberId, limit) =>
-    ((await membersOnDevices(trx, [deviceId], limit + 1)).get(deviceId) ?? [])
-      .filter((m) => m !== memberId)
-      .slice(0, limit),
+  otherMembersOnDevice: async (deviceId, memberId, limit) => {
+    const onDevice = await selectColumns(trx, membersOnDevices([deviceId], limit + 1));
+    return (onDevice.get(deviceId) ?? []).filter((m) => m !== memberId).slice(0, limit);
+  },
 });
 
 /**
- * One batch's reads, done at once: `members` with the detection of their rule version (those with
- * every earning detector off need not be listed), `devices` the batch's events name.
+ * One batch's reads, as columns of the batch's first statement (infra/columns.ts): `members` with
+ * the detection of their rule version (those with every earning detector off need not be listed),
+ * `devices` the batch's events name. Nothing to read: no columns.
  */
-export async function batchReads(
-  trx: Trx,
+export function batchReads(
   now: Date,
   members: { memberId: string; detection: Detection }[],
   devices: string[],
-): Promise<AccrualReads> {
+): Columns<AccrualReads> {
   const back = Math.max(0, ...members.map((m) => lookbackMs(m.detection)));
   const needAccruals = members.filter((m) => lookbackMs(m.detection) > 0).map((m) => m.memberId);
   const needCountries = members.filter((m) => m.detection.unusualCountry).map((m) => m.memberId);
   const perDevice = members.flatMap((m) => m.detection.linkedAccounts?.maxMembersPerDevice ?? []);
   // One more than the largest maximum, and one for the member asking (left out after).
   const deviceLimit = perDevice.length ? Math.max(...perDevice) + 2 : 0;
-  const [accruals, countries, onDevice] = await Promise.all([
-    needAccruals.length
-      ? accrualsOfMembersSince(trx, needAccruals, new Date(now.getTime() - back))
-      : new Map<string, Activity[]>(),
-    needCountries.length
-      ? recentCountriesOfMembers(trx, needCountries, COUNTRY_HISTORY)
-      : new Map<string, string[]>(),
-    deviceLimit && devices.length
-      ? membersOnDevices(trx, [...new Set(devices)], deviceLimit)
-      : new Map<string, string[]>(),
-  ]);
-  return {
-    accrualsSince: (memberId, since) =>
-      Promise.resolve((accruals.get(memberId) ?? []).filter((a) => a.at > since)),
-    recentCountries: (memberId, limit) =>
-      Promise.resolve((countries.get(memberId) ?? []).slice(0, limit)),
-    otherMembersOnDevice: (deviceId, memberId, limit) =>
-      Promise.resolve((onDevice.get(deviceId) ?? []).filter((m) => m !== memberId).slice(0, limit)),
-  };
+  const none = constant(new Map<string, never[]>());
+  return joinColumns(
+    [
+      needAccruals.length
+        ? accrualsOfMembersSince(needAccruals, new Date(now.getTime() - back))
+        : none,
+      needCountries.length ? recentCountriesOfMembers(needCountries, COUNTRY_HISTORY) : none,
+      deviceLimit && devices.length ? membersOnDevices([...new Set(devices)], deviceLimit) : none,
+    ],
+    (accruals: Map<string, Activity[]>, countries: Map<string, string[]>, onDevice) => ({
+      accrualsSince: (memberId, since) =>
+        Promise.resolve((accruals.get(memberId) ?? []).filter((a) => a.at > since)),
+      recentCountries: (memberId, limit) =>
+        Promise.resolve((countries.get(memberId) ?? []).slice(0, limit)),
+      otherMembersOnDevice: (deviceId, memberId, limit) =>
+        Promise.resolve(
+          (onDevice.get(deviceId) ?? []).filter((m) => m !== memberId).slice(0, limit),
+        ),
+    }),
+  );
 }

@@ -1,8 +1,10 @@
 /**
  * The reads the detectors need, thin: each an indexed range on (member_id, created_at) or
  * (status, created_at). The redemption screen reads per redemption; the accrual screen reads once
- * per batch for all its members (the `...OfMembers` forms, guardrails/accrual-reads.ts).
+ * per batch for all its members (the `...OfMembers` forms: columns of the batch's first read,
+ * guardrails/accrual-reads.ts).
  */
+import { groupBy, selectColumns, type Columns } from '../infra/columns';
 import type { Db, Trx } from '../infra/db';
 import type { Activity } from './detectors';
 
@@ -17,73 +19,83 @@ export async function enrolledAt(db: Q, memberId: string): Promise<Date | undefi
 
 /** Accruals (points issued by events) since `since`, with where the event said it happened. */
 export async function accrualsSince(db: Q, memberId: string, since: Date): Promise<Activity[]> {
-  return (await accrualsOfMembersSince(db, [memberId], since)).get(memberId) ?? [];
+  const found = await selectColumns(db, accrualsOfMembersSince([memberId], since));
+  return found.get(memberId) ?? [];
 }
 
-/** `accrualsSince` for many members at once (one batch's), grouped by member. */
-export async function accrualsOfMembersSince(
-  db: Q,
+/**
+ * `accrualsSince` for many members at once (one batch's), grouped by member, as columns of a
+ * statement the caller runs (infra/columns.ts).
+ */
+export function accrualsOfMembersSince(
   memberIds: string[],
   since: Date,
-): Promise<Map<string, Activity[]>> {
-  const rows = await db('ledger_entries as e')
-    .leftJoin('ledger_events as ev', 'ev.id', 'e.source_event_id')
-    .whereIn('e.member_id', memberIds)
-    .andWhere('e.kind', 'accrual')
-    .andWhere('e.created_at', '>', since)
-    .select<({ member_id: string; at: Date; points: number } & Where)[]>(
-      'e.member_id',
-      'e.created_at as at',
-      'e.amount as points',
-      ...where(db),
-    );
-  const out = new Map<string, Activity[]>();
-  for (const r of rows) {
-    const list = out.get(r.member_id) ?? [];
-    list.push({ at: r.at, points: Number(r.points), ...located(r) });
-    out.set(r.member_id, list);
-  }
-  return out;
+): Columns<Map<string, Activity[]>> {
+  return {
+    select: [
+      `(SELECT coalesce(json_agg(json_build_object('m', e.member_id, 'at', e.created_at,
+          'points', e.amount, 'country', ev.payload->>'country',
+          'lat', (ev.payload->>'lat')::float8, 'lon', (ev.payload->>'lon')::float8)), '[]')
+        FROM ledger_entries e LEFT JOIN ledger_events ev ON ev.id = e.source_event_id
+        WHERE e.member_id = ANY(:guardAccrualMembers::uuid[]) AND e.kind = 'accrual'
+          AND e.created_at > :guardAccrualSince) AS guard_accruals`,
+    ],
+    bindings: { guardAccrualMembers: memberIds, guardAccrualSince: since },
+    parse: (row) =>
+      groupBy(
+        row.guard_accruals as ({ m: string; at: string; points: number } & Where)[],
+        (r) => r.m,
+        (r) => ({ at: new Date(r.at), points: Number(r.points), ...located(r) }),
+      ),
+  };
 }
 
-/** `recentCountries` for many members at once, grouped by member (newest first each). */
-export async function recentCountriesOfMembers(
-  db: Q,
+/** `recentCountries` for many members at once, grouped by member (newest first each), as columns. */
+export function recentCountriesOfMembers(
   memberIds: string[],
   limit: number,
-): Promise<Map<string, string[]>> {
-  const { rows } = await db.raw<{ rows: { member_id: string; country: string }[] }>(
-    `SELECT m.id AS member_id, c.country
-       FROM unnest(?::uuid[]) AS m(id)
-       CROSS JOIN LATERAL (
-         SELECT payload->>'country' AS country, occurred_at FROM ledger_events
-          WHERE member_id = m.id AND payload->>'country' IS NOT NULL
-          ORDER BY occurred_at DESC LIMIT ?) c
-      ORDER BY m.id, c.occurred_at DESC`,
-    [memberIds, limit],
-  );
-  const out = new Map<string, string[]>();
-  for (const r of rows) out.set(r.member_id, [...(out.get(r.member_id) ?? []), r.country]);
-  return out;
+): Columns<Map<string, string[]>> {
+  return {
+    select: [
+      `(SELECT coalesce(json_agg(json_build_object('m', m.id, 'country', c.country)
+          ORDER BY m.id, c.occurred_at DESC), '[]')
+        FROM unnest(:guardCountryMembers::uuid[]) AS m(id)
+        CROSS JOIN LATERAL (
+          SELECT payload->>'country' AS country, occurred_at FROM ledger_events
+           WHERE member_id = m.id AND payload->>'country' IS NOT NULL
+           ORDER BY occurred_at DESC LIMIT :guardCountryLimit) c) AS guard_countries`,
+    ],
+    bindings: { guardCountryMembers: memberIds, guardCountryLimit: limit },
+    parse: (row) =>
+      groupBy(
+        row.guard_countries as { m: string; country: string }[],
+        (r) => r.m,
+        (r) => r.country,
+      ),
+  };
 }
 
-/** For each device, up to `limit` members whose events named it. */
-export async function membersOnDevices(
-  db: Q,
+/** For each device, up to `limit` members whose events named it, as columns. */
+export function membersOnDevices(
   deviceIds: string[],
   limit: number,
-): Promise<Map<string, string[]>> {
-  const { rows } = await db.raw<{ rows: { device: string; member_id: string }[] }>(
-    `SELECT d.device, m.member_id
-       FROM unnest(?::text[]) AS d(device)
-       CROSS JOIN LATERAL (
-         SELECT DISTINCT member_id FROM ledger_events
-          WHERE payload->>'deviceId' = d.device LIMIT ?) m`,
-    [deviceIds, limit],
-  );
-  const out = new Map<string, string[]>();
-  for (const r of rows) out.set(r.device, [...(out.get(r.device) ?? []), r.member_id]);
-  return out;
+): Columns<Map<string, string[]>> {
+  return {
+    select: [
+      `(SELECT coalesce(json_agg(json_build_object('d', d.device, 'm', m.member_id)), '[]')
+        FROM unnest(:guardDevices::text[]) AS d(device)
+        CROSS JOIN LATERAL (
+          SELECT DISTINCT member_id FROM ledger_events
+           WHERE payload->>'deviceId' = d.device LIMIT :guardDeviceLimit) m) AS guard_devices`,
+    ],
+    bindings: { guardDevices: deviceIds, guardDeviceLimit: limit },
+    parse: (row) =>
+      groupBy(
+        row.guard_devices as { d: string; m: string }[],
+        (r) => r.d,
+        (r) => r.m,
+      ),
+  };
 }
 
 /**
@@ -104,7 +116,8 @@ export async function redemptionsSince(
 
 /** Countries of the member's last `limit` events that named one, newest first. */
 export async function recentCountries(db: Q, memberId: string, limit: number): Promise<string[]> {
-  return (await recentCountriesOfMembers(db, [memberId], limit)).get(memberId) ?? [];
+  const found = await selectColumns(db, recentCountriesOfMembers([memberId], limit));
+  return found.get(memberId) ?? [];
 }
 
 /**
@@ -131,18 +144,12 @@ export async function sameHourCounts(
   return rows.map((r) => r.n);
 }
 
-/** Where an accrual's event happened, as columns (the event's whole payload is not read). */
+/** Where an accrual's event happened (only these fields of its payload are read). */
 interface Where {
   country: string | null;
   lat: number | null;
   lon: number | null;
 }
-
-const where = (db: Q) => [
-  db.raw("ev.payload->>'country' AS country"),
-  db.raw("(ev.payload->>'lat')::float8 AS lat"),
-  db.raw("(ev.payload->>'lon')::float8 AS lon"),
-];
 
 function located(w: Where): Partial<Activity> {
   const out: Partial<Activity> = {};

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { AppConfig } from '../config';
+import { dataConverterOf } from './payload-codec';
 
 /**
  * A lazy client: the API starts, and `/health` reports, while Temporal is still coming up or is
@@ -7,7 +8,11 @@ import type { AppConfig } from '../config';
  */
 export function createTemporalClient(config: AppConfig): Client {
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
-  return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  return new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterOf(config),
+  });
 }
 
 export function workflowUrl(config: AppConfig, workflowId: string): string {

@@ -14,11 +14,14 @@
  */
 import {
   BudgetRetry,
+  escrowReads,
   openPointsGate,
   pointsRules,
   retryExact,
   slotOf,
+  slotUseUpdate,
   type GateMode,
+  type SlotUse,
 } from '../budgets/points';
 import { capPeriods } from '../domain/earning';
 import { ms, tierIndex } from '../domain/program';
@@ -29,6 +32,7 @@ import {
   memberSuspended,
   type Refusal,
 } from '../domain/refusal';
+import { constant, joinColumns, selectColumns, type Columns } from '../infra/columns';
 import type { Db, Trx } from '../infra/db';
 import { hashJson, replay, type ActivityEvent, type EventResult } from './activity';
 import type { StoredEvent } from './store';
@@ -99,36 +103,43 @@ async function decideAndWrite(
     if (tierIndex(program, row.tier) < program.tiers.length - 1)
       windows.set(id, new Date(now.getTime() - ms(program.tierPolicy.qualificationWindow)));
   }
-  const seen = await readBatch(trx, requests, [...known.keys()], periods, windows);
-  const budget = await openPointsGate(
+  const rules = pointsRules([...ruleSets.values()].map((r) => r.program));
+  const slot = slotOf([...known.keys()].sort()[0]!);
+  // The screen's reads and the budget gate's ride in the batch's own first read.
+  const { seen, extra } = await readBatch(
     trx,
-    pointsRules([...ruleSets.values()].map((r) => r.program)),
-    slotOf([...known.keys()].sort()[0]!),
-    now,
-    budgetMode,
+    requests,
+    [...known.keys()],
+    periods,
+    windows,
+    joinColumns(
+      [
+        readsForBatch(
+          now,
+          [...known.values()].map((m) => ({
+            memberId: m.row.id,
+            ruleSet: ruleSets.get(m.ruleVersion)!,
+          })),
+          requests.map((r) => r.event),
+        ),
+        budgetMode === 'escrow' ? escrowReads(rules, slot, now) : constant(null),
+      ],
+      (reads, escrow) => ({ reads, escrow }),
+    ),
   );
+  const budget = await openPointsGate(trx, rules, slot, now, budgetMode, extra.escrow);
 
   const writes = emptyWrites();
   const drafts = new Map<string, MemberDraft>();
   const events: EventRow[] = [];
-  const screen = createScreen(
-    trx,
-    now,
-    await readsForBatch(
-      trx,
-      now,
-      [...known.values()].map((m) => ({
-        memberId: m.row.id,
-        ruleSet: ruleSets.get(m.ruleVersion)!,
-      })),
-      requests.map((r) => r.event),
-    ),
-  );
+  const screen = createScreen(trx, now, extra.reads);
   const outcomes: AccrualOutcome[] = [];
   for (const { event, actor } of requests) outcomes.push(await decide(event, actor));
   if (budget?.needsExact) throw new BudgetRetry();
-  if (events.length > 0) await writeBatch(trx, writes, events, drafts, now);
-  await budget?.commit(trx, now);
+  // The slot's use is written by the batch's statement; with no event to write, by the gate's.
+  const slotUse = events.length > 0 ? (budget?.slotUse() ?? null) : null;
+  if (events.length > 0) await writeBatch(trx, writes, events, drafts, now, slotUse);
+  await budget?.commit(trx, now, { slotUseWritten: slotUse !== null });
   return outcomes;
 
   async function decide(event: ActivityEvent, actor: string): Promise<AccrualOutcome> {
@@ -225,40 +236,36 @@ async function lockMembers(trx: Trx, requests: AccrualRequest[]): Promise<Map<st
 /**
  * After the locks, in one round trip: the batch's events already recorded, the purchase orders
  * already taken, what each member earned this UTC day and month, and (below the top tier: the
- * members in `windows`) its qualifying points since its window's start.
+ * members in `windows`) its qualifying points since its window's start; and the `extra` columns
+ * of others (the screen's reads, the budget gate's).
  */
-async function readBatch(
+async function readBatch<X>(
   trx: Trx,
   requests: AccrualRequest[],
   memberIds: string[],
   periods: { day: string; month: string },
   windows: Map<string, Date>,
+  extra: Columns<X>,
 ) {
   const orders = requests.flatMap(({ event }) =>
     event.type === 'purchase' ? [event.orderId!] : [],
   );
-  const { rows } = await trx.raw<{
-    rows: {
-      events: { id: string; hash: string; response: StoredEvent['response'] }[];
-      orders: string[];
-      counters: { m: string; p: string; t: string; n: number }[];
-      qualifying: { m: string; n: number }[];
-    }[];
-  }>(
-    `SELECT
-       (SELECT coalesce(json_agg(json_build_object('id', id, 'hash', request_hash,
-          'response', response)), '[]') FROM ledger_events WHERE id = ANY(:events)) AS events,
-       (SELECT coalesce(json_agg(order_id), '[]') FROM ledger_events
-          WHERE type = 'purchase' AND order_id = ANY(:orders)) AS orders,
-       (SELECT coalesce(json_agg(json_build_object('m', member_id, 'p', period, 't', event_type,
+  const own: Columns<Found> = {
+    select: [
+      `(SELECT coalesce(json_agg(json_build_object('id', id, 'hash', request_hash,
+          'response', response)), '[]') FROM ledger_events WHERE id = ANY(:events)) AS events`,
+      `(SELECT coalesce(json_agg(order_id), '[]') FROM ledger_events
+          WHERE type = 'purchase' AND order_id = ANY(:orders)) AS orders`,
+      `(SELECT coalesce(json_agg(json_build_object('m', member_id, 'p', period, 't', event_type,
           'n', points)), '[]') FROM earning_counters
-          WHERE member_id = ANY(:members::uuid[]) AND period IN (:day, :month)) AS counters,
-       (SELECT coalesce(json_agg(json_build_object('m', member_id, 'n', points)), '[]')
+          WHERE member_id = ANY(:members::uuid[]) AND period IN (:day, :month)) AS counters`,
+      `(SELECT coalesce(json_agg(json_build_object('m', member_id, 'n', points)), '[]')
           FROM (SELECT e.member_id, sum(e.qualifying)::bigint AS points
                 FROM unnest(:qualifying::uuid[], :since::timestamptz[]) AS w(member_id, since)
                 JOIN ledger_entries e ON e.member_id = w.member_id AND e.created_at > w.since
                 WHERE e.qualifying <> 0 GROUP BY e.member_id) q) AS qualifying`,
-    {
+    ],
+    bindings: {
       events: requests.map(({ event }) => event.eventId),
       orders,
       members: memberIds,
@@ -266,8 +273,12 @@ async function readBatch(
       since: [...windows.values()],
       ...periods,
     },
+    parse: (row) => row as unknown as Found,
+  };
+  const [found, extraRead] = await selectColumns(
+    trx,
+    joinColumns([own, extra], (f, x) => [f, x] as const),
   );
-  const found = rows[0]!;
   const earned = new Map<string, Map<string, number>>();
   for (const c of found.counters) {
     const member = earned.get(c.m) ?? new Map<string, number>();
@@ -275,7 +286,7 @@ async function readBatch(
     earned.set(c.m, member);
   }
   const qualifying = new Map(found.qualifying.map((q) => [q.m, Math.max(0, Number(q.n))]));
-  return {
+  const seen = {
     events: new Map<string, StoredEvent>(
       found.events.map((e) => [e.id, { request_hash: e.hash, response: e.response }]),
     ),
@@ -283,23 +294,38 @@ async function readBatch(
     earned,
     qualifying: (id: string): number | null => (windows.has(id) ? (qualifying.get(id) ?? 0) : null),
   };
+  return { seen, extra: extraRead };
 }
 
-/** Everything the batch decided, in one statement; fails if another process got there first. */
+/** What `readBatch`'s own columns answer. */
+interface Found {
+  events: { id: string; hash: string; response: StoredEvent['response'] }[];
+  orders: string[];
+  counters: { m: string; p: string; t: string; n: number }[];
+  qualifying: { m: string; n: number }[];
+}
+
+/**
+ * Everything the batch decided, in one statement (with its budget slot's use, when it took some);
+ * fails if another process got there first.
+ */
 async function writeBatch(
   trx: Trx,
   writes: BatchWrites,
   events: EventRow[],
   drafts: Map<string, MemberDraft>,
   now: Date,
+  slotUse: SlotUse | null,
 ): Promise<void> {
   const { entries, lines, programEvents } = writes;
   const versionOf = new Map(events.map((v) => [v.id, v.version]));
   const lots = entries.filter((e) => e.lot);
   const counters = [...writes.counters].map(([key, points]) => [...key.split('|'), points]);
   const members = [...drafts.values()];
+  const use = slotUse ? slotUseUpdate(slotUse) : null;
   await trx.raw(
-    `WITH entry AS (
+    `WITH ${use ? `${use.cte},` : ''}
+     entry AS (
        INSERT INTO ledger_entries (member_id, kind, amount, available_delta, pending_delta,
          debt_delta, frozen_delta, qualifying, reason, actor, source_event_id, dedupe_key,
          rule_version, created_at)
@@ -357,6 +383,7 @@ async function writeBatch(
          last_activity)
      WHERE m.id = d.id`,
     {
+      ...use?.bindings,
       now,
       eMember: entries.map((e) => e.memberId),
       eAmount: entries.map((e) => e.amount),

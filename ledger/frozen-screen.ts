@@ -12,6 +12,7 @@ import { earningDetectorsOff, screenAccrual } from '../guardrails/accrual';
 import { batchReads, type AccrualReads } from '../guardrails/accrual-reads';
 import { recordFindings } from '../guardrails/findings';
 import type { EventContext } from '../guardrails/geo';
+import type { Columns } from '../infra/columns';
 import type { Trx } from '../infra/db';
 import type { ActivityEvent } from './activity';
 import type { MemberDraft } from './earn';
@@ -96,17 +97,16 @@ export function createScreen(trx: Trx, now: Date, reads: AccrualReads) {
 
 /**
  * What a batch's screen reads, read once for all its members whose version has an earning detector
- * on (none: nothing is read).
+ * on (none: nothing is read), as columns of the batch's first read.
  */
-export async function readsForBatch(
-  trx: Trx,
+export function readsForBatch(
   now: Date,
   members: { memberId: string; ruleSet: RuleSet }[],
   events: ActivityEvent[],
-): Promise<AccrualReads> {
+): Columns<AccrualReads> {
   const screened = members
     .map((m) => ({ memberId: m.memberId, detection: detectionOf(m.ruleSet) }))
     .filter((m) => !earningDetectorsOff(m.detection));
   const devices = screened.length ? events.flatMap((e) => e.deviceId ?? []) : [];
-  return batchReads(trx, now, screened, devices);
+  return batchReads(now, screened, devices);
 }

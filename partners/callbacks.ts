@@ -31,6 +31,8 @@ export interface CallbackSenderOptions {
   initialDelayMs?: number;
   maxDelayMs?: number;
   logger?: Logger;
+  /** Told when a callback was answered 2xx (a partner that keeps state records it). */
+  onDelivered?: (record: CallbackRecord) => void;
 }
 
 export function createCallbackSender(options: CallbackSenderOptions = {}) {
@@ -63,7 +65,11 @@ export function createCallbackSender(options: CallbackSenderOptions = {}) {
           signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]),
         });
         await res.body?.cancel();
-        if (res.ok) return void (record.status = 'delivered');
+        if (res.ok) {
+          record.status = 'delivered';
+          options.onDelivered?.({ ...record });
+          return;
+        }
         record.lastError = `answered ${res.status}`;
       } catch (err) {
         record.lastError = (err as Error).message;
@@ -77,10 +83,18 @@ export function createCallbackSender(options: CallbackSenderOptions = {}) {
   }
 
   return {
-    /** Queues `event` for `url` behind the earlier events of its `subject`. */
-    send(url: string, subject: string, event: { type: string } & Record<string, unknown>): void {
+    /**
+     * Queues `event` for `url` behind the earlier events of its `subject`; `webhookId` sends an
+     * event again under the id it had (after a restart). Returns the event's `webhook-id`.
+     */
+    send(
+      url: string,
+      subject: string,
+      event: { type: string } & Record<string, unknown>,
+      webhookId = `msg_${randomUUID()}`,
+    ): string {
       const record: CallbackRecord = {
-        webhookId: `msg_${randomUUID()}`,
+        webhookId,
         type: event.type,
         subject,
         url,
@@ -91,6 +105,7 @@ export function createCallbackSender(options: CallbackSenderOptions = {}) {
       const body = JSON.stringify(event);
       const queued = (outboxes.get(subject) ?? Promise.resolve()).then(() => deliver(record, body));
       outboxes.set(subject, queued);
+      return webhookId;
     },
     /** Every callback so far, oldest first (copies). */
     records: (): CallbackRecord[] => records.map((r) => ({ ...r })),

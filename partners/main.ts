@@ -2,7 +2,7 @@
  * The local partners as one process for development: the warehouse on WAREHOUSE_PORT (default
  * 4101) and the gift-card provider on GIFTCARD_PORT (default 4102), both on PARTNERS_HOST (default
  * 127.0.0.1; 0.0.0.0 in a container); the warehouse ships one parcel every WAREHOUSE_DISPATCH_MS
- * (default 20). Warehouse callbacks are signed with WAREHOUSE_WEBHOOK_SECRET when it is set;
+ * (default 20) and, with WAREHOUSE_STATE_FILE, keeps its shipments in that file across restarts. Warehouse callbacks are signed with WAREHOUSE_WEBHOOK_SECRET when it is set;
  * gift-card status callbacks are sent, signed, only with GIFTCARD_WEBHOOK_SECRET. SIGINT or SIGTERM closes both servers
  * and exits 0. Run with `tsx partners/main.ts`.
  */
@@ -19,6 +19,8 @@ export const partnersEnvSchema = z.object({
   /** One parcel leaves the warehouse every this many ms (documented in config/index.ts). */
   WAREHOUSE_DISPATCH_MS: z.coerce.number().int().min(1).max(60_000).default(20),
   PARTNERS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** The warehouse keeps its shipments in this file across restarts (documented in config/index.ts). */
+  WAREHOUSE_STATE_FILE: z.string().min(1).optional(),
   WAREHOUSE_WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'expected whsec_<base64 key>')
@@ -59,6 +61,7 @@ export async function startPartners(
       host,
       dispatchIntervalMs: settings.WAREHOUSE_DISPATCH_MS,
       webhookSecret: settings.WAREHOUSE_WEBHOOK_SECRET,
+      stateFile: settings.WAREHOUSE_STATE_FILE,
       logger,
     }),
   );

@@ -9,12 +9,17 @@
  * `GET /shipments/:id`, `GET /shipments?status=`. Control (for tests and development):
  * `POST /_control/pause|resume`, `POST /_control/shipments/:id/ship|deliver|lose`,
  * `GET /_control/dispatch-order`, `GET /_control/callbacks`, plus the shared faults routes.
+ *
+ * With `stateFile`, shipments (and the callbacks owed on them) are journalled to that file and
+ * loaded again on start: a restarted warehouse still knows what it accepted, finishes what was
+ * on its way and sends again, under their first `webhook-id`, the callbacks not yet answered.
  */
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../infra/logger';
 import { type CallbackRecord, createCallbackSender } from './callbacks';
+import { type JournalRecord, openJournal } from './warehouse-journal';
 import {
   blame,
   canonicalJson,
@@ -47,6 +52,8 @@ export interface WarehouseOptions {
   callbackMaxDelayMs?: number;
   faultSeed?: number;
   logger?: Logger;
+  /** Keep shipments in this file across restarts (./warehouse-journal.ts); unset, in memory. */
+  stateFile?: string;
 }
 
 const statuses = ['accepted', 'shipped', 'delivered', 'lost', 'cancelled'] as const;
@@ -77,11 +84,8 @@ const shipmentRequest = z.strictObject({
   address: z.record(z.string(), z.unknown()).optional(),
 });
 
-interface Entry {
+interface Entry extends JournalRecord<Shipment> {
   shipment: Shipment;
-  content: string;
-  accepted: Record<string, unknown>;
-  seq: number;
   deliveryTimer?: NodeJS.Timeout;
 }
 
@@ -97,7 +101,21 @@ export function createWarehouse(options: WarehouseOptions = {}) {
     initialDelayMs: options.callbackInitialDelayMs,
     maxDelayMs: options.callbackMaxDelayMs,
     logger: options.logger,
+    onDelivered: ({ subject, webhookId }) => {
+      const e = entries.get(subject);
+      const sent = e?.callbacks.find((c) => c.webhookId === webhookId);
+      if (!e || !sent) return;
+      sent.done = true;
+      record(e);
+    },
   });
+  const journal = options.stateFile ? openJournal(options.stateFile) : undefined;
+  /** Journals the entry's state after a change. */
+  const record = (e: Entry): void => {
+    if (!journal) return;
+    const { deliveryTimer: _timer, ...state } = e;
+    journal.write(state);
+  };
   let paused = options.paused ?? false;
   let seq = 0;
   let closing: Promise<void> | undefined;
@@ -122,7 +140,29 @@ export function createWarehouse(options: WarehouseOptions = {}) {
   ): void {
     const { callbackUrl, shipmentId, trackingNumber } = e.shipment;
     if (!callbackUrl) return;
-    callbacks.send(callbackUrl, shipmentId, { type, shipmentId, trackingNumber, ...at });
+    const webhookId = callbacks.send(callbackUrl, shipmentId, {
+      type,
+      shipmentId,
+      trackingNumber,
+      ...at,
+    });
+    e.callbacks.push({ type, webhookId, done: false });
+  }
+
+  /** Sends again, under the same ids, the callbacks of a journalled entry not yet answered. */
+  function resend(e: Entry): void {
+    const { callbackUrl, shipmentId, trackingNumber, shippedAt, deliveredAt } = e.shipment;
+    if (!callbackUrl) return;
+    for (const { type, webhookId, done } of e.callbacks) {
+      if (done) continue;
+      const at = type === 'shipment.shipped' ? { shippedAt } : { deliveredAt };
+      callbacks.send(
+        callbackUrl,
+        shipmentId,
+        { type, shipmentId, trackingNumber, ...at },
+        webhookId,
+      );
+    }
   }
 
   function deliverEntry(e: Entry): void {
@@ -130,13 +170,15 @@ export function createWarehouse(options: WarehouseOptions = {}) {
     e.shipment.status = 'delivered';
     e.shipment.deliveredAt = new Date().toISOString();
     emit(e, 'shipment.delivered', { deliveredAt: e.shipment.deliveredAt });
+    record(e);
   }
 
   function shipEntry(e: Entry, thenDeliver: boolean): void {
     e.shipment.status = 'shipped';
     e.shipment.shippedAt = new Date().toISOString();
-    shipOrder.push(e.shipment.shipmentId);
+    e.shippedSeq = shipOrder.push(e.shipment.shipmentId);
     emit(e, 'shipment.shipped', { shippedAt: e.shipment.shippedAt });
+    record(e);
     if (thenDeliver) e.deliveryTimer = setTimeout(() => deliverEntry(e), deliveryDelayMs);
   }
 
@@ -149,6 +191,22 @@ export function createWarehouse(options: WarehouseOptions = {}) {
       if (!next || e.shipment.priority > next.shipment.priority) next = e;
     }
     if (next) shipEntry(next, true);
+  }
+  // What a journal holds: shipped ones in their order, those on their way delivered in due time.
+  for (const saved of journal?.records ?? []) {
+    const e = saved as Entry;
+    entries.set(e.shipment.shipmentId, e);
+    seq = Math.max(seq, e.seq + 1);
+  }
+  const shippedBefore = [...entries.values()].filter((e) => e.shippedSeq !== undefined);
+  for (const e of shippedBefore.sort((a, b) => a.shippedSeq! - b.shippedSeq!)) {
+    e.shippedSeq = shipOrder.push(e.shipment.shipmentId);
+  }
+  for (const e of entries.values()) {
+    resend(e);
+    if (e.shipment.status === 'shipped' && autoDeliver) {
+      e.deliveryTimer = setTimeout(() => deliverEntry(e), deliveryDelayMs);
+    }
   }
   const dispatcher = autoDeliver
     ? setInterval(dispatchOne, options.dispatchIntervalMs ?? 20)
@@ -175,7 +233,9 @@ export function createWarehouse(options: WarehouseOptions = {}) {
     };
     const { trackingNumber, priority, acceptedAt } = shipment;
     const accepted = { shipmentId, status: 'accepted', trackingNumber, priority, acceptedAt };
-    entries.set(shipmentId, { shipment, content, accepted, seq: seq++ });
+    const e: Entry = { shipment, content, accepted, seq: seq++, callbacks: [] };
+    entries.set(shipmentId, e);
+    record(e);
     return { status: 201, body: accepted };
   }
 
@@ -205,7 +265,10 @@ export function createWarehouse(options: WarehouseOptions = {}) {
     deliver(id: string): Shipment {
       const e = entry(id);
       if (e.shipment.status === 'accepted') shipEntry(e, false);
-      else if (e.shipment.status !== 'shipped') throw wrongState(e, 'deliver');
+      // A parcel given up as lost may turn up after all (its callback comes late).
+      else if (e.shipment.status !== 'shipped' && e.shipment.status !== 'lost') {
+        throw wrongState(e, 'deliver');
+      }
       deliverEntry(e);
       return { ...e.shipment };
     },
@@ -217,6 +280,7 @@ export function createWarehouse(options: WarehouseOptions = {}) {
       }
       e.shipment.cancelledAt ??= new Date().toISOString();
       e.shipment.status = 'cancelled';
+      record(e);
       return { ...e.shipment };
     },
     /** Never delivered: no further status change and no further callback. */
@@ -227,6 +291,7 @@ export function createWarehouse(options: WarehouseOptions = {}) {
       clearTimeout(e.deliveryTimer);
       e.shipment.status = 'lost';
       e.shipment.lostAt = new Date().toISOString();
+      record(e);
       return { ...e.shipment };
     },
     /** Stops dispatching, deliveries, callbacks and held requests; resolves once callbacks end. */

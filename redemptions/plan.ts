@@ -203,6 +203,7 @@ export async function planRedemption(
       priority: tier.benefits.fulfilmentPriority,
       deliverySlaMs: ms(policy.deliverySla),
       lostAfterMs: ms(policy.lostAfter),
+      returnWindowMs: ms(policy.returnWindow),
       substitution: {
         mode: row.substitution?.mode ?? 'none',
         deadlineMs: ms(row.substitution?.approvalDeadline ?? '2 days'),

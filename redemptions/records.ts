@@ -59,6 +59,8 @@ const eventTypes: Partial<Record<TimelineStep['status'], string>> = {
   review_decided: 'redemption.review_decided',
   returned: 'redemption.returned',
   refunded: 'redemption.refunded',
+  settled: 'redemption.settled',
+  delivered_after_lost: 'redemption.delivered_after_lost',
 };
 
 export interface NewRedemption {

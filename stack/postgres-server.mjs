@@ -6,6 +6,10 @@
  *
  * Environment: PG_ROOT (folder that holds the data folder), PG_PORT, PG_PASSWORD, PG_DATABASE,
  * PG_FLAGS (JSON array of extra `postgres` arguments).
+ *
+ * A postmaster that was killed leaves its `postmaster.pid`; when its PID now names another process
+ * (PIDs are reused), Postgres would refuse to start, so a lock file whose PID is not a live
+ * `postgres` is removed first. A start that fails says why: the FATAL line of Postgres' log.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -67,6 +71,40 @@ if (socketDir) {
   }
 }
 
+/** Removes `postmaster.pid` unless the PID in it is a running postgres. */
+function removeStaleLock() {
+  const lockFile = path.join(databaseDir, 'postmaster.pid');
+  let pid;
+  try {
+    pid = Number(fs.readFileSync(lockFile, 'utf8').split('\n')[0]);
+  } catch {
+    return; // no lock file
+  }
+  let command = '';
+  try {
+    command = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    /* not running (or no /proc: then the pid check below decides) */
+  }
+  if (command === 'postgres') return;
+  if (!command && Number.isInteger(pid) && pid > 0 && !fs.existsSync('/proc')) {
+    try {
+      process.kill(pid, 0);
+      return; // alive, and no way to tell what it is: leave it to Postgres
+    } catch {
+      /* gone */
+    }
+  }
+  fs.rmSync(lockFile, { force: true });
+  console.log(`removed a stale postmaster.pid (pid ${pid} is not a running postgres)`);
+}
+
+/** What Postgres said was fatal, from its recent log. */
+function fatalLine(log) {
+  const lines = log.join('').split('\n');
+  return lines.find((line) => /\b(FATAL|PANIC):/.test(line))?.trim();
+}
+
 const recent = [];
 const pg = new EmbeddedPostgres({
   databaseDir,
@@ -95,6 +133,7 @@ try {
     console.log(`initialising a new Postgres cluster in ${databaseDir}`);
     await pg.initialise();
   }
+  removeStaleLock();
   await pg.start();
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
@@ -105,7 +144,8 @@ try {
   await client.end();
   console.log(`ready: postgres on 127.0.0.1:${port}, database ${database}`);
 } catch (err) {
-  console.error(`embedded Postgres failed to start: ${err?.message ?? err}`);
+  const why = err?.message || fatalLine(recent) || 'postgres exited before it was ready';
+  console.error(`embedded Postgres failed to start: ${why}`);
   console.error(recent.join(''));
   await pg.stop().catch(() => {});
   process.exit(1);

@@ -16,6 +16,8 @@ export interface TemporalOptions {
   port: number;
   /** Omit for a headless server (tests). */
   uiPort?: number;
+  /** The UI's remote codec (`<api>/codec`): it shows encrypted payloads decrypted. */
+  uiCodecEndpoint?: string;
   /** Omit for an in-memory server. */
   dbFile?: string;
   namespace: string;
@@ -41,6 +43,8 @@ export async function startTemporal(
   const address = `127.0.0.1:${options.port}`;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port)];
   args.push(...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']));
+  if (options.uiPort && options.uiCodecEndpoint)
+    args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   // The dev server's SQLite in WAL mode, and its transfer queue read without the default 20
   // loads a second: twice the redemption throughput and 2.5x less latency (BENCHMARKS.md).
@@ -142,6 +146,8 @@ export interface PartnerSimulatorOptions {
   webhookSecret?: string;
   /** Signs the gift-card provider's status callbacks. */
   giftCardSecret?: string;
+  /** The warehouse journals its shipments here, so a restart keeps them. */
+  warehouseStateFile?: string;
   logLevel: string;
 }
 
@@ -161,6 +167,7 @@ export async function startPartnerSimulators(
     PARTNERS_HOST: '127.0.0.1',
     LOG_LEVEL: options.logLevel,
   };
+  if (options.warehouseStateFile) env.WAREHOUSE_STATE_FILE = options.warehouseStateFile;
   if (options.webhookSecret) env.WAREHOUSE_WEBHOOK_SECRET = options.webhookSecret;
   else delete env.WAREHOUSE_WEBHOOK_SECRET;
   if (options.giftCardSecret) env.GIFTCARD_WEBHOOK_SECRET = options.giftCardSecret;

@@ -1,7 +1,8 @@
 /**
  * `npm start`: Temporal (with its UI) and Postgres, migrations, the partner simulators, a worker
- * and the API, all on this machine, with data kept in LOYALTY_DATA_DIR between runs. Ctrl-C stops
- * everything, in order.
+ * and the API, all on this machine, with data kept in LOYALTY_DATA_DIR between runs. Once all is
+ * up, a process that dies is started again (with backoff, logged); one that dies while the stack
+ * is starting stops the start. Ctrl-C stops everything, in order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { appSchema, loadConfig, loadStackConfig, type StackConfig } from '../con
 import { createApiKey, findActiveKey } from '../api/keys';
 import { createDb, migrateLatest, redactUrl } from '../infra/db';
 import { generateSecret } from '../infra/webhook-signature';
+import { generateCodecKey } from '../infra/payload-codec';
 import {
   assertPortsFree,
   startEmbeddedPostgres,
@@ -33,7 +35,7 @@ export async function runStart(): Promise<number> {
   fs.mkdirSync(dataDir, { recursive: true });
   const pidFile = path.join(dataDir, 'stack.pids.json');
   Supervisor.cleanLeftovers(pidFile, log);
-  const supervisor = new Supervisor(pidFile);
+  const supervisor = new Supervisor(pidFile, log);
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
@@ -89,6 +91,7 @@ export async function runStart(): Promise<number> {
       cli,
       port: stack.TEMPORAL_PORT,
       uiPort: stack.TEMPORAL_UI_PORT,
+      uiCodecEndpoint: `${api}/codec`,
       dbFile: path.join(dataDir, 'temporal.sqlite'),
       namespace: given.TEMPORAL_NAMESPACE,
       output: 'on-failure',
@@ -109,6 +112,9 @@ export async function runStart(): Promise<number> {
     env.WAREHOUSE_URL = partners.warehouse.url;
     env.GIFTCARD_URL = partners.giftCards.url;
     env.CALLBACK_BASE_URL ||= api;
+    // A local stack: webhook endpoints under development run on this machine.
+    env.WEBHOOK_ALLOW_PRIVATE_TARGETS ||= 'true';
+    env.PAYLOAD_CODEC_KEYS ||= localCodecKeys(dataDir);
     if (partners.webhookSecret) env.WAREHOUSE_WEBHOOK_SECRET = partners.webhookSecret;
     if (partners.giftCardSecret) env.GIFTCARD_WEBHOOK_SECRET = partners.giftCardSecret;
     const config = loadConfig(env);
@@ -122,6 +128,8 @@ export async function runStart(): Promise<number> {
           giftCardPort: partners.giftCards.simulated ? stack.GIFTCARD_PORT : undefined,
           webhookSecret: partners.webhookSecret,
           giftCardSecret: partners.giftCardSecret,
+          warehouseStateFile:
+            stack.WAREHOUSE_STATE_FILE ?? path.join(dataDir, 'warehouse-shipments.jsonl'),
           logLevel: config.LOG_LEVEL,
         }),
         death,
@@ -172,6 +180,7 @@ export async function runStart(): Promise<number> {
         '',
       ].join('\n'),
     );
+    supervisor.keepAlive();
   } catch (err) {
     log(`could not start: ${(err as Error).message}`);
     await shutdown('start failed');
@@ -243,6 +252,21 @@ function localWebhookSecret(dataDir: string, partner: 'warehouse' | 'giftcard'):
     `created a ${partner === 'giftcard' ? 'gift-card' : partner} webhook secret (kept in ${file})`,
   );
   return secret;
+}
+
+/**
+ * The local stack's payload encryption key, made on the first run and kept in the data folder
+ * (local development only: lose it and the histories it encrypted cannot be read).
+ */
+function localCodecKeys(dataDir: string): string {
+  const file = path.join(dataDir, 'payload-codec-keys');
+  const saved = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+  if (saved && appSchema.shape.PAYLOAD_CODEC_KEYS.safeParse(saved).success) return saved;
+  const keys = generateCodecKey('local1');
+  fs.writeFileSync(file, `${keys}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  log(`created a payload encryption key (kept in ${file})`);
+  return keys;
 }
 
 /**

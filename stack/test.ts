@@ -63,6 +63,9 @@ export async function runTests(args: string[]): Promise<number> {
     const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
     // Workers a test spawns get no metrics port unless it gives one: several may run at once.
     env.WORKER_METRICS_PORT ??= '0';
+    // Test partners and webhook receivers listen on 127.0.0.1 (test/webhook-targets.test.ts
+    // starts its own API with this off).
+    env.WEBHOOK_ALLOW_PRIVATE_TARGETS ||= 'true';
     // The browser tests (test/console/) drive the built console.
     await ensureConsoleBuilt(log);
     const cli = await findTemporalCli(stack.TEMPORAL_CLI_PATH, log);

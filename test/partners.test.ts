@@ -9,6 +9,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import fs from 'node:fs';
+import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { generateSecret, verifySignature } from '../infra/webhook-signature';
 import { startGiftCards } from '../partners/giftcards';
@@ -259,6 +261,83 @@ describe('warehouse', () => {
     quantity: 1,
     priority,
     ...extra,
+  });
+
+  it('keeps its shipments across a restart with a state file, and owes the unanswered callbacks', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loyalty-ops-warehouse-'));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const stateFile = path.join(dir, 'shipments.jsonl');
+    // The first callback is refused, so the shipped event is still owed when the warehouse stops.
+    const receiver = await startReceiver([503]);
+    after(() => receiver.close());
+    const options = {
+      autoDeliver: false,
+      stateFile,
+      callbackMaxDelayMs: 60_000,
+      callbackInitialDelayMs: 60_000,
+    };
+    const first = await startWarehouse(options);
+    const withCallback = shipment('keep-b', 20, { callbackUrl: receiver.url });
+    let accepted: Shipment;
+    try {
+      accepted = (await call(first.url, 'POST', '/shipments', { body: shipment('keep-a', 10) }))
+        .body;
+      assert.equal(
+        (await call(first.url, 'POST', '/shipments', { body: withCallback })).status,
+        201,
+      );
+      assert.equal(
+        (await call(first.url, 'POST', '/shipments', { body: shipment('keep-c') })).status,
+        201,
+      );
+      assert.equal((await call(first.url, 'POST', '/_control/shipments/keep-b/ship')).status, 200);
+      assert.equal((await call(first.url, 'POST', '/shipments/keep-c/cancel')).status, 200);
+      await until('the refused callback', () => (receiver.received.length ? true : undefined));
+    } finally {
+      await first.close();
+    }
+    const firstId = receiver.received[0]!.headers['webhook-id'];
+
+    const second = await startWarehouse(options);
+    try {
+      const a = await call(second.url, 'GET', '/shipments/keep-a');
+      assert.equal(a.body.status, 'accepted');
+      assert.equal(a.body.trackingNumber, accepted.trackingNumber, 'the same shipment');
+      assert.equal((await call(second.url, 'GET', '/shipments/keep-b')).body.status, 'shipped');
+      assert.equal((await call(second.url, 'GET', '/shipments/keep-c')).body.status, 'cancelled');
+      const again = await call(second.url, 'POST', '/shipments', { body: shipment('keep-a', 10) });
+      assert.equal(again.status, 200, 'a retried request is still recognised');
+      const { body: order } = await call(second.url, 'GET', '/_control/dispatch-order');
+      assert.deepEqual(order.shipmentIds, ['keep-b']);
+      // The owed callback goes out again at once, under its first webhook-id.
+      await until('the owed callback', () => (receiver.received.length >= 2 ? true : undefined));
+      assert.equal(receiver.received[1]!.headers['webhook-id'], firstId);
+      assert.equal(receiver.received[1]!.answered, 204);
+      assert.equal(JSON.parse(receiver.received[1]!.body).type, 'shipment.shipped');
+      assert.equal(
+        (await call(second.url, 'POST', '/_control/shipments/keep-b/deliver')).status,
+        200,
+      );
+      await until('the delivered callback', () =>
+        receiver.received.length >= 3 ? true : undefined,
+      );
+    } finally {
+      await second.close();
+    }
+
+    const third = await startWarehouse(options);
+    try {
+      assert.equal((await call(third.url, 'GET', '/shipments/keep-b')).body.status, 'delivered');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(receiver.received.length, 3, 'answered callbacks are not sent again');
+      const { body } = await call(third.url, 'GET', '/shipments');
+      assert.deepEqual(
+        body.shipments.map((s: Shipment) => s.shipmentId),
+        ['keep-b', 'keep-a', 'keep-c'],
+      );
+    } finally {
+      await third.close();
+    }
   });
 
   it('accepts idempotently by shipmentId: 201, 200 same body, 409 other content, 422 bad body', async () => {

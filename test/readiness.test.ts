@@ -25,6 +25,7 @@ import {
   type SimulationGiven,
   type SimulationSummary,
 } from '../changes/readiness-checks';
+import { dataConverterOf } from '../infra/payload-codec';
 import { publishRuleSet } from '../ledger/programs';
 import { eventually, startTestContext, uniqueId, type TestContext } from './support/context';
 import { startReceiver, type Receiver } from './support/receiver';
@@ -75,6 +76,7 @@ describe('launch readiness checks', () => {
       connection: t.env.nativeConnection,
       namespace: t.config.TEMPORAL_NAMESPACE,
       taskQueue: t.config.TEMPORAL_TASK_QUEUE,
+      dataConverter: dataConverterOf(t.config),
       workflowBundle: { codePath: process.env.LOYALTY_TEST_WORKFLOW_BUNDLE! },
       activities,
     });

@@ -6,7 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { workflowIds } from '../workflows/shared';
-import { eventually, startTestContext, type TestContext } from './support/context';
+import {
+  eventually,
+  startTestContext,
+  type ApiResponse,
+  type TestContext,
+} from './support/context';
 import { assertConsistent, balanceOf, publishProgram } from './support/ledger';
 import {
   createReward,
@@ -213,5 +218,28 @@ describe('partners that lose every answer, with a warehouse that waits to be tol
       [id],
     );
     await assertConsistent(t, memberId);
+
+    // It turns up after all: not ignored. Recorded once for ops (the step, an event, a metric).
+    const lateCount = async () => {
+      const text = (await t.api('GET', '/metrics', { key: null })).body as string;
+      const line = /^loyalty_redemption_delivered_after_lost_total (\d+)/m.exec(text);
+      return Number(line?.[1] ?? NaN);
+    };
+    const before = await lateCount();
+    t.partners!.warehouse.deliver(id);
+    const late = await eventually('the late delivery to be recorded', async () => {
+      const view = await t.api('GET', `/redemptions/${id}`);
+      const body = view.body;
+      return steps(body).includes('delivered_after_lost') ? (body as unknown) : undefined;
+    });
+    const view = late as ApiResponse['body'];
+    assert.equal(view.status, 'lost', 'still lost: the points were given back');
+    const step = view.timeline.at(-1);
+    assert.equal(step.step, 'delivered_after_lost');
+    assert.equal(step.actor, 'partner:warehouse');
+    assert.match(step.reason, /member has the parcel and the points given back/);
+    assert.equal((await programEvents(t, id)).at(-1), 'redemption.delivered_after_lost');
+    assert.equal(await lateCount(), before + 1);
+    assert.equal((await balanceOf(t, memberId)).available, 1100, 'nothing taken back by itself');
   });
 });

@@ -47,18 +47,29 @@ describe('redemption rules for ops', () => {
   });
 
   it('ops and admin may cancel until it ships and return once delivered; others may do nothing', () => {
-    const waiting = { status: 'stock_reserved' as const, createdAt: created, delivered: false };
-    const done = { status: 'completed' as const, createdAt: created, delivered: true };
+    const waiting = { status: 'stock_reserved' as const, deliveredAt: null };
+    // Delivered 20 minutes after the request: the window runs from the delivery.
+    const done = { status: 'completed' as const, deliveredAt: at(20) };
     const window = 30 * minute;
     assert.deepEqual(allowedActions('ops', waiting, window, at(1)), ['cancel']);
     assert.deepEqual(allowedActions('admin', waiting, window, at(1)), ['cancel']);
     assert.deepEqual(allowedActions('readonly', waiting, window, at(1)), []);
     assert.deepEqual(allowedActions('partner', waiting, window, at(1)), []);
     assert.deepEqual(allowedActions('ops', { ...waiting, status: 'shipped' }, window, at(1)), []);
-    assert.deepEqual(allowedActions('ops', done, window, at(30)), ['return']);
-    assert.deepEqual(allowedActions('ops', done, window, at(31)), [], 'past the return window');
-    assert.deepEqual(allowedActions('ops', { ...done, delivered: false }, window, at(1)), []);
-    assert.deepEqual(allowedActions('readonly', done, window, at(1)), []);
+    assert.deepEqual(
+      allowedActions('ops', done, window, at(31)),
+      ['return'],
+      'past the window from the request, within it from delivery',
+    );
+    assert.deepEqual(allowedActions('ops', done, window, at(50)), ['return'], 'the last moment');
+    assert.deepEqual(allowedActions('ops', done, window, at(51)), [], 'past the return window');
+    assert.deepEqual(allowedActions('ops', { ...done, deliveredAt: null }, window, at(21)), []);
+    assert.deepEqual(allowedActions('readonly', done, window, at(21)), []);
+    assert.deepEqual(
+      allowedActions('ops', { ...waiting, strandedHold: true }, window, at(1)),
+      ['settle'],
+      'its workflow closed with points held: only a settlement',
+    );
   });
 
   it('who did each step, and why', () => {

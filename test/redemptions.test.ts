@@ -95,7 +95,8 @@ describe('redemptions with a warehouse that ships and delivers at once', () => {
     const description = await t.env.client.workflow
       .getHandle(workflowIds.redemption(id))
       .describe();
-    assert.equal(description.status.name, 'COMPLETED');
+    // Open for the return window (from delivery), its outcome already shown.
+    assert.equal(description.status.name, 'RUNNING');
     assert.deepEqual(description.searchAttributes.RedemptionStatus, ['completed']);
     assert.deepEqual(description.searchAttributes.RewardSku, [sku]);
 
@@ -330,6 +331,10 @@ describe('redemptions with a warehouse that ships and delivers at once', () => {
       assert.equal(waiting.body.status, 'shipment_requested', JSON.stringify(waiting.body));
       assert.equal((await balanceOf(t, memberId)).held, 100);
       assert.equal((await inventoryOf(t, sku)).reserved, 1);
+      // Stuck undoing, for the alert (LoyaltyRedemptionUndoStuck) to see.
+      const scrape = (await t.api('GET', '/metrics', { key: null })).body as string;
+      const undoing = /^loyalty_redemptions_undoing\{age="all"\} (\d+)/m.exec(scrape);
+      assert.ok(Number(undoing?.[1]) >= 1, `undoing: ${undoing?.[0]}`);
     } finally {
       warehouse.faults.set({ failRate: 0 });
     }
@@ -432,6 +437,16 @@ describe('redemptions with a warehouse that ships and delivers at once', () => {
       'redemption.returned',
       'redemption.refunded',
     ]);
+    // Temporal's search says so too: the redemption workflow waits out its return window, and
+    // the return told it (it was `completed` there for good before).
+    for (const id of ids) {
+      const handle = t.env.client.workflow.getHandle(workflowIds.redemption(id));
+      await eventually('RedemptionStatus to follow the refund', async () => {
+        const { searchAttributes } = await handle.describe();
+        return searchAttributes.RedemptionStatus?.[0] === 'refunded' ? true : undefined;
+      });
+      assert.equal((await handle.describe()).status.name, 'RUNNING', 'until the window closes');
+    }
     await assertConsistent(t, member);
 
     const card = await createReward(t, { kind: 'gift_card', pointsCost: 10 });

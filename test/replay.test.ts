@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../config';
+import { dataConverterOf } from '../infra/payload-codec';
 import { memberStateQuery, workflowIds } from '../workflows/shared';
 import { eventually, startTestContext } from './support/context';
 import { loadHistories } from './support/histories';
@@ -19,11 +20,13 @@ const folder = path.join(__dirname, 'histories');
 const histories = loadHistories(folder);
 const run = promisify(execFile);
 
-const replayOptions = () => {
+/** Encrypted histories replay with the keys that wrote them (plain ones with or without). */
+const replayOptions = (config: { PAYLOAD_CODEC_KEYS?: string | undefined } = loadConfig()) => {
   const bundlePath = process.env.LOYALTY_TEST_WORKFLOW_BUNDLE;
+  const dataConverter = dataConverterOf(config);
   return bundlePath
-    ? { workflowBundle: { codePath: bundlePath }, replayName: 'replay-test' }
-    : { workflowsPath: require.resolve('../workflows'), replayName: 'replay-test' };
+    ? { workflowBundle: { codePath: bundlePath }, replayName: 'replay-test', dataConverter }
+    : { workflowsPath: require.resolve('../workflows'), replayName: 'replay-test', dataConverter };
 };
 
 describe('workflow replay', () => {

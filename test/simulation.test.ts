@@ -12,6 +12,7 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { defaultProgram, programSchema, type ProgramInput } from '../domain/program';
 import { emptyPart, mergeParts, shards } from '../domain/simulation';
+import { dataConverterOf } from '../infra/payload-codec';
 import { publishRuleSet } from '../ledger/programs';
 import { eventually, startTestContext, type TestContext } from './support/context';
 import { enrol, post, purchase } from './support/ledger';
@@ -70,6 +71,7 @@ describe('what-if simulation', () => {
       connection: t.env.nativeConnection,
       namespace: t.config.TEMPORAL_NAMESPACE,
       taskQueue: t.config.TEMPORAL_TASK_QUEUE,
+      dataConverter: dataConverterOf(t.config),
       workflowBundle: { codePath: process.env.LOYALTY_TEST_WORKFLOW_BUNDLE! },
       activities: {
         ...activities,

@@ -1,7 +1,7 @@
 /**
  * `npm start` end to end, as a user runs it: everything comes up on real services (the partner
  * simulators too, sharing a callback secret with the API), an enrolled member is visible to the
- * Temporal CLI, Ctrl-C stops every process, and a second start finds the member again, with a
+ * Temporal CLI, a worker killed with SIGKILL is started again, Ctrl-C stops every process, and a second start finds the member again, with a
  * real partner in place of a simulator. Runs on its own ports and data folder, beside the suite's
  * own stack.
  */
@@ -176,11 +176,24 @@ describe('npm start', () => {
     const listed = await listWorkflows(ports.TEMPORAL_PORT, `MemberId = '${id}'`);
     assert.deepEqual(listed, [{ id: `member:${id}`, status: 'Running' }]);
 
-    const pids = (
-      JSON.parse(fs.readFileSync(path.join(dataDir, 'stack.pids.json'), 'utf8')) as {
-        pid: number;
-      }[]
-    ).map((p) => p.pid);
+    // A child that dies is started again, and the stack says so.
+    const pidFile = path.join(dataDir, 'stack.pids.json');
+    const readPids = () =>
+      JSON.parse(fs.readFileSync(pidFile, 'utf8')) as { pid: number; cmd: string }[];
+    const workerPid = () => readPids().find((p) => p.cmd.includes('workers/main.ts'))?.pid;
+    const killed = workerPid()!;
+    process.kill(killed, 'SIGKILL');
+    await waitFor('the worker to be restarted', () => {
+      const pid = workerPid();
+      return Promise.resolve(pid !== undefined && pid !== killed && alive(pid));
+    });
+    assert.ok(
+      first.output.includes('[stack] worker exited (signal SIGKILL); restarting in 1s'),
+      first.output.join('\n'),
+    );
+    assert.equal((await fetch(`${api}/health`)).status, 200, 'the rest of the stack stayed up');
+
+    const pids = readPids().map((p) => p.pid);
     assert.equal(pids.length, 5, 'temporal, postgres, partners, worker and api');
 
     assert.equal(await interrupt(first), 0);

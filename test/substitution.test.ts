@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { workflowIds } from '../workflows/shared';
+import { searchAttributes, workflowIds } from '../workflows/shared';
 import { eventually, startTestContext, type TestContext } from './support/context';
 import { assertConsistent, balanceOf, publishProgram } from './support/ledger';
 import {
@@ -82,6 +82,9 @@ describe('out-of-stock substitution', () => {
     assert.ok((await programEvents(t, id)).includes('substitution.approved'));
     const child = await t.env.client.workflow.getHandle(workflowIds.substitution(id)).describe();
     assert.equal(child.status.name, 'COMPLETED');
+    // Found in Temporal by what shipped: the substitute, not the reward asked for.
+    const run = await t.env.client.workflow.getHandle(workflowIds.redemption(id)).describe();
+    assert.equal(run.typedSearchAttributes.get(searchAttributes.RewardSku), c.close);
   });
 
   it('with approval: ops see it pending, a non-candidate is refused, a candidate ships', async () => {

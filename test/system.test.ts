@@ -77,12 +77,43 @@ describe('health, metrics and the error shape', () => {
     });
   }
 
-  it('an unexpected failure is a 500 problem with no stack trace or internals', async () => {
+  it('a refused Postgres is a 503 naming it, with Retry-After and no internals', async () => {
     const app = await appWithDeadDependency(t, 'postgres');
     try {
       const res = await fetch(`${app.base}/members/00000000-0000-4000-8000-000000000000`, {
         headers: { authorization: `Bearer ${t.keys.admin}` },
       });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '5');
+      const text = await res.text();
+      assert.equal((JSON.parse(text) as { dependency: string }).dependency, 'postgres');
+      assert.doesNotMatch(text, /ECONNREFUSED|at .*\.ts|node_modules/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('an unexpected failure is a 500 problem with no stack trace or internals', async () => {
+    // A database without the schema: every query fails, and not for a dependency being down.
+    const admin = createDb({ url: t.config.DATABASE_URL, poolMax: 1 });
+    const name = `loyalty_empty_${process.pid}`;
+    await admin.raw(`CREATE DATABASE ${name}`);
+    const emptyUrl = new URL(t.config.DATABASE_URL);
+    emptyUrl.pathname = `/${name}`;
+    const db = createDb({ url: emptyUrl.toString(), poolMax: 1 });
+    const { app } = createApp({
+      config: t.config,
+      db,
+      temporal: t.env.client,
+      logger: createLogger({ level: 'silent', name: 'x' }),
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const res = await fetch(
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}/members/00000000-0000-4000-8000-000000000000`,
+        { headers: { authorization: `Bearer ${t.keys.admin}` } },
+      );
       assert.equal(res.status, 500);
       const text = await res.text();
       assert.deepEqual(Object.keys(JSON.parse(text) as object).sort(), [
@@ -93,9 +124,13 @@ describe('health, metrics and the error shape', () => {
         'title',
         'type',
       ]);
-      assert.doesNotMatch(text, /ECONNREFUSED|at .*\.ts|node_modules/);
+      assert.doesNotMatch(text, /relation|at .*\.ts|node_modules/);
     } finally {
-      await app.close();
+      server.closeAllConnections();
+      server.close();
+      await db.destroy();
+      await admin.raw(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.destroy();
     }
   });
 

@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { WebhookPayload } from '../domain/webhooks';
 import { signatureHeaders } from '../infra/webhook-signature';
 import type { EventRow } from './deliveries';
+import { guardedLookup, internalKind, InternalTargetError, isInternalTargetError } from './targets';
 
 export interface SendOutcome {
   at: Date;
@@ -15,6 +16,8 @@ export interface SendOutcome {
   latencyMs: number;
   /** Null: the endpoint took it (2xx). */
   error: string | null;
+  /** Not sent: the endpoint is on an internal address (see targets.ts); trying again is no use. */
+  refused?: boolean;
 }
 
 export function payloadOf(event: EventRow): string {
@@ -27,25 +30,46 @@ export function payloadOf(event: EventRow): string {
 }
 
 // Kept-alive connections per endpoint: a subscription's batches reuse them. node:http rather
-// than fetch: a fraction of the CPU per request, which is what a delivery mostly costs.
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+// than fetch: a fraction of the CPU per request, which is what a delivery mostly costs. The
+// guarded agents resolve names with `guardedLookup`: a socket connects only to an address that
+// was checked not to be internal.
+const agent = (guarded: boolean) => {
+  const options = {
+    keepAlive: true,
+    maxSockets: 64,
+    ...(guarded ? { lookup: guardedLookup } : {}),
+  };
+  return { 'http:': new http.Agent(options), 'https:': new https.Agent(options) };
 };
+const agents = { guarded: agent(true), open: agent(false) };
 
-/** One POST, answered or not within `timeoutMs` (connecting included); redirects not followed. */
+type Answer = { statusCode: number | null; error: string | null; refused?: boolean };
+
+/**
+ * One POST, answered or not within `timeoutMs` (connecting included); redirects not followed.
+ * Unless `allowPrivate`, refused without a request when the host is (or resolves to) an internal
+ * address.
+ */
 function post(
   url: string,
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
-): Promise<{ statusCode: number | null; error: string | null }> {
+  allowPrivate: boolean,
+): Promise<Answer> {
   return new Promise((resolve) => {
     const target = new URL(url);
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    // An IP literal is connected to without a lookup: checked here instead.
+    const literal = allowPrivate ? null : internalKind(host);
+    if (literal) {
+      const refusal = new InternalTargetError(host, host, literal);
+      return resolve({ statusCode: null, error: refusal.message, refused: true });
+    }
     const client = target.protocol === 'https:' ? https : http;
     const request = client.request(target, {
       method: 'POST',
-      agent: agents[target.protocol as keyof typeof agents],
+      agent: agents[allowPrivate ? 'open' : 'guarded'][target.protocol as 'http:' | 'https:'],
       headers: { ...headers, 'content-length': Buffer.byteLength(body) },
     });
     const timer = setTimeout(() => {
@@ -67,7 +91,8 @@ function post(
     });
     request.on('error', (err) => {
       clearTimeout(timer);
-      resolve({ statusCode: null, error: err.message });
+      const refused = isInternalTargetError(err);
+      resolve({ statusCode: null, error: err.message, ...(refused ? { refused } : {}) });
     });
     request.end(body);
   });
@@ -78,6 +103,8 @@ export async function sendWebhook(input: {
   event: EventRow;
   secrets: string[];
   timeoutMs: number;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS: internal addresses may be sent to. */
+  allowPrivateTargets: boolean;
 }): Promise<SendOutcome> {
   const body = payloadOf(input.event);
   const signedAt = new Date();
@@ -91,7 +118,7 @@ export async function sendWebhook(input: {
     'webhook-signature': signed.map((h) => h['webhook-signature']).join(' '),
   };
   const started = Date.now();
-  const { statusCode, error } = await post(input.url, headers, body, input.timeoutMs);
+  const answer = await post(input.url, headers, body, input.timeoutMs, input.allowPrivateTargets);
   const at = new Date();
-  return { at, statusCode, latencyMs: at.getTime() - started, error };
+  return { at, ...answer, latencyMs: at.getTime() - started };
 }

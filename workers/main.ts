@@ -5,6 +5,7 @@ import { createDb } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { createTemporalClient } from '../infra/temporal';
 import { ensureWebhookDispatcher } from './dispatcher';
+import { ensureHousekeepingSchedule } from './housekeeping';
 import { temporalLogger } from './logging';
 import { installWorkerRuntime } from './telemetry';
 import { createWorker } from './worker';
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
     const worker = await createWorker({ config, connection, db, temporal });
     // Every worker makes sure the outbox is being dispatched (one dispatcher per task queue).
     await ensureWebhookDispatcher(temporal, config);
+    // ...and that expired idempotency keys and old callback ids are pruned on a Schedule.
+    await ensureHousekeepingSchedule(temporal, config);
     const metrics =
       config.WORKER_METRICS_PORT === 0
         ? null

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { type NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { AppConfig } from '../config';
 import type { Db } from '../infra/db';
+import { dataConverterOf } from '../infra/payload-codec';
 import { createActivities } from '../activities';
 import { createActivityMetrics } from '../activities/metrics';
 import { setBudgetTimeZone, setPointCost } from '../budgets/settings';
@@ -27,6 +28,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.config.TEMPORAL_NAMESPACE,
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+    dataConverter: dataConverterOf(deps.config),
     ...(deps.workflowBundlePath && !deps.workflowsPath
       ? { workflowBundle: { codePath: deps.workflowBundlePath } }
       : {

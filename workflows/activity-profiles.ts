@@ -34,6 +34,13 @@ export const postgresLongRead: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
 };
 
+/** Deleting many rows a batch at a time: heartbeats each batch, so a dead worker's run is retried. */
+export const postgresSweep: ActivityOptions = {
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
+  retry: postgresStep.retry,
+};
+
 const partner = (policy: RedemptionPlan['partnerRetry'], untilDone: boolean): ActivityOptions => ({
   startToCloseTimeout: '20 seconds',
   retry: {

@@ -10,3 +10,4 @@ export {
 export { ruleChangeWorkflow } from './rule-change';
 export { launchWorkflow } from './launch';
 export { simulationWorkflow } from './simulation';
+export { housekeepingWorkflow } from './housekeeping';

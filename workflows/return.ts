@@ -1,9 +1,18 @@
-import { proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  getExternalWorkflowHandle,
+  patched,
+  proxyActivities,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { InventoryActivities } from '../activities/inventory';
 import type { RedemptionActivities } from '../activities/redemptions';
 import { returnSeqBase, type ReturnInput, type RedemptionStatus } from '../domain/redemption';
 import { postgresStep } from './activity-profiles';
-import { searchAttributes } from './shared';
+import { redemptionReturnedSignal, searchAttributes, workflowIds } from './shared';
+
+/** Marks runs that tell `redemption:<id>` once the refund is done. */
+export const tellRedemptionPatch = 'return-tells-redemption-v1';
 
 const ledger = proxyActivities<RedemptionActivities & InventoryActivities>(postgresStep);
 
@@ -33,5 +42,15 @@ export async function returnWorkflow(input: ReturnInput): Promise<{ refunded: nu
   await sleep(plan.refundAfterMs);
   await ledger.refundPoints({ ...ids, points: plan.points });
   await record('refunded', { points: plan.points });
+  if (patched(tellRedemptionPatch)) {
+    try {
+      await getExternalWorkflowHandle(workflowIds.redemption(input.redemptionId)).signal(
+        redemptionReturnedSignal,
+        { status: 'refunded' },
+      );
+    } catch {
+      // Closed (its window ended, or it predates the wait): Postgres has the status already.
+    }
+  }
   return { refunded: plan.points };
 }

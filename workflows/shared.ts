@@ -28,6 +28,8 @@ export const workflowIds = {
   ruleChange: (changeId: string): string => `rule-change:${changeId}`,
   simulation: (simulationId: string): string => `simulation:${simulationId}`,
   launch: (launchId: string): string => `launch:${launchId}`,
+  /** The housekeeping Schedule and the workflows it starts (the Schedule adds the time). */
+  housekeeping: (taskQueue: string): string => `housekeeping:${taskQueue}`,
 };
 
 /** Every custom search attribute the workflows set; `npm start` registers them on the server. */
@@ -127,6 +129,13 @@ export interface ShipmentEvent {
 export const wakeSubscriptionSignal = defineSignal('wakeSubscription');
 
 export const shipmentEventSignal = defineSignal<[ShipmentEvent]>('shipmentEvent');
+
+/**
+ * From `return:<id>` to `redemption:<id>`: the reward came back and (`refunded`) its points went
+ * back to the member. The redemption workflow, waiting out its return window, shows the status.
+ */
+export const redemptionReturnedSignal =
+  defineSignal<[{ status: 'returned' | 'refunded' }]>('redemptionReturned');
 
 /** What the `substitutionState` query answers. */
 export interface SubstitutionState {

@@ -8,7 +8,7 @@ import type { Db } from '../../infra/db';
 import { detectorNames } from '../../guardrails/detectors';
 import { findingExists, listFindings, type FindingRow } from '../../guardrails/findings';
 import { Problem } from '../problem';
-import { defineRoute, type RouteSpec } from '../route';
+import { bigintId, defineRoute, type RouteSpec } from '../route';
 
 const finding = z.object({
   id: z.number().int(),
@@ -55,11 +55,7 @@ export function anomalyRoutes(deps: { db: Db }): RouteSpec[] {
           .datetime({ offset: true })
           .optional()
           .describe('Only findings at or after this time.'),
-        after: z.coerce
-          .number()
-          .int()
-          .min(1)
-          .max(Number.MAX_SAFE_INTEGER)
+        after: bigintId()
           .optional()
           .describe('Findings after this one (its id, from `nextAfter`).'),
         limit: z.coerce.number().int().min(1).max(500).default(100),

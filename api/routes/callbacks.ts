@@ -5,6 +5,7 @@ import type { AppConfig } from '../../config';
 import type { Db, Trx } from '../../infra/db';
 import { verifySignature } from '../../infra/webhook-signature';
 import { recordCardStatus } from '../../redemptions/giftcards';
+import { recordDeliveredAfterLost } from '../../redemptions/late-delivery';
 import { shipmentEventSignal, workflowIds } from '../../workflows/shared';
 import { Problem } from '../problem';
 import type { RedemptionDeps } from '../redemptions';
@@ -104,8 +105,18 @@ export function callbackRoutes(deps: RedemptionDeps): RouteSpec[] {
             const found = await trx<{ id: string }>('redemptions')
               .where({ id: body.shipmentId })
               .first('id');
-            // A redemption that has ended already took this step: nothing to do.
-            if (found) return;
+            if (found) {
+              // Ended `lost` and delivered after all: recorded for ops (once). Any other ending
+              // already took this step: nothing to do.
+              if (body.type === 'shipment.delivered') {
+                await recordDeliveredAfterLost(trx, {
+                  redemptionId: found.id,
+                  deliveredAt: body.deliveredAt ? new Date(body.deliveredAt) : new Date(),
+                  trackingNumber: body.trackingNumber,
+                });
+              }
+              return;
+            }
             throw new Problem('not-found', `No redemption with shipment id '${body.shipmentId}'.`, {
               errors: [{ field: 'shipmentId', message: 'unknown shipment' }],
             });

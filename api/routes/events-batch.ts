@@ -103,7 +103,6 @@ export function eventBatchRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] 
       summary: 'Record up to 1,000 events, each exactly once per eventId and answered on its own',
       tag: 'Events',
       auth: 'partner',
-      idempotent: true,
       body: batchBody,
       invalidBody: 'bad-request',
       bodyLimit: '10mb',

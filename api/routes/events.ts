@@ -145,7 +145,6 @@ export function eventRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       summary: 'Record member activity and earn (or reverse) points, exactly once per eventId',
       tag: 'Events',
       auth: 'partner',
-      idempotent: true,
       body: eventBody,
       responses: {
         201: {

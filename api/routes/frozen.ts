@@ -9,11 +9,11 @@ import type { Db } from '../../infra/db';
 import { decideFrozen, listFrozen, type FrozenDecided } from '../../ledger/frozen';
 import { callerOf } from '../auth';
 import { notifyLifecycle, type LifecycleDeps } from '../lifecycle';
-import { defineRoute, type RouteSpec } from '../route';
+import { bigintId, defineRoute, type RouteSpec } from '../route';
 
 const memberParams = z.object({ id: z.uuid() });
 const entryParams = memberParams.extend({
-  entryId: z.coerce.number().int().min(1).describe('The frozen accrual entry (GET .../frozen).'),
+  entryId: bigintId().describe('The frozen accrual entry (GET .../frozen).'),
 });
 const body = z.strictObject({
   reason: z.string().trim().min(3).max(500).describe('Why: kept in the audit and the event.'),
@@ -59,7 +59,6 @@ export function frozenRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       summary,
       tag: 'Members',
       auth: 'ops',
-      idempotent: true,
       params: entryParams,
       body,
       responses: {

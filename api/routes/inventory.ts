@@ -110,7 +110,6 @@ export function inventoryRoutes(deps: { db: Db }): RouteSpec[] {
       summary: 'Record a delivery: on hand goes up, once per delivery reference',
       tag: 'Catalog',
       auth: 'ops',
-      idempotent: true,
       params: skuParams,
       body: z.strictObject({
         quantity: count.min(1),

@@ -7,7 +7,7 @@ import { callerOf } from '../auth';
 import { idempotencyKeyOf } from '../idempotency';
 import { notifyLifecycle, type LifecycleDeps } from '../lifecycle';
 import { notFound } from '../problem';
-import { defineRoute, type RouteSpec } from '../route';
+import { bigintId, defineRoute, type RouteSpec } from '../route';
 
 const memberParams = z.object({ id: z.uuid() });
 const balance = z.object({
@@ -74,12 +74,7 @@ export function ledgerRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       auth: 'readonly',
       params: memberParams,
       query: z.object({
-        after: z.coerce
-          .number()
-          .int()
-          .min(0)
-          .optional()
-          .describe('Entries after this id (from `nextAfter`).'),
+        after: bigintId(0).optional().describe('Entries after this id (from `nextAfter`).'),
         limit: z.coerce.number().int().min(1).max(500).default(100),
       }),
       responses: {
@@ -125,7 +120,6 @@ export function ledgerRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       summary: 'Add or remove points by hand, with a reason (audited: the entry names who)',
       tag: 'Ledger',
       auth: 'ops',
-      idempotent: true,
       params: memberParams,
       body: z.strictObject({
         points: z
@@ -170,7 +164,6 @@ export function ledgerRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] {
       summary: 'Close a member: remaining points are forfeited, the lifecycle workflow ends',
       tag: 'Members',
       auth: 'ops',
-      idempotent: true,
       params: memberParams,
       body: z.strictObject({ reason: z.string().trim().min(3).max(500) }),
       responses: {

@@ -3,6 +3,7 @@ import type { Notifications } from '../../infra/notifications';
 import { redemptionStatuses } from '../../domain/redemption';
 import { changeWatermark, countQueue, listQueue } from '../../redemptions/queue';
 import { findRedemptionRow } from '../../redemptions/records';
+import { settleActions } from '../../redemptions/settle';
 import { Problem } from '../problem';
 import { callerOf } from '../auth';
 import { idempotencyKeyOf } from '../idempotency';
@@ -11,6 +12,7 @@ import {
   redemptionIdFor,
   redemptionView,
   returnRedemption,
+  settleRedemption,
   startRedemption,
   type RedemptionDeps,
 } from '../redemptions';
@@ -44,7 +46,6 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
         'Redeem points for a reward: starts the redemption:<id> workflow once per id and answers once the points are held or the redemption refused',
       tag: 'Redemptions',
       auth: 'ops',
-      idempotent: true,
       body: redeemBody,
       responses: {
         201: {
@@ -245,7 +246,6 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
       summary: 'Cancel a redemption until the parcel ships: stock and points are given back',
       tag: 'Redemptions',
       auth: 'ops',
-      idempotent: true,
       params,
       body: z.strictObject({ reason: z.string().trim().min(3).max(500) }),
       responses: {
@@ -272,7 +272,6 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
       summary: 'The reward came back: restock it and refund the points (sooner for some tiers)',
       tag: 'Redemptions',
       auth: 'ops',
-      idempotent: true,
       params,
       body: z.strictObject({ reason: z.string().trim().min(3).max(500) }),
       responses: {
@@ -287,6 +286,42 @@ export function redemptionRoutes(deps: RedemptionDeps & { steps: Notifications }
           reason: body.reason,
         });
         res.status(202).json(await redemptionDetail(deps, id, caller.role));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/redemptions/:id/settle',
+      operationId: 'settleRedemption',
+      summary:
+        'Settle the points a closed workflow left held (cancelled in Temporal past the point of no return): spend them (completed) or release them to the member (cancelled)',
+      tag: 'Redemptions',
+      auth: 'ops',
+      params,
+      body: z.strictObject({
+        action: z
+          .enum(settleActions)
+          .describe('`spend`: the points are redeemed; `release`: they go back to the member.'),
+        reason: z.string().trim().min(3).max(500),
+      }),
+      responses: {
+        200: {
+          description:
+            'Settled (or settled so before): the redemption as it now is, with a `settled` step.',
+        },
+        404: { description: 'No such redemption.' },
+        409: {
+          description:
+            'Its workflow is still running, it holds no points, or they were settled the other way.',
+        },
+      },
+      handler: async ({ params: { id }, body }, _req, res) => {
+        const caller = callerOf(res);
+        await settleRedemption(deps, id, {
+          action: body.action,
+          reason: body.reason,
+          actor: `${caller.role}:${caller.name}`,
+        });
+        res.json(await redemptionDetail(deps, id, caller.role));
       },
     }),
   ];

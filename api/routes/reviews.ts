@@ -102,7 +102,6 @@ export function reviewRoutes(deps: RedemptionDeps): RouteSpec[] {
         'Decide a redemption held for review: approve (fulfilment goes on) or reject (points back)',
       tag: 'Redemptions',
       auth: 'ops',
-      idempotent: true,
       params,
       body: z.strictObject({
         decision: z.enum(['approve', 'reject']),

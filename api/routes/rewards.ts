@@ -2,7 +2,7 @@
  * The rewards catalog: create (admin, idempotent by id), list and read with their stock, change,
  * and fill coupon pools from a CSV file or a JSON list of codes.
  */
-import express, { type Request, type RequestHandler, type Response } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { importCoupons, parseCouponCsv, type Rejected } from '../../catalog/coupons';
 import {
@@ -88,28 +88,22 @@ const importResult = z.object({
     .describe('CSV lines that are not a valid code, by line number; not imported.'),
 });
 
-const csvParser = express.text({ type: 'text/csv', limit: '1mb' });
-const jsonParser = express.json({ limit: '1mb' });
+const couponTypes = ['text/csv', 'application/json'];
 
-const parseWith = (parser: RequestHandler, req: Request, res: Response): Promise<void> =>
-  new Promise((resolve, reject) => {
-    void parser(req, res, (err?: unknown) =>
-      err ? reject(err instanceof Error ? err : new Error('could not read the body')) : resolve(),
-    );
-  });
-
-/** The codes of a coupon import: `text/csv` (header `code`) or JSON `{ codes: [...] }`. */
-async function readCodes(
-  req: Request,
-  res: Response,
-): Promise<{ codes: string[]; rejected: Rejected[] }> {
-  if (req.is('text/csv')) {
-    await parseWith(csvParser, req, res);
-    return parseCouponCsv(typeof req.body === 'string' ? req.body : '');
-  }
+/** The codes of a coupon import, from the raw body: `text/csv` (header `code`) or JSON `{ codes }`. */
+function readCodes(req: Request): { codes: string[]; rejected: Rejected[] } {
+  const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+  if (req.is('text/csv')) return parseCouponCsv(text);
   if (req.is('application/json')) {
-    await parseWith(jsonParser, req, res);
-    const parsed = codesBody.safeParse(req.body);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new Problem('bad-request', 'The body is not valid JSON.', {
+        errors: [{ field: '(body)', message: 'malformed JSON' }],
+      });
+    }
+    const parsed = codesBody.safeParse(json);
     if (!parsed.success) {
       throw new Problem('validation', 'The request body is not valid.', {
         errors: fieldErrors(parsed.error),
@@ -129,7 +123,6 @@ export function rewardRoutes(deps: { db: Db }): RouteSpec[] {
       summary: 'Add a reward to the catalog (idempotent by id); physical ones with their stock',
       tag: 'Catalog',
       auth: 'admin',
-      idempotent: true,
       body: newRewardSchema,
       responses: {
         201: { description: 'Created.', schema: rewardSchema },
@@ -212,6 +205,7 @@ export function rewardRoutes(deps: { db: Db }): RouteSpec[] {
       tag: 'Catalog',
       auth: 'admin',
       params: rewardParams,
+      rawBody: { type: couponTypes },
       responses: {
         200: { description: 'Imported; bad CSV lines listed.', schema: importResult },
         400: { description: 'The JSON body is malformed.' },
@@ -219,7 +213,7 @@ export function rewardRoutes(deps: { db: Db }): RouteSpec[] {
         422: { description: 'No `code` header, or (JSON) an invalid code; nothing imported.' },
       },
       handler: async ({ params }, req, res) => {
-        const { codes, rejected } = await readCodes(req, res);
+        const { codes, rejected } = readCodes(req);
         const result = await importCoupons(deps.db, params.id, codes);
         res.json({ ...result, rejected });
       },

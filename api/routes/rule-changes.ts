@@ -62,7 +62,6 @@ export function ruleChangeRoutes(deps: RuleChangeDeps): RouteSpec[] {
       summary,
       tag: 'Rule changes',
       auth: 'admin',
-      idempotent: true,
       params,
       body,
       responses: answered,
@@ -137,7 +136,6 @@ export function ruleChangeRoutes(deps: RuleChangeDeps): RouteSpec[] {
       summary: 'Edit a draft or proposed change: its approvals are revoked, it is diffed anew',
       tag: 'Rule changes',
       auth: 'admin',
-      idempotent: true,
       params,
       body: z.strictObject({
         description: z.string().max(500).optional(),

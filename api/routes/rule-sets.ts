@@ -72,7 +72,6 @@ export function ruleSetRoutes(deps: RuleChangeDeps): RouteSpec[] {
         'Ask for a new program version: a change request (draft, or proposed at once), put in force only once approved and scheduled or launched',
       tag: 'Program',
       auth: 'admin',
-      idempotent: true,
       body: z.strictObject({
         description: z.string().max(500).optional(),
         program: programSchema,

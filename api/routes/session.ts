@@ -119,6 +119,8 @@ export function sessionRoutes(deps: SessionDeps): RouteSpec[] {
       summary: 'Sign out: the session ends at once and its cookie is cleared',
       tag: 'Session',
       auth: 'readonly',
+      // Signing out twice is harmless and a stored answer would outlive the session it ended.
+      idempotent: false,
       responses: { 204: { description: 'Signed out.' } },
       handler: async (_input, req, res) => {
         const caller = callerOf(res);

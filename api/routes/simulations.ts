@@ -130,7 +130,6 @@ export function simulationRoutes(deps: Deps): RouteSpec[] {
         'What-if: replay a proposed program over the stored events of a window, writing nothing to the ledger',
       tag: 'Program',
       auth: 'admin',
-      idempotent: true,
       body,
       responses: {
         202: {

@@ -50,7 +50,6 @@ export function suspensionRoutes(deps: LifecycleDeps & { db: Db }): RouteSpec[] 
       summary,
       tag: 'Members',
       auth: 'ops',
-      idempotent: true,
       params: memberParams,
       body,
       responses: {

@@ -18,10 +18,11 @@ import {
   type SubscriptionRow,
 } from '../../webhooks/subscriptions';
 import { wakeSubscription } from '../../webhooks/start';
+import { refuseInternalTarget } from '../../webhooks/targets';
 import { callerOf } from '../auth';
 import { notFound, Problem } from '../problem';
 import type { RedemptionDeps } from '../redemptions';
-import { defineRoute, type RouteSpec } from '../route';
+import { bigintId, defineRoute, type RouteSpec } from '../route';
 import type { Response } from 'express';
 
 const endpoint = z
@@ -109,7 +110,6 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
       summary: 'Subscribe an endpoint to events; the answer holds its signing secret, shown once',
       tag: 'Webhooks',
       auth: 'partner',
-      idempotent: true,
       body: z.strictObject({
         url: endpoint,
         eventTypes,
@@ -123,6 +123,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
         },
       },
       handler: async ({ body }, _req, res) => {
+        await refuseInternalTarget(body.url, deps.config.WEBHOOK_ALLOW_PRIVATE_TARGETS);
         const { subscription: row, secret } = await createSubscription(deps.db, ownerOf(res), body);
         res.location(`/webhooks/subscriptions/${row.id}`);
         res.status(201).json({ subscription: view(row), secret });
@@ -186,6 +187,8 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
       },
       handler: async ({ params: { id }, body }, _req, res) => {
         await mine(res, id);
+        if (body.url !== undefined)
+          await refuseInternalTarget(body.url, deps.config.WEBHOOK_ALLOW_PRIVATE_TARGETS);
         res.json(view(await updateSubscription(deps.db, id, body)));
       },
     }),
@@ -229,12 +232,7 @@ export function webhookRoutes(deps: RedemptionDeps): RouteSpec[] {
       auth: 'partner',
       params,
       query: z.object({
-        before: z.coerce
-          .number()
-          .int()
-          .min(1)
-          .optional()
-          .describe('Deliveries older than this id.'),
+        before: bigintId().optional().describe('Deliveries older than this id.'),
         limit: z.coerce.number().int().min(1).max(200).default(50),
       }),
       responses: {

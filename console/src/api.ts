@@ -113,7 +113,15 @@ export const api = {
       body: { reason },
       idempotencyKey,
     }),
+  /** Settle the points a closed workflow left held: spend them or give them back. */
+  settle: (id: string, action: SettleAction, reason: string, idempotencyKey: string) =>
+    request<RedemptionDetail>('POST', `/redemptions/${encodeURIComponent(id)}/settle`, {
+      body: { action, reason },
+      idempotencyKey,
+    }),
 };
+
+export type SettleAction = 'spend' | 'release';
 
 /** The operationId each page and action needs (from GET /session's allowedOperations). */
 export const may = (session: Session, operationId: string): boolean =>

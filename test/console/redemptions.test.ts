@@ -10,7 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { checkPage, startConsoleTest, type ConsoleTest } from '../support/browser';
 import { eventually } from '../support/context';
+import { balanceOf } from '../support/ledger';
 import { waitForStatus } from '../support/redemptions';
+import { workflowIds } from '../../workflows/shared';
 import {
   backorderedRedemption,
   completedRedemption,
@@ -268,6 +270,37 @@ describe('console: the redemption queue and a redemption’s page', () => {
       /Parcel came back damaged/,
     );
     assert.equal(await page.getByRole('button', { name: 'Record a return…' }).count(), 0);
+  });
+
+  it('ops settles the points a terminated workflow left held, in a dialog', async () => {
+    const { id, memberId } = await backorderedRedemption(c.t);
+    const handle = c.t.env.client.workflow.getHandle(workflowIds.redemption(id));
+    await handle.terminate('engineer stopped it');
+    await page.goto(`${c.t.baseUrl}/console/redemptions/${id}`);
+    await page.getByRole('button', { name: 'Settle: spend the held points…' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Cancel redemption…' }).count(), 0);
+    await page.getByRole('button', { name: 'Settle: give the held points back…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Give the held points back' });
+    await dialog.getByLabel(/Reason/).fill('Workflow terminated by mistake');
+    await checkPage(page, 'redemption-settle-dialog');
+    await dialog.getByRole('button', { name: 'Give the points back' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/Settled: the held points are given back/)
+      .waitFor();
+    await page.locator('.timeline li[data-step="settled"]').waitFor({ timeout: 10_000 });
+    assert.match(
+      await page.locator('.timeline li[data-step="settled"]').innerText(),
+      /Workflow terminated by mistake/,
+    );
+    assert.equal(await page.getByRole('button', { name: /Settle:/ }).count(), 0);
+    await waitForStatus(c.t, id, 'cancelled');
+    assert.deepEqual(await balanceOf(c.t, memberId), {
+      available: 500,
+      pending: 0,
+      held: 0,
+      debt: 0,
+    });
   });
 
   it('ops cancels a redemption with a reason, in a dialog, and the page shows it', async () => {

@@ -16,6 +16,7 @@ import { loadConfig, type AppConfig } from '../../config';
 import { roles, type Role } from '../../domain/roles';
 import { createDb, type Db } from '../../infra/db';
 import { createLogger } from '../../infra/logger';
+import { dataConverterOf } from '../../infra/payload-codec';
 import { temporalLogger } from '../../workers/logging';
 import { ensureWebhookDispatcher } from '../../workers/dispatcher';
 import { createWorker } from '../../workers/worker';
@@ -77,6 +78,7 @@ export async function startTestContext(
     (await TestWorkflowEnvironment.createFromExistingServer({
       address: loadConfig().TEMPORAL_ADDRESS,
       namespace: config.TEMPORAL_NAMESPACE,
+      client: { dataConverter: dataConverterOf(config) },
     }));
   const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
   const app = createApp({

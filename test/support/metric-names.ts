@@ -26,6 +26,8 @@ export const apiMetrics = {
     'loyalty_redemption_reviews_total',
     'loyalty_anomaly_findings_total',
     'loyalty_frozen_points_total',
+    'loyalty_redemption_delivered_after_lost_total',
+    'loyalty_redemptions_undoing',
     'loyalty_webhook_subscriptions',
   ],
 };

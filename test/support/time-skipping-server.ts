@@ -7,6 +7,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { searchAttributes } from '../../workflows/shared';
+import { loadConfig } from '../../config';
+import { dataConverterOf } from '../../infra/payload-codec';
 
 const { IndexedValueType } = temporal.api.enums.v1;
 
@@ -49,6 +51,7 @@ async function registerSearchAttributes(env: TestWorkflowEnvironment): Promise<v
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   const server = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath() } },
+    client: { dataConverter: dataConverterOf(loadConfig()) },
   });
   try {
     await registerSearchAttributes(server);

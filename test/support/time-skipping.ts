@@ -7,7 +7,8 @@
  * on what the workflows decide and what Postgres shows, not on when it happened by the wall.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { AppConfig } from '../../config';
+import { loadConfig, type AppConfig } from '../../config';
+import { dataConverterOf } from '../../infra/payload-codec';
 import { startTestContext, type TestContext } from './context';
 import type { PartnerOptions } from './partners';
 import { startPollerProxy, type PollerProxy } from './poller-proxy';
@@ -37,6 +38,7 @@ export async function startTimeSkippingContext(
     env = await TestWorkflowEnvironment.createFromExistingServer({
       address: proxy.address,
       namespace: 'default',
+      client: { dataConverter: dataConverterOf({ ...loadConfig(), ...overrides }) },
     });
   } catch (err) {
     await env?.teardown();

@@ -28,6 +28,8 @@ import {
 } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { asActivityFailure } from '../../activities/refusals';
+import { loadConfig } from '../../config';
+import { dataConverterOf } from '../../infra/payload-codec';
 import { eventually } from './eventually';
 import { startTimeSkippingServer } from './time-skipping-server';
 
@@ -164,6 +166,7 @@ export async function startWorkflowHarness(): Promise<WorkflowHarness> {
     connection: env.nativeConnection,
     namespace: 'default',
     taskQueue,
+    dataConverter: dataConverterOf(loadConfig()),
     ...(bundlePath
       ? { workflowBundle: { codePath: bundlePath } }
       : { workflowsPath: require.resolve('../../workflows') }),

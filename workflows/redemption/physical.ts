@@ -8,14 +8,19 @@ import {
   CancellationScope,
   condition,
   executeChild,
+  patched,
   sleep,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RedemptionPlan } from '../../domain/redemption';
-import { workflowIds } from '../shared';
+import { searchAttributes, workflowIds } from '../shared';
 import { substitutionWorkflow } from '../substitution';
 import { partners, postgres, undoing } from './activities';
 import { answeredNo, describe, humanDuration, Lost } from './endings';
 import type { RedemptionRun, StepSpec } from './run';
+
+/** Marks runs that upsert `RewardSku` to the substitute once it is reserved. */
+export const substituteSkuPatch = 'redemption-substitute-sku-v5';
 
 /** Fulfils; answers the steps still to write with the redemption (`delivered`). */
 export async function fulfilPhysical(r: RedemptionRun, plan: RedemptionPlan): Promise<StepSpec[]> {
@@ -79,7 +84,13 @@ async function reserveOrSubstitute(r: RedemptionRun, plan: RedemptionPlan): Prom
     if (outcome.decision === 'approved') {
       const { sku, by, reason } = outcome;
       await r.record('substituted', { sku, by, reason });
-      if (await reserve(sku)) return sku;
+      if (await reserve(sku)) {
+        // Temporal's search finds it by what ships, not by what was asked for.
+        if (patched(substituteSkuPatch)) {
+          upsertSearchAttributes([{ key: searchAttributes.RewardSku, value: sku }]);
+        }
+        return sku;
+      }
     } else {
       await r.record('substitution_declined', { ...outcome });
     }

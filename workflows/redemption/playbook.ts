@@ -18,6 +18,7 @@ import { Cancelled, describe, failureType, Lost, Rejected } from './endings';
 import { listen } from './handlers';
 import { fulfilPhysical } from './physical';
 import { awaitReview, inReviewStep, reviewPatch } from './review';
+import { awaitReturnWindow, listenForReturns } from './return-window';
 import { RedemptionRun, type StepSpec } from './run';
 
 /** `lean`: runs since `redemption-lean-v3` upsert the status fewer times (see `RedemptionRun`). */
@@ -27,6 +28,7 @@ export async function playbook(
 ): Promise<RedemptionState> {
   const r = new RedemptionRun(input, lean);
   listen(r);
+  listenForReturns(r);
   try {
     const plan = await postgres.planRedemption(input);
     r.state.plan = plan;
@@ -42,6 +44,7 @@ export async function playbook(
   }
   r.saga.commit(); // ended: a cancel still waiting is answered (too late, unless cancelled)
   r.publish();
+  await awaitReturnWindow(r);
   await condition(allHandlersFinished);
   return r.state;
 }

@@ -32,6 +32,8 @@ export class RedemptionRun {
   reviewDecided = false;
   shipped = false;
   delivered = false;
+  /** What `return:<id>` said of the reward since it completed (see ./return-window.ts). */
+  returned: 'returned' | 'refunded' | null = null;
   /** Null: not yet upserted by the workflow (the member and reward go with the first). */
   private published: RedemptionStatus | null;
   /** The highest step number shown, or given to a call that may have written it. */

@@ -1,6 +1,7 @@
 /**
  * One redemption: its timeline (each step with time, actor and reason), the member, the reward,
- * the shipment or gift card, and the actions allowed now (cancel, return) with a reason asked for.
+ * the shipment or gift card, and the actions allowed now (cancel, return, settle a stranded hold)
+ * with a reason asked for.
  */
 import { useState, type ReactNode } from 'react';
 import { api, may, type RedemptionDetail, type Session } from '../api';
@@ -15,7 +16,7 @@ import {
   statusLabel,
   usePolling,
 } from '../components';
-import { ActionDialog } from './ActionDialog';
+import { ActionDialog, SettleDialog } from './ActionDialog';
 import { Link } from '../router';
 import { useSignedIn } from '../session';
 import { useEvents } from '../events';
@@ -98,7 +99,8 @@ function Actions({
     done();
   };
   let body: ReactNode;
-  if (!may(session, 'cancelRedemption') && !may(session, 'returnRedemption')) {
+  const operations = ['cancelRedemption', 'returnRedemption', 'settleRedemption'];
+  if (!operations.some((operation) => may(session, operation))) {
     body = (
       <p className="help">Your role ({session.role}) can view redemptions, not change them.</p>
     );
@@ -118,6 +120,10 @@ function Actions({
             <Link key={action} to="/reviews">
               Decide in the review queue
             </Link>
+          ) : action === 'settle' ? (
+            (['spend', 'release'] as const).map((how) => (
+              <SettleDialog key={how} id={redemption.redemptionId} action={how} done={finished} />
+            ))
           ) : (
             <ActionDialog
               key={action}
