@@ -1,10 +1,9 @@
 /** Read side: balances with tier progress and next expiry, the ledger page, and the audit. */
 import type { Db } from '../infra/db';
 import { ms, tierFor, tierIndex } from '../domain/program';
-import { effectiveExpiry } from './lifecycle';
 import { loadRuleSet } from './programs';
 import { versionForMember } from './releases';
-import type { LedgerMemberRow, LotRow } from './store';
+import type { LedgerMemberRow } from './store';
 
 export interface EntryRow {
   id: number;
@@ -29,26 +28,36 @@ export interface EntryRow {
 export async function memberSummary(db: Db, member: LedgerMemberRow, now: Date = new Date()) {
   const { program } = await loadRuleSet(db, await versionForMember(db, member.id));
   const since = new Date(now.getTime() - ms(program.tierPolicy.qualificationWindow));
-  const [{ rows: q }, { rows: lots }] = await Promise.all([
+  // The next expiry in SQL, not from every open lot (a heavy member has thousands): a lot's
+  // effective date is the later of its own and, under the `activity` policy, the member's last
+  // activity + lifetime (`effectiveExpiry`), so the first is the later of the earliest own date
+  // and that, and the lots it takes are those whose own date is not after it.
+  const activity =
+    program.expiry.policy === 'activity' && member.last_activity_at
+      ? new Date(member.last_activity_at.getTime() + ms(program.expiry.lotLifetime))
+      : null;
+  const [{ rows: q }, { rows: expiry }] = await Promise.all([
     db.raw<{ rows: { points: number | null }[] }>(
       `SELECT sum(qualifying)::bigint AS points FROM ledger_entries
        WHERE member_id = ? AND created_at > ? AND qualifying <> 0`,
       [member.id, since],
     ),
-    db.raw<{ rows: LotRow[] }>(
-      `SELECT * FROM lots WHERE member_id = ? AND remaining > 0 AND status <> 'frozen'
-       ORDER BY expires_at, id`,
-      [member.id],
+    db.raw<{ rows: { at: Date | null; points: number | null }[] }>(
+      `WITH open AS (
+         SELECT expires_at, remaining FROM lots
+         WHERE member_id = :m AND remaining > 0 AND status <> 'frozen'),
+       first AS (
+         SELECT CASE WHEN min(expires_at) IS NULL THEN NULL
+           ELSE greatest(min(expires_at), :activity::timestamptz) END AS at FROM open)
+       SELECT first.at,
+         (SELECT sum(remaining)::bigint FROM open WHERE expires_at <= first.at) AS points
+       FROM first`,
+      { m: member.id, activity },
     ),
   ]);
   const qualifying = Math.max(0, q[0]?.points ?? 0);
   const current = program.tiers[tierIndex(program, member.tier)]!;
   const next = program.tiers[tierIndex(program, member.tier) + 1];
-  const expiries = lots.map((lot) => ({
-    at: effectiveExpiry(program, member, lot),
-    points: lot.remaining,
-  }));
-  const first = Math.min(...expiries.map((e) => e.at));
   return {
     balance: {
       available: member.available,
@@ -73,11 +82,8 @@ export async function memberSummary(db: Db, member: LedgerMemberRow, now: Date =
           }
         : null,
     },
-    nextExpiry: Number.isFinite(first)
-      ? {
-          at: new Date(first).toISOString(),
-          points: expiries.filter((e) => e.at === first).reduce((sum, e) => sum + e.points, 0),
-        }
+    nextExpiry: expiry[0]?.at
+      ? { at: expiry[0].at.toISOString(), points: Number(expiry[0].points ?? 0) }
       : null,
     lastActivityAt: member.last_activity_at?.toISOString() ?? null,
   };
